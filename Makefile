@@ -1,0 +1,46 @@
+# OrMa: the quick start is `make run` and `make test` on a fresh clone with only python3 installed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# The embedded default: SQLite in var/, eager Celery, local-memory cache, sandbox DMS.
+RUN_ENV := DEBUG=$${DEBUG:-1}
+
+.PHONY: install run test lint fuzz bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --constraint constraints.txt --editable '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py orma_seed_demo
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fuzz: install
+	$(RUN_ENV) bash scripts/fuzz.sh
+
+bench: install
+	$(PY) bench/auth.py
+
+# Refresh the constraints after changing pyproject.toml's dependencies.
+lock:
+	rm -rf /tmp/orma-lock && $(PYTHON) -m venv /tmp/orma-lock
+	/tmp/orma-lock/bin/pip install --quiet --upgrade pip
+	/tmp/orma-lock/bin/pip install --quiet '.[dev]'
+	/tmp/orma-lock/bin/pip freeze --exclude-editable | grep -v '^orma' > constraints.txt
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis

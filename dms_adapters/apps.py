@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class DmsAdaptersConfig(AppConfig):
+    name = "dms_adapters"

@@ -1,0 +1,3 @@
+from .tenancy import Dealer, DealerStaff, Department, Grant, Partner
+
+__all__ = ["Dealer", "DealerStaff", "Department", "Grant", "Partner"]

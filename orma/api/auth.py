@@ -1,0 +1,124 @@
+"""Partner authentication: HTTP Basic against HMAC-hashed secrets, with lockout of guessers.
+
+Every 401 is the same (no header, wrong scheme, bad base64, no colon, non-UTF-8, unknown user, wrong
+secret) so that nothing tells an attacker which part was wrong. After too many failures within the
+window, the username, or the client address, answers 429 with ``Retry-After`` until the window ends.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from orders.selectors import PartnerCredentials, partner_credentials_get
+from orma.crypto import cache_key_part, hash_secret, secret_matches
+
+from .counters import counters
+
+REALM = 'Basic realm="OrMa"'
+
+
+class LockedOut(exceptions.Throttled):
+    """Too many failed authentications for this username or client address."""
+
+
+def client_address(request: HttpRequest) -> str:
+    """``REMOTE_ADDR``, or the nearest untrusted hop of ``X-Forwarded-For`` behind a trusted proxy."""
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    trusted = settings.ORMA_TRUSTED_PROXIES
+    if not trusted or remote not in trusted:
+        return remote
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    # Walk from the nearest hop back; the first one that is not one of our proxies is the client.
+    for hop in reversed(forwarded):
+        if hop not in trusted:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return remote  # a forged, unparsable hop: fall back to the proxy itself
+    return remote
+
+
+def parse_basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(username, secret) from an ``Authorization: Basic ...`` header, or None when it is not well formed."""
+    if not header:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    username, colon, secret = decoded.partition(":")
+    if not colon or not username:
+        return None
+    return username, secret
+
+
+def _failure_keys(username: str | None, address: str) -> tuple[str | None, str]:
+    user_key = f"authfail:user:{cache_key_part(username)}" if username is not None else None
+    return user_key, f"authfail:addr:{cache_key_part(address)}"
+
+
+def _secret_is_valid(credentials: PartnerCredentials, secret: str) -> bool:
+    if secret_matches(secret, credentials.secret_hash):
+        return True
+    valid_until = credentials.previous_secret_valid_until
+    return bool(
+        credentials.previous_secret_hash
+        and valid_until is not None
+        and timezone.now() < valid_until
+        and secret_matches(secret, credentials.previous_secret_hash)
+    )
+
+
+class PartnerBasicAuthentication(BaseAuthentication):
+    """HTTP Basic for partners; request.user becomes the partner's :class:`PartnerCredentials`."""
+
+    def authenticate_header(self, request: Request) -> str:
+        return REALM
+
+    def authenticate(self, request: Request) -> tuple[PartnerCredentials, None]:
+        presented = parse_basic_credentials(request.META.get("HTTP_AUTHORIZATION"))
+        if presented is None and "HTTP_AUTHORIZATION" not in request.META:
+            # No credentials at all is not a guess: answer 401 without counting a failure.
+            self._refuse_if_locked_out(None, client_address(request))
+            raise exceptions.AuthenticationFailed()
+        username = presented[0] if presented else None
+        address = client_address(request)
+        self._refuse_if_locked_out(username, address)
+        credentials = partner_credentials_get(username=username) if presented else None
+        if presented is not None and credentials is None:
+            hash_secret(presented[1])  # as much work as for a known user
+        if credentials is None or presented is None or not _secret_is_valid(credentials, presented[1]):
+            self._count_failure(username, address)
+            raise exceptions.AuthenticationFailed()
+        return credentials, None
+
+    def _refuse_if_locked_out(self, username: str | None, address: str) -> None:
+        user_key, address_key = _failure_keys(username, address)
+        keys = [address_key] if user_key is None else [user_key, address_key]
+        state = counters.peek(keys)
+        if user_key is not None:
+            count, seconds_left = state[user_key]
+            if count >= settings.ORMA_AUTH_FAIL_LIMIT_USERNAME:
+                raise LockedOut(wait=seconds_left)
+        count, seconds_left = state[address_key]
+        if count >= settings.ORMA_AUTH_FAIL_LIMIT_ADDRESS:
+            raise LockedOut(wait=seconds_left)
+
+    def _count_failure(self, username: str | None, address: str) -> None:
+        window = settings.ORMA_AUTH_FAIL_WINDOW_SECONDS
+        user_key, address_key = _failure_keys(username, address)
+        if user_key is not None:
+            counters.hit(user_key, window)
+        counters.hit(address_key, window)

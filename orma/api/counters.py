@@ -1,0 +1,67 @@
+"""Windowed counters on the cache, for authentication lockouts and partner rate limits.
+
+A window starts at its first hit and lasts ``window`` seconds; ``hit`` answers the count so far and the
+seconds until the window ends (the ``Retry-After``). On Redis each call is one pipelined round trip; on
+any other Django cache (local memory in the embedded default) it is a few in-process operations.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+
+
+def _seconds_left(end: float | None, now: float) -> int:
+    return max(1, int(end - now + 0.999)) if end else 1
+
+
+class WindowCounters:
+    """Fixed windows, starting at the first hit, on Django's default cache."""
+
+    def _redis(self):  # type: ignore[no-untyped-def]
+        backend = caches["default"]  # `cache` is a proxy: isinstance needs the backend itself
+        return backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
+
+    def hit(self, key: str, window: int) -> tuple[int, int]:
+        """Count one event; answer (count in the window, seconds left in it)."""
+        client = self._redis()
+        if client is not None:
+            raw_key = cache.make_and_validate_key(key)
+            pipe = client.pipeline(transaction=False)
+            pipe.incr(raw_key)
+            pipe.expire(raw_key, window, nx=True)
+            pipe.ttl(raw_key)
+            count, _, ttl = pipe.execute()
+            return int(count), max(1, int(ttl))
+        now = time.time()
+        cache.add(f"{key}:end", now + window, window)
+        cache.add(key, 0, window)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, window)
+            count = 1
+        return count, _seconds_left(cache.get(f"{key}:end"), now)
+
+    def peek(self, keys: list[str]) -> dict[str, tuple[int, int]]:
+        """Current (count, seconds left) of each key, without counting; absent keys answer (0, 0)."""
+        client = self._redis()
+        if client is not None:
+            pipe = client.pipeline(transaction=False)
+            for key in keys:
+                raw_key = cache.make_and_validate_key(key)
+                pipe.get(raw_key)
+                pipe.ttl(raw_key)
+            values = pipe.execute()
+            return {key: (int(values[2 * i] or 0), max(0, int(values[2 * i + 1]))) for i, key in enumerate(keys)}
+        now = time.time()
+        found = cache.get_many([*keys, *(f"{key}:end" for key in keys)])
+        return {key: (int(found.get(key, 0)), _seconds_left(found.get(f"{key}:end"), now)) for key in keys}
+
+    def clear(self, key: str) -> None:
+        cache.delete_many([key, f"{key}:end"])
+
+
+counters = WindowCounters()

@@ -1,0 +1,49 @@
+"""Authorisation: the department in the path decides, for every view of every family.
+
+No grant on the department answers 404 exactly like a department that does not exist (no existence
+leak); a grant without the scope the method needs answers 403.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from orders.models import Grant
+from orders.selectors import grant_get
+
+
+class DepartmentScopePermission(BasePermission):
+    """Needs ``view.required_scopes[method]`` on the department named by the path.
+
+    The department comes from ``departmentUUID`` (orders) or ``storeId`` under ``enterpriseId`` (parts).
+    A view without a department in its path (notifications) needs the scope on at least one department.
+    The grant is kept on the request (``request.grant``) for the view.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        partner = request.user
+        if partner is None:
+            raise exceptions.NotAuthenticated()
+        scope = getattr(view, "required_scopes", {}).get(request.method)
+        kwargs = view.kwargs
+        department_uuid = kwargs.get("departmentUUID") or kwargs.get("storeId")
+        if department_uuid is None:
+            if scope is None:
+                return True
+            held = Grant.objects.filter(partner_id=partner.id).values_list("scopes", flat=True)
+            if not any(scope in scopes for scopes in held):
+                raise exceptions.PermissionDenied()
+            return True
+        grant = grant_get(
+            partner_id=partner.id, department_uuid=department_uuid, dealer_uuid=kwargs.get("enterpriseId")
+        )
+        if grant is None:
+            raise exceptions.NotFound()
+        request.grant = grant  # type: ignore[attr-defined]
+        if scope is not None and scope not in grant.scopes:
+            raise exceptions.PermissionDenied()
+        return True

@@ -1,0 +1,43 @@
+"""The base of every partner-facing view, and the health endpoints."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.http import HttpRequest, JsonResponse
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from orma import health
+
+
+class PartnerAPIView(APIView):
+    """Authenticated partner view: authentication, then the rate limit, then the department's grant.
+
+    DRF checks permissions before throttles; the rate limit comes first here so that a partner over its
+    limit is refused before any database work. Subclasses set ``required_scopes`` per HTTP method.
+    """
+
+    required_scopes: ClassVar[dict[str, str]] = {}
+    metadata_class = None  # OPTIONS answers 405 like any other unsupported method
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        neg = self.perform_content_negotiation(request)
+        request.accepted_renderer, request.accepted_media_type = neg
+        self.determine_version(request, *args, **kwargs)
+        self.perform_authentication(request)
+        self.check_throttles(request)
+        self.check_permissions(request)
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up (no dependency is consulted)."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Database and broker reachable; 503 naming what is down otherwise."""
+    checks = {"database": health.database_status(), "broker": health.broker_status()}
+    ready = all(not status.startswith("down") for status in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
