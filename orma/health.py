@@ -19,12 +19,13 @@ def database_status() -> str:
 
 def broker_status() -> str:
     """ "ok", "eager" (no broker configured: the embedded default), or "down: <reason>"."""
-    if not settings.CELERY_BROKER_URL:
+    url = settings.CELERY_BROKER_URL
+    if not url:
         return "eager"
     from orma.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url) as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
     except Exception as exc:  # kombu raises transport-specific errors
         return f"down: {type(exc).__name__}: {exc}"

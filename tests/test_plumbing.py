@@ -219,14 +219,9 @@ class TestHealth:
         assert body["broker"] == ("ok" if settings.CELERY_BROKER_URL else "eager")
 
     def test_readyz_names_a_broker_that_is_down(self, client, settings):
-        settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
-        from orma.celery import app
+        settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
-        app.conf.broker_url = settings.CELERY_BROKER_URL
-        try:
-            response = client.get("/readyz")
-        finally:
-            app.conf.broker_url = None
+        response = client.get("/readyz")
 
         assert response.status_code == 503
         assert response.json()["status"] == "unavailable"
