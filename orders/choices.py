@@ -47,3 +47,22 @@ class Brand(models.TextChoices):
 
 
 ALL_BRANDS: tuple[str, ...] = tuple(Brand.values)
+
+
+class RepairOrderStatus(models.TextChoices):
+    OPENED = "OPENED"
+    PRE_INVOICED = "PRE-INVOICED"
+    CLOSED = "CLOSED"
+
+
+class DmsStatus(models.TextChoices):
+    PENDING = "PENDING"
+    SYNCED = "SYNCED"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+
+
+class HistoryChannel(models.TextChoices):
+    API = "API"
+    ADMIN = "ADMIN"
+    DMS = "DMS"

@@ -1,17 +1,32 @@
-"""Reads of the orders app: tenancy lookups on the request's hot path."""
+"""Reads of the orders app: tenancy on the request's hot path, customers, vehicles, packages, orders."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Prefetch, Q
 
 from orma.crypto import cache_key_part
 
-from .models import Grant, Partner
+from .models import (
+    Customer,
+    Grant,
+    OrderHistory,
+    PackageLabourLine,
+    PackagePartLine,
+    PackagePrice,
+    Partner,
+    RepairOrder,
+    ServicePackage,
+    Vehicle,
+)
+from .rules import ORDER_WINDOW, OrderStamp, closest_conflict
 
 
 @dataclass(frozen=True)
@@ -68,3 +83,130 @@ def grant_get(*, partner_id: int, department_uuid: uuid.UUID, dealer_uuid: uuid.
     if dealer_uuid is not None:
         grants = grants.filter(department__dealer__uuid=dealer_uuid)
     return grants.first()
+
+
+# --- customers, vehicles, packages ---------------------------------------------------------------
+
+
+def customer_get(*, dealer_id: int, customer_uuid: uuid.UUID | str) -> Customer | None:
+    """A customer of this dealer, or None (another dealer's customer is as unknown as a missing one)."""
+    return Customer.objects.filter(dealer_id=dealer_id, uuid=customer_uuid).first()
+
+
+def vehicle_get(*, dealer_id: int, vehicle_uuid: uuid.UUID | str) -> Vehicle | None:
+    return Vehicle.objects.select_related("customer").filter(dealer_id=dealer_id, uuid=vehicle_uuid).first()
+
+
+def vehicle_get_by_vin(*, dealer_id: int, vin: str) -> Vehicle | None:
+    return Vehicle.objects.select_related("customer").filter(dealer_id=dealer_id, vin=vin).first()
+
+
+def customer_search(*, dealer_id: int, search: str = "", after_id: int | None = None, limit: int) -> list[Customer]:
+    """Customers of the dealer whose name, company, e-mail or phone contains ``search``, by id."""
+    customers = Customer.objects.filter(dealer_id=dealer_id)
+    if search:
+        customers = customers.filter(
+            Q(family_name__icontains=search)
+            | Q(given_name__icontains=search)
+            | Q(company_name__icontains=search)
+            | Q(email__icontains=search)
+            | Q(phone__icontains=search)
+        )
+    if after_id is not None:
+        customers = customers.filter(id__gt=after_id)
+    return list(customers.order_by("id")[: limit + 1])
+
+
+@dataclass(frozen=True)
+class PricedPackage:
+    """A service package with this dealer's price and its lines, as orders and the package API use it."""
+
+    package: ServicePackage
+    price: Decimal
+    currency_code: str
+
+    def applies_to(self, brand: str | None, model: str = "") -> bool:
+        brands, models_ = self.package.brands, self.package.models
+        if brands and brand not in brands:
+            return False
+        return not (models_ and model and model not in models_)
+
+
+def packages_priced(*, dealer_id: int, codes: Iterable[str] | None = None) -> dict[str, PricedPackage]:
+    """The packages this dealer prices (optionally only these codes), with their lines: three queries."""
+    prices = PackagePrice.objects.filter(dealer_id=dealer_id).select_related("package")
+    if codes is not None:
+        prices = prices.filter(package__code__in=list(codes))
+    prices = prices.prefetch_related(
+        Prefetch("package__labour_lines", queryset=PackageLabourLine.objects.order_by("id")),
+        Prefetch("package__part_lines", queryset=PackagePartLine.objects.order_by("id")),
+    )
+    return {p.package.code: PricedPackage(p.package, p.price, p.currency_code) for p in prices}
+
+
+# --- repair orders -------------------------------------------------------------------------------
+
+
+def repair_order_conflict(
+    *, department_id: int, order_number: str, created_instant: datetime, exclude_id: int | None = None
+) -> OrderStamp | None:
+    """The existing order a write at this number and instant would repeat (the ±30-day rule), or None.
+
+    One index range scan on (department, order_number, created_instant); the choice among the
+    candidates is :func:`orders.rules.closest_conflict`.
+    """
+    candidates = RepairOrder.objects.filter(
+        department_id=department_id,
+        order_number=order_number,
+        created_instant__gte=created_instant - ORDER_WINDOW,
+        created_instant__lte=created_instant + ORDER_WINDOW,
+    )
+    if exclude_id is not None:
+        candidates = candidates.exclude(id=exclude_id)
+    stamps = (OrderStamp(u, c) for u, c in candidates.values_list("uuid", "created_instant"))
+    return closest_conflict(created_instant, stamps)
+
+
+def repair_order_get(*, department_id: int, order_uuid: uuid.UUID | str) -> RepairOrder | None:
+    """One order of the department (one query: the document holds the body)."""
+    return RepairOrder.objects.filter(department_id=department_id, uuid=order_uuid).first()
+
+
+@dataclass(frozen=True)
+class RepairOrderFilters:
+    """The list filters of ``GET order``."""
+
+    status: str | None = None
+    order_number: str | None = None
+    vin: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    updated_since: datetime | None = None
+
+
+def repair_order_list(
+    *, department_id: int, filters: RepairOrderFilters, after: tuple[datetime, int] | None, limit: int
+) -> list[RepairOrder]:
+    """One page of the department's orders, newest first, keyset-paginated on (created_instant, id)."""
+    orders = RepairOrder.objects.filter(department_id=department_id)
+    if filters.status:
+        orders = orders.filter(status=filters.status)
+    if filters.order_number:
+        orders = orders.filter(order_number=filters.order_number)
+    if filters.vin:
+        orders = orders.filter(vin=filters.vin)
+    if filters.created_from:
+        orders = orders.filter(created_instant__gte=datetime.combine(filters.created_from, time.min, tzinfo=UTC))
+    if filters.created_to:
+        next_day = datetime.combine(filters.created_to, time.min, tzinfo=UTC) + timedelta(days=1)
+        orders = orders.filter(created_instant__lt=next_day)
+    if filters.updated_since:
+        orders = orders.filter(updated_at__gte=filters.updated_since)
+    if after is not None:
+        instant, order_id = after
+        orders = orders.filter(Q(created_instant__lt=instant) | Q(created_instant=instant, id__lt=order_id))
+    return list(orders.order_by("-created_instant", "-id")[: limit + 1])
+
+
+def repair_order_history(*, repair_order: RepairOrder) -> list[OrderHistory]:
+    return list(repair_order.history.order_by("version", "id"))

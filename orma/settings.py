@@ -94,6 +94,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "orma.urls"
 WSGI_APPLICATION = "orma.wsgi.application"
+# 1 MiB: the largest request body any endpoint accepts (413 PAYLOAD_TOO_LARGE beyond).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 APPEND_SLASH = False  # a partner's PUT must never be redirected (and lose its body) to a slashed URL
 
 TEMPLATES = [
@@ -199,7 +201,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["orma.api.permissions.DepartmentScopePermission"],
     "DEFAULT_THROTTLE_CLASSES": ["orma.api.throttling.PartnerRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["orma.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "orma.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "orma.api.schema.OrmaAutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -217,9 +219,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "SECURITY": [{"partnerBasicAuth": []}],
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"partnerBasicAuth": {"type": "http", "scheme": "basic"}},
+    "ENUM_NAME_OVERRIDES": {
+        "YesNoEnum": ["Y", "N"],
+        "OrderTypeEnum": ["RO"],
+        "ReferenceTypeEnum": ["APPOINTMENT", "BOOKING", "CLAIM", "PARTNER_ORDER_ID"],
+        "RepairOrderStatusEnum": ["OPENED", "PRE-INVOICED", "CLOSED"],
     },
 }
 

@@ -1,7 +1,7 @@
 """OrMa's URLs: the three API families, the schema and docs, health, and the admin."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from orma.api.views import healthz, readyz
@@ -12,4 +12,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("order/v2/department/<uuid:departmentUUID>/", include("orders.api.urls")),
 ]

@@ -1,3 +1,40 @@
+from .customers import Customer, PackageLabourLine, PackagePartLine, PackagePrice, ServicePackage, Vehicle
+from .repair_orders import (
+    CommentLine,
+    GogLine,
+    Job,
+    LabourLine,
+    MlsLine,
+    OrderHistory,
+    OrderReference,
+    PackageUse,
+    PartLine,
+    RepairOrder,
+    TechHoursLine,
+)
 from .tenancy import Dealer, DealerStaff, Department, Grant, Partner
 
-__all__ = ["Dealer", "DealerStaff", "Department", "Grant", "Partner"]
+__all__ = [
+    "CommentLine",
+    "Customer",
+    "Dealer",
+    "DealerStaff",
+    "Department",
+    "GogLine",
+    "Grant",
+    "Job",
+    "LabourLine",
+    "MlsLine",
+    "OrderHistory",
+    "OrderReference",
+    "PackageLabourLine",
+    "PackagePartLine",
+    "PackagePrice",
+    "PackageUse",
+    "PartLine",
+    "Partner",
+    "RepairOrder",
+    "ServicePackage",
+    "TechHoursLine",
+    "Vehicle",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -61,3 +62,13 @@ class OrmaAutoSchema(AutoSchema):
                 "(at most 64 printable characters)",
             ),
         ]
+
+
+class PartnerBasicAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents partner authentication as HTTP Basic."""
+
+    target_class = "orma.api.auth.PartnerBasicAuthentication"
+    name = "partnerBasicAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "basic", "description": "partner username and OrMa-issued secret"}

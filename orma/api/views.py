@@ -27,6 +27,10 @@ class PartnerAPIView(APIView):
         request.accepted_renderer, request.accepted_media_type = neg
         self.determine_version(request, *args, **kwargs)
         self.perform_authentication(request)
+        if request.method in ("POST", "PUT", "PATCH"):
+            # Read the body through Django, which enforces DATA_UPLOAD_MAX_MEMORY_SIZE (413), before DRF
+            # parses it; the idempotency fingerprint needs the raw bytes too.
+            request._request.body  # noqa: B018
         self.check_throttles(request)
         self.check_permissions(request)
 

@@ -1,0 +1,363 @@
+"""Benchmark: what OrMa's partner authentication costs, in requests per second.
+
+What is measured
+    Two trivial DRF views answering ``{"ok": true}`` (``bench/urls.py``), served by gunicorn with two
+    sync workers, ``DEBUG=0``, PostgreSQL, and the Redis cache that holds lockout counters, rate limits
+    and cached credentials, as in production. Both go through OrMa's whole middleware stack:
+
+    - ``/bench/bare``: no authentication, permission or throttle;
+    - ``/bench/auth``: a ``PartnerAPIView``, i.e. HTTP Basic against the HMAC of the partner's secret,
+      the lockout check, the per-partner rate limit (set to 100000000/minute: it counts, never refuses)
+      and ``DepartmentScopePermission``.
+
+    wrk drives each view in turn (after a warm-up of both): bare, auth, bare, auth... for ``--rounds``
+    rounds. The report is the median requests/second of each view, their p50/p99 latencies, and the
+    ratio auth/bare. Goal: auth >= 0.9 x bare. Before measuring, the script checks that ``/bench/auth``
+    answers 200 with the partner's credentials and 401 without, and any non-2xx answer during a run is
+    an error: the figures can never silently be those of 401s.
+
+How to run
+    make bench                                   # or:
+    .venv/bin/python bench/auth.py [--duration 10] [--connections 16] [--threads 2] [--rounds 3]
+                                   [--warmup 2] [--workers 2] [--keep-db] [--profile 2000]
+
+    Needs PostgreSQL, Redis and ``wrk`` (``apt-get install -y wrk``). The database, ``orma_bench`` on
+    127.0.0.1:5432 unless ``DATABASE_URL`` names another (whose name must contain "bench"), is dropped
+    and recreated, then dropped at the end unless ``--keep-db``. The cache is ``--cache-url``
+    (default ``redis://127.0.0.1:6379/3``). Results: ``bench/results/auth.json``; gunicorn's log:
+    ``bench/results/gunicorn-auth.log``.
+
+    ``--profile N`` also runs N requests of each view in-process (Django's test client, same settings):
+    the time per request, database queries and Redis round trips of each, and a cProfile of the
+    authenticated path.
+
+Exit status: 0 goal met, 1 goal missed, 2 the benchmark could not run (the message says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import platform
+import pstats
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+from bench.common import BenchError, GunicornServer, WrkResult  # noqa: E402
+
+GOAL_RATIO = 0.9
+BARE_PATH = "/bench/bare"
+AUTH_PATH = "/bench/auth"
+EXPECTED_BODY = {"ok": True}
+RATE_LIMIT = "100000000/minute"  # the limiter counts every request but never refuses one
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Requests/second of a trivial authenticated DRF view against the same view without auth."
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of each measured wrk run (10)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument("--rounds", type=int, default=3, help="bare/auth pairs of runs; medians are reported (3)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per view (2)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--cache-url", default=common.DEFAULT_CACHE_URL, help="Redis for the cache (%(default)s)")
+    parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also profile N in-process requests of each view (test client): time, queries, Redis round trips",
+    )
+    args = parser.parse_args(argv)
+    if args.duration < 1 or args.connections < 1 or args.threads < 1 or args.rounds < 1 or args.workers < 1:
+        parser.error("--duration, --connections, --threads, --rounds and --workers must be at least 1")
+    return args
+
+
+def create_partner() -> tuple[str, str]:
+    """A dealer, a department and a partner with a grant on it, through the services: (username, secret)."""
+    from orders.services import GrantSpec, dealer_create, department_create, partner_create
+
+    dealer = dealer_create(name="Autohaus Bench")
+    department = department_create(dealer=dealer, name="Service Bench")
+    # A fresh username per run: credentials cached by an earlier run (same Redis) can never match it.
+    username = f"bench-{secrets.token_hex(4)}"
+    partner, secret = partner_create(
+        name="Bench Partner", username=username, grants=[GrantSpec(department.uuid, ("order.read",))]
+    )
+    return partner.username, secret
+
+
+def forget_partner(username: str) -> None:
+    """Remove the run's rate-limit counter and cached credentials from the shared cache."""
+    from django.core.cache import cache
+
+    from orders.models import Partner
+    from orders.selectors import partner_credentials_cache_key
+
+    try:
+        partner_id = Partner.objects.filter(username=username).values_list("id", flat=True).first()
+        cache.delete_many([partner_credentials_cache_key(username), *([f"rate:{partner_id}"] if partner_id else [])])
+    except Exception as exc:  # cleanup is best effort: never hide the error that got us here
+        print(f"warning: could not clear the run's cache keys: {exc}", file=sys.stderr)
+
+
+def verify(server: GunicornServer, auth: dict[str, str]) -> None:
+    """The two views answer what the benchmark believes it measures."""
+    common.expect_answer(server.url(BARE_PATH), 200, body=EXPECTED_BODY, label="bare view without credentials")
+    common.expect_answer(server.url(AUTH_PATH), 200, auth, body=EXPECTED_BODY, label="auth view with credentials")
+    common.expect_answer(server.url(AUTH_PATH), 401, label="auth view without credentials")
+
+
+def measure(server: GunicornServer, auth: dict[str, str], args: argparse.Namespace) -> list[dict[str, WrkResult]]:
+    """Warm both views up, then alternate bare/auth runs; one {"bare": ..., "auth": ...} per round."""
+    views = {"bare": (server.url(BARE_PATH), {}), "auth": (server.url(AUTH_PATH), auth)}
+
+    def run(view: str, duration: float) -> WrkResult:
+        url, headers = views[view]
+        return common.run_wrk(
+            url, duration=duration, connections=args.connections, threads=args.threads, headers=headers
+        )
+
+    if args.warmup > 0:
+        print(f"warm-up: {args.warmup:g}s per view")
+        for view in views:
+            run(view, args.warmup)
+    rounds: list[dict[str, WrkResult]] = []
+    for number in range(1, args.rounds + 1):
+        results: dict[str, WrkResult] = {}
+        for view in views:
+            results[view] = result = run(view, args.duration)
+            print(
+                f"round {number}/{args.rounds}  {view:<4}  {result.requests_per_second:>9.1f} req/s  "
+                f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+                + (f"  socket errors {result.socket_errors}" if any(result.socket_errors.values()) else "")
+            )
+        rounds.append(results)
+    return rounds
+
+
+def medians(rounds: list[dict[str, WrkResult]], view: str) -> dict[str, float]:
+    runs = [r[view] for r in rounds]
+    return {
+        "requests_per_second": statistics.median(r.requests_per_second for r in runs),
+        "p50_ms": statistics.median(r.p50_ms for r in runs),
+        "p99_ms": statistics.median(r.p99_ms for r in runs),
+    }
+
+
+# --- in-process profile ---------------------------------------------------------------------------
+
+
+@contextmanager
+def counting_redis_round_trips() -> Iterator[Callable[[], int]]:
+    """Count the commands/pipelines this process sends to Redis (one send is one round trip)."""
+    from redis.connection import AbstractConnection
+
+    original = AbstractConnection.send_packed_command
+    sent = 0
+
+    def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        nonlocal sent
+        sent += 1
+        original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+    try:
+        yield lambda: sent
+    finally:
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+
+
+def profile_in_process(auth: dict[str, str], requests: int) -> dict[str, Any]:
+    """Per request of each view through Django's test client: time, queries, Redis round trips; cProfile."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    headers = {"bare": {}, "auth": {"HTTP_AUTHORIZATION": auth["Authorization"]}}
+    path = {"bare": BARE_PATH, "auth": AUTH_PATH}
+
+    def get(view: str) -> None:
+        response = client.get(path[view], **headers[view])
+        if response.status_code != 200:
+            raise BenchError(f"in-process {path[view]} answered {response.status_code}: {response.content[:200]!r}")
+
+    report: dict[str, Any] = {"requests": requests}
+    for view in ("bare", "auth"):
+        for _ in range(min(requests, 200)):
+            get(view)
+        with CaptureQueriesContext(connection) as queries, counting_redis_round_trips() as round_trips:
+            start = time.perf_counter()
+            for _ in range(requests):
+                get(view)
+            elapsed = time.perf_counter() - start
+        report[view] = {
+            "microseconds_per_request": elapsed / requests * 1e6,
+            "queries_per_request": len(queries) / requests,
+            "redis_round_trips_per_request": round_trips() / requests,
+        }
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        get("auth")
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    report["auth_profile"] = _profile_breakdown(stats, requests)
+    report["_stats"] = stats
+    return report
+
+
+# The pieces of the authenticated path, as cProfile names them: (file suffix, function) -> label.
+_AUTH_PIECES = {
+    ("rest_framework/views.py", "perform_authentication"): "authentication (whole)",
+    ("orma/api/counters.py", "peek"): "  lockout check: counters.peek (Redis)",
+    ("orders/selectors.py", "partner_credentials_get"): "  credentials: cache.get (Redis)",
+    ("orma/api/auth.py", "_secret_is_valid"): "  secret check: HMAC-SHA256",
+    ("rest_framework/views.py", "check_throttles"): "rate limit (whole)",
+    ("orma/api/counters.py", "hit"): "  counters.hit (Redis)",
+    ("rest_framework/views.py", "check_permissions"): "permission",
+    ("redis/connection.py", "send_packed_command"): "Redis: send (all)",
+    ("redis/connection.py", "read_response"): "Redis: wait and read replies (all)",
+    ("django/core/cache/backends/redis.py", "get_client"): "Django get_client (a new redis.Redis per call)",
+}
+
+
+def _profile_breakdown(stats: pstats.Stats, requests: int) -> dict[str, dict[str, float]]:
+    breakdown: dict[str, dict[str, float]] = {}
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    for (filename, _line, function), (_cc, calls, _tottime, cumtime, _callers) in raw.items():
+        for (suffix, name), label in _AUTH_PIECES.items():
+            if function == name and filename.endswith(suffix):
+                entry = breakdown.setdefault(label, {"calls_per_request": 0.0, "microseconds_per_request": 0.0})
+                entry["calls_per_request"] += calls / requests
+                entry["microseconds_per_request"] += cumtime / requests * 1e6
+    return {label: breakdown[label] for label in _AUTH_PIECES.values() if label in breakdown}
+
+
+def print_profile(report: dict[str, Any]) -> None:
+    bare, auth = report["bare"], report["auth"]
+    print(f"\nin-process profile ({report['requests']} requests per view, Django test client, no gunicorn):")
+    for view, data in (("bare", bare), ("auth", auth)):
+        print(
+            f"  {view:<4}  {data['microseconds_per_request']:7.1f} us/request  "
+            f"{data['queries_per_request']:.2f} queries  {data['redis_round_trips_per_request']:.2f} Redis round trips"
+        )
+    delta = auth["microseconds_per_request"] - bare["microseconds_per_request"]
+    print(f"  authentication adds {delta:.1f} us per request in-process")
+    print("  authenticated path under cProfile (inflated by the profiler; compare the shares):")
+    for label, entry in report["auth_profile"].items():
+        print(f"    {label:<45} {entry['microseconds_per_request']:7.1f} us  {entry['calls_per_request']:.2f} calls")
+    print("  top functions by own time (auth):")
+    report["_stats"].sort_stats("tottime").print_stats(12)
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    common.require_wrk()
+    common.check_redis(args.cache_url)
+    database_url = common.bench_database_url()
+    env = common.server_env(
+        settings_module="bench.settings",
+        database_url=database_url,
+        cache_url=args.cache_url,
+        extra={"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT},
+    )
+    print(f"database: {database_url} (recreated)")
+    common.recreate_database(database_url)
+    username = ""
+    profile: dict[str, Any] | None = None
+    try:
+        common.setup_django(env)
+        common.migrate()
+        username, secret = create_partner()
+        auth = {"Authorization": common.basic_auth(username, secret)}
+        server = GunicornServer(env, workers=args.workers, log_path=common.RESULTS_DIR / "gunicorn-auth.log")
+        print(f"gunicorn: {args.workers} sync workers on {server.base_url} (log {server.log_path})")
+        with server:
+            verify(server, auth)
+            rounds = measure(server, auth, args)
+        if args.profile:
+            profile = profile_in_process(auth, args.profile)
+    finally:
+        if username:
+            forget_partner(username)
+        common.close_database_connections()
+        if args.keep_db:
+            print(f"database kept: {database_url}")
+        else:
+            common.drop_database(database_url)
+
+    bare, auth_medians = medians(rounds, "bare"), medians(rounds, "auth")
+    ratio = auth_medians["requests_per_second"] / bare["requests_per_second"]
+    met = ratio >= GOAL_RATIO
+    print(
+        f"\nOrMa auth benchmark: gunicorn {args.workers} sync workers, PostgreSQL, Redis; "
+        f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, median of {args.rounds} rounds"
+    )
+    for view, data in (("bare", bare), ("auth", auth_medians)):
+        print(
+            f"  {view:<4}  {data['requests_per_second']:9.1f} req/s   "
+            f"p50 {data['p50_ms']:6.2f} ms   p99 {data['p99_ms']:6.2f} ms"
+        )
+    per_round = [r["auth"].requests_per_second / r["bare"].requests_per_second for r in rounds]
+    print(f"  ratio auth/bare: {ratio:.3f}  (per round: {', '.join(f'{r:.3f}' for r in per_round)})")
+    print(f"  goal auth >= {GOAL_RATIO:g} x bare: {'MET' if met else 'MISSED'}")
+    if profile is not None:
+        print_profile(profile)
+
+    results = {
+        "benchmark": "auth",
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "revision": common.git_revision(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "config": {
+            "workers": args.workers,
+            "worker_class": "sync",
+            "wrk": {"threads": args.threads, "connections": args.connections, "duration_s": args.duration},
+            "rounds": args.rounds,
+            "warmup_s": args.warmup,
+            "database": "postgresql",
+            "cache": args.cache_url,
+            "partner_rate_limit": RATE_LIMIT,
+        },
+        "bare": bare,
+        "auth": auth_medians,
+        "ratio": ratio,
+        "ratio_per_round": per_round,
+        "goal_ratio": GOAL_RATIO,
+        "goal_met": met,
+        "rounds": [{view: result.summary() for view, result in r.items()} for r in rounds],
+        "profile": {k: v for k, v in profile.items() if not k.startswith("_")} if profile else None,
+    }
+    print(f"results: {common.write_results('auth', results).relative_to(common.REPO_ROOT)}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as exc:
+        print(f"bench/auth.py: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,113 @@
+"""``Idempotency-Key`` for creating requests (DESIGN §9), shared by repair orders and parts orders.
+
+Scope is (partner, key); the fingerprint is method + path + body. The first request claims the key with
+a committed row; a repeat with the same fingerprint gets the stored status and body, one with another
+body gets 422, and one arriving while the first is still in flight gets 409. 5xx answers release the
+key so the client can retry. Keys are kept 72 hours.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from rest_framework.request import Request
+
+from orma.api.errors import ApiError, ErrorCode
+
+from .models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+RETENTION = timedelta(hours=72)
+_VALID_KEY = re.compile(r"^[!-~]{1,255}$")
+_REPLAYED_HEADERS = ("ETag", "Location")
+
+
+def fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\n")
+    digest.update(request.get_full_path().encode())
+    digest.update(b"\n")
+    digest.update(request._request.body)
+    return digest.hexdigest()
+
+
+def _claim(partner_id: int, key: str, print_: str) -> tuple[IdempotencyRecord, bool]:
+    """Insert the key's row (committed at once, so concurrent repeats see it), or find the existing one."""
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(partner_id=partner_id, key=key, fingerprint=print_), True
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(partner_id=partner_id, key=key).first()
+            if record is None:
+                continue  # released in between: claim again
+            if record.created_at < timezone.now() - RETENTION:
+                record.delete()
+                continue
+            return record, False
+    raise ApiError.of(409, ErrorCode.CONFLICT, "The Idempotency-Key is being processed; retry shortly.")
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = JsonResponse(record.response_body, status=record.status_code, safe=False)
+    for name, value in record.response_headers.items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(handler: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Decorate a creating DRF handler (``put``/``post``) to honour ``Idempotency-Key``."""
+
+    @functools.wraps(handler)
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return handler(view, request, *args, **kwargs)
+        if not _VALID_KEY.match(key):
+            raise ApiError.of(
+                400, ErrorCode.FIELD_INVALID, f"{HEADER} must be 1 to 255 printable ASCII characters", field=HEADER
+            )
+        print_ = fingerprint(request)
+        record, claimed = _claim(request.user.id, key, print_)
+        if not claimed:
+            if record.fingerprint != print_:
+                raise ApiError.of(
+                    422, ErrorCode.UNPROCESSABLE, f"This {HEADER} was used with another request body or path."
+                )
+            if record.status_code is None:
+                raise ApiError.of(409, ErrorCode.CONFLICT, f"A request with this {HEADER} is still being processed.")
+            return _replay(record)
+        try:
+            response = handler(view, request, *args, **kwargs)
+        except Exception as exc:
+            response = view.handle_exception(exc)  # answered (and stored) like any other outcome
+        if response.status_code >= 500:
+            record.delete()
+            return response
+        body = getattr(response, "data", None)
+        if body is None:
+            body = json.loads(response.content or b"null")
+        record.status_code = response.status_code
+        record.response_body = json.loads(json.dumps(body, default=str))
+        record.response_headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}
+        record.save(update_fields=["status_code", "response_body", "response_headers"])
+        return response
+
+    return wrapper
+
+
+def purge_expired() -> int:
+    """Delete keys older than the retention period; answers how many."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - RETENTION).delete()
+    return deleted
