@@ -10,6 +10,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -17,7 +18,20 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from orders.choices import ALL_BRANDS, ALL_SCOPES, DepartmentType
-from orders.models import Dealer, DealerStaff, Department, Grant, Partner
+from orders.models import (
+    Customer,
+    Dealer,
+    DealerStaff,
+    Department,
+    Grant,
+    PackageLabourLine,
+    PackagePartLine,
+    PackagePrice,
+    Partner,
+    ServicePackage,
+    Vehicle,
+)
+from orders.vins import vin_brand
 from orma.crypto import generate_secret, hash_secret, secret_matches
 
 DEALER_UUID = uuid.UUID("d0000000-0000-4000-8000-000000000001")
@@ -59,6 +73,88 @@ def _save_credentials(credentials: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(credentials, indent=2))
     path.chmod(0o600)
+
+
+DEMO_CUSTOMERS = (
+    # uuid suffix, given name, family name, company, city
+    ("101", "Jana", "Novak", "", "Wolfsburg"),
+    ("102", "Lukas", "Schmidt", "", "Ingolstadt"),
+    ("103", "", "", "Stadtwerke Demo GmbH", "Braunschweig"),
+)
+# Real-format VINs (WMI of each brand, no I/O/Q); the brand comes from the WMI.
+DEMO_VEHICLES = (
+    ("201", "WVWZZZCDZMW000101", "101", "Golf", 2021, "WOB-JN 101"),
+    ("202", "WAUZZZF40NA000102", "102", "A4 Avant", 2022, "IN-LS 102"),
+    ("203", "TMBJJ7NX0PY000103", "103", "Octavia Combi", 2023, "BS-SW 103"),
+    ("204", "VSSZZZKLZPR000104", "103", "Leon", 2023, "BS-SW 104"),
+)
+DEMO_PACKAGES = (
+    # code, description, brands, price, labour [(op, desc, hours)], parts [(number, desc, qty)]
+    ("OIL-SERVICE", "Oil service with filter", [], "149.00",
+     [("OIL", "Change engine oil and filter", "0.50")],
+     [("06L115562B", "Oil filter", "1"), ("G052195M4", "Engine oil 5W-30, 1 l", "4.5")]),
+    ("INSPECTION-VW", "Volkswagen inspection", ["VW", "VWN"], "289.00",
+     [("INSP", "Inspection per service plan", "1.60")], [("5Q0819653", "Pollen filter", "1")]),
+    ("BRAKES-FRONT", "Front brake pads and discs", [], "419.00",
+     [("BRK-F", "Replace front pads and discs", "1.80")],
+     [("5Q0615301F", "Brake disc, front", "2"), ("5Q0698151B", "Brake pads, front", "1")]),
+)  # fmt: skip
+
+
+def _demo_uuid(suffix: str) -> uuid.UUID:
+    return uuid.UUID(f"d0000000-0000-4000-8000-000000000{suffix}")
+
+
+def _seed_customers_and_vehicles(dealer: Dealer) -> list[Customer]:
+    customers = []
+    for suffix, given, family, company, city in DEMO_CUSTOMERS:
+        customer, _ = Customer.objects.get_or_create(
+            uuid=_demo_uuid(suffix),
+            defaults={
+                "dealer": dealer,
+                "given_name": given,
+                "family_name": family,
+                "company_name": company,
+                "email": f"demo{suffix}@example.com",
+                "street_name": "Hauptstraße 1",
+                "postal_code": "38440",
+                "city": city,
+                "country_code": "DE",
+            },
+        )
+        customers.append(customer)
+    by_suffix = {str(c.uuid)[-3:]: c for c in customers}
+    for suffix, vin, owner, model, year, plate in DEMO_VEHICLES:
+        Vehicle.objects.get_or_create(
+            dealer=dealer,
+            vin=vin,
+            defaults={
+                "uuid": _demo_uuid(suffix),
+                "customer": by_suffix[owner],
+                "brand": vin_brand(vin) or "",
+                "model": model,
+                "model_year": year,
+                "license_plate": plate,
+            },
+        )
+    return customers
+
+
+def _seed_packages(dealer: Dealer) -> None:
+    for code, description, brands, price, labour, parts in DEMO_PACKAGES:
+        package, created = ServicePackage.objects.get_or_create(
+            code=code, defaults={"description": description, "brands": brands}
+        )
+        if created:
+            PackageLabourLine.objects.bulk_create(
+                PackageLabourLine(package=package, labor_op_code=op, description=desc, sold_hours=Decimal(hours))
+                for op, desc, hours in labour
+            )
+            PackagePartLine.objects.bulk_create(
+                PackagePartLine(package=package, part_number=number, description=desc, quantity=Decimal(qty))
+                for number, desc, qty in parts
+            )
+        PackagePrice.objects.get_or_create(package=package, dealer=dealer, defaults={"price": Decimal(price)})
 
 
 @transaction.atomic
@@ -106,6 +202,9 @@ def seed_demo() -> DemoData:
         staff.save(update_fields=["password"])
     DealerStaff.objects.get_or_create(user=staff, defaults={"dealer": dealer})
 
+    customers = _seed_customers_and_vehicles(dealer)
+    _seed_packages(dealer)
+
     _save_credentials({"partnerSecret": secret, "adminPassword": admin_password, "staffPassword": staff_password})
     return DemoData(
         dealer=dealer,
@@ -115,4 +214,5 @@ def seed_demo() -> DemoData:
         partner_secret=secret,
         admin_password=admin_password,
         staff_password=staff_password,
+        customers=[str(customer.uuid) for customer in customers],
     )

@@ -1,6 +1,8 @@
+import json
 from typing import Any
 
 from django.core.management.base import CommandParser
+from django.utils import timezone
 
 from orma.demo import ADMIN_USERNAME, STAFF_USERNAME, seed_demo
 from orma.management.base import OrmaCommand
@@ -39,7 +41,36 @@ class Command(OrmaCommand):
 
 
 def demo_curl(base: str, demo: Any) -> list[str]:
+    """A curl that creates a repair order by VIN with a service package; a fresh number on every run."""
+    now = timezone.now()
+    order = {
+        "order": {
+            "type": "RO",
+            "header": {
+                "orderNumber": f"DEMO-{now:%Y%m%d-%H%M%S}",
+                "status": "OPENED",
+                "advisorNumber": "ADV-1",
+                "createDate": f"{now:%Y-%m-%d}",
+                "createTime": f"{now:%H:%M:%S}",
+                "description": "Oil service",
+            },
+            "customer": {"uuid": demo.customers[0]},
+            "vehicle": {"vin": "WVWZZZCDZMW000101"},
+            "jobs": [
+                {
+                    "jobNumberString": "A",
+                    "laborOpCode": "OIL",
+                    "laborType": "C",
+                    "packages": [{"packageCode": "OIL-SERVICE"}],
+                    "ccc": {"complaint": "Service due"},
+                }
+            ],
+        }
+    }
     return [
+        f"  curl -s -X PUT -u '{demo.partner_username}:{demo.partner_secret}' "
+        f"-H 'Content-Type: application/json' '{base}/order/v2/department/{demo.service.uuid}/order' "
+        f"-d '{json.dumps(order, separators=(',', ':'))}'",
         f"  curl -s -u '{demo.partner_username}:{demo.partner_secret}' "
         f"'{base}/order/v2/department/{demo.service.uuid}/order?limit=5'",
     ]
