@@ -16,6 +16,7 @@ from typing import Any
 from orma.api.errors import ErrorCode, Problem, Warning
 
 from . import fields as f
+from .vins import normalise_vin
 
 MAX_JOBS = 200
 MAX_LINES_PER_JOB = 500
@@ -260,7 +261,7 @@ ORDER = Obj(
         "header": HEADER,
         "vehicle": Obj(
             "RepairOrderVehicleRef",
-            {"uuid": Field(f.uuid_text), "vin": Field(f.code, description="17 characters; found or created")},
+            {"uuid": Field(f.uuid_text), "vin": Field(normalise_vin, description="17 characters; found or created")},
         ),
         "customer": Obj("RepairOrderCustomerRef", {"uuid": Field(f.uuid_text, required=True)}, required=True),
         "jobs": ListOf(JOB),
@@ -322,7 +323,7 @@ VEHICLE_BODY = Obj(
         "vehicle": Obj(
             "Vehicle",
             {
-                "vin": Field(f.code, required=True, description="17 characters; the brand is derived from it"),
+                "vin": Field(normalise_vin, required=True, description="17 characters; the brand is derived from it"),
                 "customerUUID": Field(f.uuid_text),
                 "model": Field(f.name),
                 "modelYear": Field(f.model_year),
@@ -336,7 +337,7 @@ VEHICLE_BODY = Obj(
 )
 
 LINE_LISTS = ("parts", "gog", "techHours", "comments", "mls", "packages", "labour")
-_TEXT_RULES = {f.code, f.name, f.text, f.email, f.order_number}
+_TEXT_RULES = {f.code, f.name, f.text, f.email, f.order_number, normalise_vin}
 
 
 @dataclass
@@ -355,6 +356,14 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+def _quoted_name(key: str) -> str:
+    """An unknown field's name as warning 1004 can quote it: lone surrogates (which cannot be encoded as
+    UTF-8, so the answer could not be rendered) and control characters such as NUL appear escaped."""
+    if key.isprintable():
+        return key
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in key)
+
+
 def walk_object(spec: Obj, value: Any, path: str, report: Report) -> dict[str, Any] | None:
     """Validate one object against its spec; answers the normalised dict (None when unusable)."""
     if not isinstance(value, dict):
@@ -364,7 +373,7 @@ def walk_object(spec: Obj, value: Any, path: str, report: Report) -> dict[str, A
     spec_fields = spec.fields
     for key in value:
         if key not in spec_fields:
-            report.unknown_fields.append(_join(path, str(key)))
+            report.unknown_fields.append(_join(path, _quoted_name(str(key))))
     for key, sub in spec_fields.items():
         raw = value.get(key)
         sub_path = _join(path, key)

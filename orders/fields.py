@@ -19,15 +19,17 @@ CODE_MAX = 50  # numbers, codes and ids
 NAME_MAX = 200
 TEXT_MAX = 4000  # descriptions, comments, complaint/cause/correction
 
-_MONEY = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-_HOURS = re.compile(r"^\d{1,6}(\.\d{1,2})?$")
-_QUANTITY = re.compile(r"^\d{1,8}(\.\d{1,2})?$")
+# The patterns are matched whole (``fullmatch``) with ASCII digits, as the OpenAPI schema's (ECMA) patterns
+# read: in Python, ``$`` also matches before a trailing newline and ``\d`` matches any Unicode digit.
+_MONEY = re.compile(r"\d{1,10}(\.\d{1,2})?", re.ASCII)
+_HOURS = re.compile(r"\d{1,6}(\.\d{1,2})?", re.ASCII)
+_QUANTITY = re.compile(r"\d{1,8}(\.\d{1,2})?", re.ASCII)
 _ORDER_NUMBER = re.compile(r"^[a-zA-Z0-9\-#_\s]*$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^\d{2}:\d{2}:\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
-_WHOLE = re.compile(r"^\d{1,9}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_TIME = re.compile(r"\d{2}:\d{2}:\d{2}", re.ASCII)
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
+_WHOLE = re.compile(r"\d{1,9}", re.ASCII)
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 TWO_PLACES = Decimal("0.01")
 
 
@@ -68,7 +70,7 @@ text = _text(TEXT_MAX)
 def _decimal(pattern: re.Pattern[str], example: str, what: str) -> Callable[[Any], Decimal]:
     def rule(value: Any) -> Decimal:
         raw = _string(value, f' like "{example}"')
-        if not pattern.match(raw):
+        if not pattern.fullmatch(raw):
             raise FieldRuleError(ErrorCode.FIELD_INVALID, f'must be {what} like "{example}", not {raw[:60]!r}')
         return Decimal(raw).quantize(TWO_PLACES)
 
@@ -89,7 +91,7 @@ def positive_quantity(value: Any) -> Decimal:
 
 def whole_number(value: Any) -> int:
     raw = _string(value, ' like "12345"')
-    if not _WHOLE.match(raw):
+    if not _WHOLE.fullmatch(raw):
         raise FieldRuleError(ErrorCode.FIELD_INVALID, f"must be a whole non-negative number, not {raw[:60]!r}")
     return int(raw)
 
@@ -118,7 +120,7 @@ def country_code(value: Any) -> str:
 def date(value: Any) -> dt.date:
     raw = _string(value, ' in yyyy-MM-dd format like "2024-02-01"')
     try:
-        if not _DATE.match(raw):
+        if not _DATE.fullmatch(raw):
             raise ValueError
         return dt.date.fromisoformat(raw)
     except ValueError:
@@ -130,7 +132,7 @@ def date(value: Any) -> dt.date:
 def time(value: Any) -> dt.time:
     raw = _string(value, ' in HH:mm:ss format like "08:30:00"')
     try:
-        if not _TIME.match(raw):
+        if not _TIME.fullmatch(raw):
             raise ValueError
         return dt.time.fromisoformat(raw)
     except ValueError:
@@ -142,7 +144,7 @@ def time(value: Any) -> dt.time:
 def date_time(value: Any) -> dt.datetime:
     raw = _string(value, ' in "yyyy-MM-dd HH:mm:ss" format')
     try:
-        if not _DATETIME.match(raw):
+        if not _DATETIME.fullmatch(raw):
             raise ValueError
         return dt.datetime.fromisoformat(raw).replace(tzinfo=dt.UTC)
     except ValueError:
@@ -168,7 +170,7 @@ def order_number(value: Any) -> str:
 
 def email(value: Any) -> str:
     raw = name(value)
-    if raw and not _EMAIL.match(raw):
+    if raw and not _EMAIL.fullmatch(raw):
         raise FieldRuleError(ErrorCode.FIELD_INVALID, "must be an e-mail address")
     return raw
 

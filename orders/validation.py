@@ -26,7 +26,7 @@ from .selectors import (
     vehicle_get,
     vehicle_get_by_vin,
 )
-from .vins import normalise_vin, serviced_brand
+from .vins import serviced_brand
 
 
 @dataclass
@@ -139,14 +139,7 @@ def _vehicle(
 ) -> tuple[Vehicle | None, str | None, str]:
     """The order's vehicle: by uuid, or by VIN (found, or to be created with the brand the VIN names)."""
     reference = order.get("vehicle", {})
-    vin = None
-    if "vin" in reference:
-        try:
-            vin = normalise_vin(reference["vin"])
-            reference["vin"] = vin
-        except FieldRuleError as error:
-            report.problem(error.code, "order.vehicle.vin", error.message, reference["vin"])
-            return None, None, ""
+    vin = reference.get("vin")  # syntax already checked and upper-cased by the spec
     if "uuid" in reference:
         vehicle = vehicle_get(dealer_id=dealer.id, vehicle_uuid=reference["uuid"])
         if vehicle is None:
@@ -178,7 +171,7 @@ def _expand_packages(order: dict[str, Any], dealer_id: int, brand: str | None, r
     sending back what GET answered does not duplicate them.
     """
     jobs = order.get("jobs", ())
-    codes = {use["packageCode"] for job in jobs for use in job.get("packages", ())}
+    codes = {use["packageCode"] for job in jobs for use in job.get("packages", ()) if "packageCode" in use}
     if not codes and not any(job.get("labour") for job in jobs):
         return
     priced = packages_priced(dealer_id=dealer_id, codes=codes) if codes else {}
@@ -186,6 +179,8 @@ def _expand_packages(order: dict[str, Any], dealer_id: int, brand: str | None, r
         job["parts"] = [part for part in job.get("parts", ()) if not part.get("packageCode")]
         job["labour"] = []
         for use_index, use in enumerate(job.get("packages", ())):
+            if "packageCode" not in use:
+                continue  # already reported as FIELD_REQUIRED
             package = priced.get(use["packageCode"])
             path = f"order.jobs[{job_index}].packages[{use_index}].packageCode"
             if package is None:

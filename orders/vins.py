@@ -3,6 +3,8 @@ enforced)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from vininfo import Vin
 from vininfo.exceptions import ValidationError as VinValidationError
 
@@ -22,9 +24,11 @@ _BRAND_BY_MANUFACTURER = {
 }
 
 
-def normalise_vin(raw: str) -> str:
+def normalise_vin(raw: Any) -> str:
     """The VIN upper-cased and checked (17 characters, no I, O or Q); FieldRuleError otherwise."""
-    vin = raw.strip().upper()
+    if not isinstance(raw, str):
+        raise FieldRuleError(ErrorCode.FIELD_INVALID, "must be a string of 17 characters")
+    vin = raw.upper()
     try:
         Vin(vin)
     except VinValidationError as error:

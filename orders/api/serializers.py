@@ -9,12 +9,15 @@ exist) the schema is looser than the API and the API answers 400.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders import fields as f
 from orders.body import BODY, CUSTOMER_BODY, VEHICLE_BODY, Field, ListOf, Obj
+from orders.vins import normalise_vin
 from orma.api.serializers import CustomerEnvelopeSerializer, OrderEnvelopeSerializer, VehicleEnvelopeSerializer
 
 _YEAR = r"(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"
@@ -43,6 +46,22 @@ _PATTERNS: dict[Any, str] = {
 }
 _LENGTHS = {f.code: f.CODE_MAX, f.name: f.NAME_MAX, f.text: f.TEXT_MAX, f.email: f.NAME_MAX, f.order_number: 50}
 _CHOICES = {f.yes_no: ("Y", "N")}
+VIN_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"  # 17 characters, no I, O or Q (either case)
+
+
+_STRING_FIELDS: dict[str, type[serializers.Field]] = {}
+
+
+def _string_field(schema: dict[str, Any], **options: Any) -> serializers.Field:
+    """A string field documented by exactly this JSON schema (DRF's RegexField would document an
+    optional field as ``oneOf: [pattern, maxLength 0]``, which "" satisfies twice, so "" would read as
+    invalid although the API takes it as absent)."""
+    key = json.dumps(schema, sort_keys=True)
+    field_class = _STRING_FIELDS.get(key)
+    if field_class is None:
+        field_class = extend_schema_field(schema)(type(f"String{len(_STRING_FIELDS)}", (serializers.Field,), {}))
+        _STRING_FIELDS[key] = field_class
+    return field_class(**options)
 
 
 def _schema_field(spec: Field) -> serializers.Field:
@@ -50,6 +69,8 @@ def _schema_field(spec: Field) -> serializers.Field:
     if spec.description:
         options["help_text"] = spec.description
     rule = spec.rule
+    if rule is normalise_vin:
+        return _string_field({"type": "string", "pattern": VIN_PATTERN}, **options)
     if rule is f.uuid_text:
         return serializers.UUIDField(**options)
     if rule is f.count:
@@ -60,10 +81,12 @@ def _schema_field(spec: Field) -> serializers.Field:
     if choices:
         return serializers.ChoiceField(choices=list(choices), **options)
     pattern = _PATTERNS.get(rule)
-    if pattern is None:  # plain text: no NUL, bounded length, required ones non-empty
-        length = {"max_length": _LENGTHS.get(rule), "min_length": 1 if spec.required else None}
-        return serializers.RegexField(NO_NUL, allow_blank=not spec.required, **length, **options)
-    return serializers.RegexField(pattern, max_length=_LENGTHS.get(rule), **options)
+    schema: dict[str, Any] = {"type": "string", "pattern": pattern or NO_NUL}
+    if rule in _LENGTHS:
+        schema["maxLength"] = _LENGTHS[rule]
+    if pattern is None and spec.required:  # required text must not be empty
+        schema["minLength"] = 1
+    return _string_field(schema, **options)
 
 
 _GENERATED: dict[str, type[serializers.Serializer]] = {}

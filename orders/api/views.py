@@ -17,9 +17,10 @@ from rest_framework.response import Response
 
 from orders import body as spec
 from orders import selectors, services
+from orders.fields import FieldRuleError
 from orders.models import Customer, RepairOrder, Vehicle
 from orders.validation import validate_repair_order
-from orders.vins import normalise_vin, serviced_brand
+from orders.vins import normalise_vin, serviced_brand, vin_brand
 from orma.api.errors import ApiError, ErrorCode, Problem, order_envelope
 from orma.api.views import PartnerAPIView
 from orma.idempotency import idempotent
@@ -440,12 +441,11 @@ def _validated_vehicle(request: Request, dealer: Any) -> tuple[dict[str, Any], C
     normalised, report = _walk(spec.VEHICLE_BODY, _body(request, "vehicle"))
     vehicle = normalised.get("vehicle", {})
     brand = ""
-    if "vin" in vehicle:
+    if "vin" in vehicle:  # syntax already checked by the spec; the brand must be one the dealer services
         try:
-            vehicle["vin"] = normalise_vin(vehicle["vin"])
             brand = serviced_brand(vehicle["vin"], dealer.brands)
-        except Exception as error:  # FieldRuleError from either check
-            report.problem(getattr(error, "code", ErrorCode.FIELD_INVALID), "vehicle.vin", str(error), vehicle["vin"])
+        except FieldRuleError as error:
+            report.problem(error.code, "vehicle.vin", error.message, vehicle["vin"])
     customer = None
     if "customerUUID" in vehicle:
         customer = selectors.customer_get(dealer_id=dealer.id, customer_uuid=vehicle["customerUUID"])
@@ -567,11 +567,9 @@ class PackageListView(OrdersFamilyView):
         raw = request.query_params.get("vin", "")
         try:
             vin = normalise_vin(raw)
-        except Exception as error:
-            raise ApiError.of(400, ErrorCode.FIELD_INVALID, f"vin {error}", field="vin") from None
+        except FieldRuleError as error:
+            raise ApiError.of(400, error.code, f"vin {error.message}", field="vin") from None
         vehicle = selectors.vehicle_get_by_vin(dealer_id=dealer.id, vin=vin)
-        from orders.vins import vin_brand
-
         brand = vehicle.brand if vehicle and vehicle.brand else vin_brand(vin)
         model = vehicle.model if vehicle else ""
         packages = [
