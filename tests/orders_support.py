@@ -33,7 +33,9 @@ def make_vehicle(dealer: Dealer, customer: Customer | None = None, vin: str | No
 
 def make_package(dealer: Dealer, code: str = "OIL-SERVICE", price: str = "149.00", brands=()) -> ServicePackage:
     package = ServicePackage.objects.create(code=code, description=f"{code} package", brands=list(brands))
-    PackageLabourLine.objects.create(package=package, labor_op_code="OIL", description="Oil change", sold_hours=Decimal("0.5"))
+    PackageLabourLine.objects.create(
+        package=package, labor_op_code="OIL", description="Oil change", sold_hours=Decimal("0.5")
+    )
     PackagePartLine.objects.create(package=package, part_number="06L115562B", description="Oil filter", quantity=1)
     PackagePrice.objects.create(package=package, dealer=dealer, price=Decimal(price))
     return package
@@ -42,7 +44,9 @@ def make_package(dealer: Dealer, code: str = "OIL-SERVICE", price: str = "149.00
 def sample_body(customer: Customer, vehicle: Vehicle | None = None) -> dict[str, Any]:
     """Seed 001's sample request (its two typos mended, real values), for this customer and vehicle."""
     text = SAMPLE.read_text().replace("{customer_uuid}", str(customer.uuid))
-    body = json.loads(text.replace("{vehicle_uuid}", str(vehicle.uuid) if vehicle else "00000000-0000-0000-0000-000000000000"))
+    body = json.loads(
+        text.replace("{vehicle_uuid}", str(vehicle.uuid) if vehicle else "00000000-0000-0000-0000-000000000000")
+    )
     if vehicle is None:
         del body["order"]["vehicle"]
     return body

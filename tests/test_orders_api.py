@@ -52,9 +52,9 @@ def normalised(key, value):
         return {k: normalised(k, v) for k, v in value.items()}
     if isinstance(value, list):
         return [normalised(key, item) for item in value]
-    if (key in TWO_DECIMALS or key.endswith(("Sale", "Cost", "Amount", "Tax", "Customer", "Internal", "Warranty"))) and (
-        isinstance(value, str) and value.replace(".", "", 1).isdigit()
-    ):
+    if (
+        key in TWO_DECIMALS or key.endswith(("Sale", "Cost", "Amount", "Tax", "Customer", "Internal", "Warranty"))
+    ) and (isinstance(value, str) and value.replace(".", "", 1).isdigit()):
         return f"{Decimal(value):.2f}"
     return value
 
@@ -160,7 +160,11 @@ class TestOrderByVinAndPackages:
         order_uuid = create(api, department, body).json()["orderUUID"]
         url = f"{orders_url(department)}/{order_uuid}"
         read = api.get(url).json()["order"]
-        resent = {"order": {k: v for k, v in read.items() if k not in ("orderUUID", "version", "createdAt", "updatedAt", "dms")}}
+        resent = {
+            "order": {
+                k: v for k, v in read.items() if k not in ("orderUUID", "version", "createdAt", "updatedAt", "dms")
+            }
+        }
 
         assert api.put(url, resent, format="json").status_code == 200
 
@@ -425,7 +429,10 @@ class TestQueryCounts:
 
         api.get(orders_url(department))  # the partner's credentials are cached from here on
         with CaptureQueriesContext(connection) as small:
-            assert create(api, department, minimal_body(customer, number="RO-S", jobs=1, lines_per_job=1)).status_code == 201
+            assert (
+                create(api, department, minimal_body(customer, number="RO-S", jobs=1, lines_per_job=1)).status_code
+                == 201
+            )
         with CaptureQueriesContext(connection) as large:
             big = minimal_body(customer, number="RO-L", jobs=50, lines_per_job=10)
             assert create(api, department, big).status_code == 201
@@ -445,7 +452,9 @@ class TestQueryCounts:
 
         with django_assert_max_num_queries(24):
             response = api.put(
-                f"{orders_url(department)}/{order_uuid}", minimal_body(customer, jobs=50, lines_per_job=10), format="json"
+                f"{orders_url(department)}/{order_uuid}",
+                minimal_body(customer, jobs=50, lines_per_job=10),
+                format="json",
             )
 
         assert response.status_code == 200
@@ -521,7 +530,9 @@ class TestTenantIsolation:
             "vehicle": {"vehicle": {"vin": "WVWZZZ1JZXW000009"}},
         }
         payload = next((b for prefix, b in body.items() if path.startswith(prefix)), None)
-        kwargs = {"format": "json", "HTTP_X_CORRELATION_ID": "iso"} if method == "put" else {"HTTP_X_CORRELATION_ID": "iso"}
+        kwargs = (
+            {"format": "json", "HTTP_X_CORRELATION_ID": "iso"} if method == "put" else {"HTTP_X_CORRELATION_ID": "iso"}
+        )
         args = (payload,) if method == "put" else ()
 
         foreign_answer = getattr(api, method)(base + path.format(**foreign), *args, **kwargs)

@@ -55,7 +55,9 @@ class TestBoundaryTable:
     @pytest.mark.parametrize(("existing", "new", "named"), BOUNDARY_TABLE)
     def test_it_follows_the_window(self, api, department, existing, new, named):
         customer = make_customer(department.dealer)
-        created = [create(api, department, customer, "RO-1234", BASE + offset).json()["orderUUID"] for offset in existing]
+        created = [
+            create(api, department, customer, "RO-1234", BASE + offset).json()["orderUUID"] for offset in existing
+        ]
 
         response = create(api, department, customer, "RO-1234", BASE + new)
 
@@ -174,9 +176,7 @@ class TestRace:
 
     def test_twenty_simultaneous_creates_of_one_number_make_one_order(self, setup):
         department, partner, customer = setup
-        bodies = [
-            minimal_body(customer, number="RO-RACE", date="2024-02-01", time=f"08:00:{i:02d}") for i in range(20)
-        ]
+        bodies = [minimal_body(customer, number="RO-RACE", date="2024-02-01", time=f"08:00:{i:02d}") for i in range(20)]
 
         responses = _race(department, partner, bodies)
 
