@@ -121,6 +121,17 @@ def computed_totals(order: dict[str, Any]) -> dict[str, Decimal]:
     return {name: running.total for name, running in sums.items() if running.seen}
 
 
+# The largest values the columns hold (and the request patterns admit): 10, 6 and 8 digits, 2 decimals.
+MONEY_LIMIT = Decimal("9999999999.99")
+HOURS_LIMIT = Decimal("999999.99")
+QUANTITY_LIMIT = Decimal("99999999.99")
+HOURS_TOTALS = ("soldHours", "actualHours")
+
+
+def total_limit(name: str) -> Decimal:
+    return HOURS_LIMIT if name in HOURS_TOTALS else MONEY_LIMIT
+
+
 def apply_totals(header: dict[str, Any], computed: dict[str, Decimal]) -> list[str]:
     """Fill missing header totals from the lines; answer the totals given that disagree with them."""
     disagreeing = []

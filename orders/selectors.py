@@ -147,6 +147,14 @@ def packages_priced(*, dealer_id: int, codes: Iterable[str] | None = None) -> di
 # --- repair orders -------------------------------------------------------------------------------
 
 
+def _shifted(instant: datetime, delta: timedelta) -> datetime:
+    """``instant + delta``, stopping at the calendar's ends (0001-01-01 and 9999-12-31 are real dates)."""
+    try:
+        return instant + delta
+    except OverflowError:
+        return datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) if delta > timedelta(0) else datetime(1, 1, 1, tzinfo=UTC)
+
+
 def repair_order_conflict(
     *, department_id: int, order_number: str, created_instant: datetime, exclude_id: int | None = None
 ) -> OrderStamp | None:
@@ -158,8 +166,8 @@ def repair_order_conflict(
     candidates = RepairOrder.objects.filter(
         department_id=department_id,
         order_number=order_number,
-        created_instant__gte=created_instant - ORDER_WINDOW,
-        created_instant__lte=created_instant + ORDER_WINDOW,
+        created_instant__gte=_shifted(created_instant, -ORDER_WINDOW),
+        created_instant__lte=_shifted(created_instant, ORDER_WINDOW),
     )
     if exclude_id is not None:
         candidates = candidates.exclude(id=exclude_id)

@@ -17,7 +17,15 @@ from orma.api.errors import ApiError, ErrorCode, Problem, Warning
 from . import body as spec
 from .fields import FieldRuleError, render
 from .models import Customer, Department, RepairOrder, Vehicle
-from .rules import apply_totals, computed_totals, creation_instant
+from .rules import (
+    HOURS_LIMIT,
+    MONEY_LIMIT,
+    QUANTITY_LIMIT,
+    apply_totals,
+    computed_totals,
+    creation_instant,
+    total_limit,
+)
 from .selectors import (
     PricedPackage,
     customer_get,
@@ -93,6 +101,14 @@ def validate_repair_order(data: Any, *, department: Department, existing: Repair
     customer = _customer(order, dealer.id, report)
     vehicle, new_vin, new_brand = _vehicle(order, dealer, customer, report)
     _expand_packages(order, dealer.id, vehicle.brand if vehicle else new_brand, report)
+    computed = computed_totals(order)
+    for name, total in computed.items():
+        if total > total_limit(name) and name not in header:
+            report.problem(
+                ErrorCode.FIELD_INVALID,
+                f"order.header.{name}",
+                f"is missing and the lines add up to {total:.2f}, more than the field holds",
+            )
     if report.problems:
         raise ApiError(400, report.problems)
 
@@ -102,7 +118,7 @@ def validate_repair_order(data: Any, *, department: Department, existing: Repair
             Warning(spec.WARNING_NO_VEHICLE, "The order has no vehicle (neither vehicle.uuid nor vehicle.vin).")
         )
     warnings.extend(spec.labor_type_warnings(order))
-    disagreeing = apply_totals(header, computed_totals(order))
+    disagreeing = apply_totals(header, computed)
     if disagreeing:
         warnings.append(Warning(spec.WARNING_TOTALS, "Given totals disagree with the lines: " + "; ".join(disagreeing)))
     if report.unknown_fields:
@@ -191,11 +207,29 @@ def _expand_packages(order: dict[str, Any], dealer_id: int, brand: str | None, r
             if not package.applies_to(brand):
                 report.problem(ErrorCode.FIELD_INVALID, path, f"does not apply to vehicles of brand {brand}")
                 continue
+            if not _package_fits(use, package):
+                report.problem(
+                    ErrorCode.FIELD_INVALID,
+                    f"order.jobs[{job_index}].packages[{use_index}].quantity",
+                    "is so large that the package's price, hours or quantities exceed what a line holds",
+                )
+                continue
             _apply_package(job, use, package)
         if not job["parts"]:
             del job["parts"]
         if not job["labour"]:
             del job["labour"]
+
+
+def _package_fits(use: dict[str, Any], priced: PricedPackage) -> bool:
+    """Whether the package times its quantity stays within the line columns (money, hours, quantities)."""
+    times = use.get("quantity", Decimal("1.00"))
+    package = priced.package
+    return (
+        priced.price * times <= MONEY_LIMIT
+        and all(line.sold_hours * times <= HOURS_LIMIT for line in package.labour_lines.all())
+        and all(line.quantity * times <= QUANTITY_LIMIT for line in package.part_lines.all())
+    )
 
 
 def _apply_package(job: dict[str, Any], use: dict[str, Any], priced: PricedPackage) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from rest_framework.request import Request
@@ -24,6 +25,8 @@ from rest_framework.request import Request
 from orma.api.errors import ApiError, ErrorCode
 
 from .models import IdempotencyRecord
+
+logger = logging.getLogger("orma.idempotency")
 
 HEADER = "Idempotency-Key"
 RETENTION = timedelta(hours=72)
@@ -101,7 +104,12 @@ def idempotent(handler: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         record.status_code = response.status_code
         record.response_body = json.loads(json.dumps(body, default=str))
         record.response_headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}
-        record.save(update_fields=["status_code", "response_body", "response_headers"])
+        try:
+            record.save(update_fields=["status_code", "response_body", "response_headers"])
+        except DatabaseError:
+            # The answer stands; without a stored copy the key is released rather than left "in flight".
+            logger.exception("could not store the answer for Idempotency-Key %r; releasing it", key)
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return response
 
     return wrapper

@@ -1,0 +1,157 @@
+"""factory-boy factories for repair-order tests: customers, vehicles, service packages and their prices.
+
+They extend the patterns of ``tests/factories.py`` (a dealer is made on demand through a SubFactory);
+pass ``dealer=department.dealer`` to make rows of the department under test.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import factory
+
+from orders.models import (
+    CommentLine,
+    Customer,
+    GogLine,
+    Job,
+    LabourLine,
+    MlsLine,
+    OrderHistory,
+    OrderReference,
+    PackageLabourLine,
+    PackagePartLine,
+    PackagePrice,
+    PackageUse,
+    PartLine,
+    RepairOrder,
+    ServicePackage,
+    TechHoursLine,
+    Vehicle,
+)
+
+from .factories import DealerFactory
+
+SAMPLE_PATH = Path(__file__).parent / "data" / "seed001_sample.json"
+
+# Real-format VINs (the WMI names the brand; European VINs carry no check digit).
+VW_VIN = "WVWZZZ1JZXW000001"
+AUDI_VIN = "WAUZZZ8V0JA000001"
+SKODA_VIN = "TMBZZZ1Z0F2000001"
+HONDA_VIN = "1HGCM82633A004352"  # a manufacturer outside seed 000's brands
+
+
+def vin_sequence(n: int) -> str:
+    """A distinct, valid Volkswagen VIN per n."""
+    return f"WVWZZZ1JZXW{n:06d}"
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    dealer = factory.SubFactory(DealerFactory)
+    given_name = "Erika"
+    family_name = factory.Sequence(lambda n: f"Mustermann {n}")
+    email = factory.Sequence(lambda n: f"erika{n}@example.com")
+    phone = "+49 30 1234567"
+    country_code = "DE"
+
+
+class VehicleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vehicle
+
+    dealer = factory.SubFactory(DealerFactory)
+    customer = factory.SubFactory(CustomerFactory, dealer=factory.SelfAttribute("..dealer"))
+    vin = factory.Sequence(vin_sequence)
+    brand = "VW"
+    model = "Golf"
+    model_year = 2020
+    license_plate = factory.Sequence(lambda n: f"B-OM {n}")
+    mileage = 45210
+
+
+class ServicePackageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServicePackage
+
+    code = factory.Sequence(lambda n: f"PKG-{n}")
+    description = factory.Sequence(lambda n: f"Service package {n}")
+    brands = factory.LazyFunction(list)
+    models = factory.LazyFunction(list)
+
+
+class PackageLabourLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PackageLabourLine
+
+    package = factory.SubFactory(ServicePackageFactory)
+    labor_op_code = "INSP"
+    description = "Inspection"
+    sold_hours = Decimal("1.50")
+
+
+class PackagePartLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PackagePartLine
+
+    package = factory.SubFactory(ServicePackageFactory)
+    part_number = "06L115562B"
+    description = "Oil filter"
+    quantity = Decimal("1.00")
+
+
+class PackagePriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PackagePrice
+
+    package = factory.SubFactory(ServicePackageFactory)
+    dealer = factory.SubFactory(DealerFactory)
+    price = Decimal("199.00")
+    currency_code = "EUR"
+
+
+def priced_package(dealer: Any, **package_fields: Any) -> ServicePackage:
+    """A package with one labour and one part line, priced for ``dealer``."""
+    package = ServicePackageFactory(**package_fields)
+    PackageLabourLineFactory(package=package)
+    PackagePartLineFactory(package=package)
+    PackagePriceFactory(package=package, dealer=dealer)
+    return package
+
+
+def sample_body(customer: Customer, vehicle: Vehicle | None) -> dict[str, Any]:
+    """Seed 001's sample with real values, referring to ``customer`` and ``vehicle`` (dropped when None)."""
+    text = SAMPLE_PATH.read_text()
+    text = text.replace("{customer_uuid}", str(customer.uuid))
+    text = text.replace("{vehicle_uuid}", str(vehicle.uuid) if vehicle else "")
+    body = json.loads(text)
+    if vehicle is None:
+        del body["order"]["vehicle"]
+    return body
+
+
+# Every table a repair-order write touches: after a refused request none of their counts may change.
+ORDER_TABLES = (
+    RepairOrder,
+    Job,
+    PartLine,
+    GogLine,
+    TechHoursLine,
+    CommentLine,
+    LabourLine,
+    PackageUse,
+    MlsLine,
+    OrderReference,
+    OrderHistory,
+    Vehicle,
+    Customer,
+)
+
+
+def row_counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in ORDER_TABLES}
