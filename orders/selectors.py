@@ -51,10 +51,13 @@ def partner_credentials_cache_key(username: str) -> str:
 
 def partner_credentials_get(*, username: str) -> PartnerCredentials | None:
     """The active partner with this username, from the cache when fresh (one query otherwise)."""
+    credentials = cache.get(partner_credentials_cache_key(username))
+    return credentials if credentials is not None else partner_credentials_load(username=username)
+
+
+def partner_credentials_load(*, username: str) -> PartnerCredentials | None:
+    """The active partner with this username from the database (one query), cached for the next requests."""
     key = partner_credentials_cache_key(username)
-    credentials = cache.get(key)
-    if credentials is not None:
-        return credentials
     row = (
         Partner.objects.filter(username=username, is_active=True)
         .values_list(

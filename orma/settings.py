@@ -136,7 +136,7 @@ CACHE_URL = envstr("CACHE_URL")
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "orma.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "orma",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

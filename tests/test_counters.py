@@ -54,3 +54,30 @@ def test_on_redis_a_hit_and_a_peek_are_one_round_trip_each(monkeypatch):
     counters.peek(["t:d", "t:e"])
 
     assert calls == {"single": 0, "pipeline": 2}
+
+
+@pytest.mark.redis
+@pytest.mark.urls("tests.probe_urls")
+def test_an_authenticated_request_is_one_redis_round_trip(monkeypatch, api, department):
+    import redis
+    from redis.client import Pipeline
+
+    assert api.get(f"/order/v2/department/{department.uuid}/probe").status_code == 200  # credentials now cached
+    calls = {"single": 0, "pipeline": 0}
+    single, execute = redis.Redis.execute_command, Pipeline.execute
+
+    def count_single(self, *args, **kwargs):
+        calls["single"] += 1
+        return single(self, *args, **kwargs)
+
+    def count_pipeline(self, *args, **kwargs):
+        calls["pipeline"] += 1
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", count_single)
+    monkeypatch.setattr(Pipeline, "execute", count_pipeline)
+
+    assert api.get(f"/order/v2/department/{department.uuid}/probe").status_code == 200
+
+    # lockout counters + cached credentials + the rate-limit count, one pipeline
+    assert calls == {"single": 0, "pipeline": 1}

@@ -18,10 +18,12 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from orders.selectors import PartnerCredentials, partner_credentials_get
-from orma.crypto import cache_key_part, hash_secret, secret_matches
+from orders.selectors import PartnerCredentials, partner_credentials_cache_key, partner_credentials_load
+from orma.crypto import hash_secret, secret_matches
 
+from .access import AccessState, failure_key_for_address, failure_key_for_user, read_access_state
 from .counters import counters
+from .throttling import rate_window
 
 REALM = 'Basic realm="OrMa"'
 
@@ -64,11 +66,6 @@ def parse_basic_credentials(header: str | None) -> tuple[str, str] | None:
     return username, secret
 
 
-def _failure_keys(username: str | None, address: str) -> tuple[str | None, str]:
-    user_key = f"authfail:user:{cache_key_part(username)}" if username is not None else None
-    return user_key, f"authfail:addr:{cache_key_part(address)}"
-
-
 def _secret_is_valid(credentials: PartnerCredentials, secret: str) -> bool:
     if secret_matches(secret, credentials.secret_hash):
         return True
@@ -82,43 +79,52 @@ def _secret_is_valid(credentials: PartnerCredentials, secret: str) -> bool:
 
 
 class PartnerBasicAuthentication(BaseAuthentication):
-    """HTTP Basic for partners; request.user becomes the partner's :class:`PartnerCredentials`."""
+    """HTTP Basic for partners; request.user becomes the partner's :class:`PartnerCredentials`.
+
+    One cache round trip reads the lockout counters, the cached credentials and counts the request for
+    the rate limit (:mod:`orma.api.access`); the throttle then only compares.
+    """
 
     def authenticate_header(self, request: Request) -> str:
         return REALM
 
     def authenticate(self, request: Request) -> tuple[PartnerCredentials, None]:
-        presented = parse_basic_credentials(request.META.get("HTTP_AUTHORIZATION"))
-        if presented is None and "HTTP_AUTHORIZATION" not in request.META:
-            # No credentials at all is not a guess: answer 401 without counting a failure.
-            self._refuse_if_locked_out(None, client_address(request))
-            raise exceptions.AuthenticationFailed()
+        header = request.META.get("HTTP_AUTHORIZATION")
+        presented = parse_basic_credentials(header)
         username = presented[0] if presented else None
         address = client_address(request)
-        self._refuse_if_locked_out(username, address)
-        credentials = partner_credentials_get(username=username) if presented else None
-        if presented is not None and credentials is None:
-            hash_secret(presented[1])  # as much work as for a known user
-        if credentials is None or presented is None or not _secret_is_valid(credentials, presented[1]):
+        window = rate_window()
+        state = read_access_state(
+            username=username,
+            address=address,
+            credentials_key=partner_credentials_cache_key(username) if username is not None else None,
+            window=window,
+        )
+        self._refuse_if_locked_out(state)
+        if presented is None:
+            if header is not None:  # a malformed header is a guess; no header at all is not
+                self._count_failure(None, address)
+            raise exceptions.AuthenticationFailed()
+        username, secret = presented
+        credentials = state.credentials or partner_credentials_load(username=username)
+        if credentials is None:
+            hash_secret(secret)  # as much work as for a known user
+        if credentials is None or not _secret_is_valid(credentials, secret):
             self._count_failure(username, address)
             raise exceptions.AuthenticationFailed()
+        request._request.orma_rate = (window, state.requests)  # for PartnerRateThrottle
         return credentials, None
 
-    def _refuse_if_locked_out(self, username: str | None, address: str) -> None:
-        user_key, address_key = _failure_keys(username, address)
-        keys = [address_key] if user_key is None else [user_key, address_key]
-        state = counters.peek(keys)
-        if user_key is not None:
-            count, seconds_left = state[user_key]
-            if count >= settings.ORMA_AUTH_FAIL_LIMIT_USERNAME:
-                raise LockedOut(wait=seconds_left)
-        count, seconds_left = state[address_key]
+    def _refuse_if_locked_out(self, state: AccessState) -> None:
+        count, seconds_left = state.user_failures
+        if count >= settings.ORMA_AUTH_FAIL_LIMIT_USERNAME:
+            raise LockedOut(wait=seconds_left)
+        count, seconds_left = state.address_failures
         if count >= settings.ORMA_AUTH_FAIL_LIMIT_ADDRESS:
             raise LockedOut(wait=seconds_left)
 
     def _count_failure(self, username: str | None, address: str) -> None:
         window = settings.ORMA_AUTH_FAIL_WINDOW_SECONDS
-        user_key, address_key = _failure_keys(username, address)
-        if user_key is not None:
-            counters.hit(user_key, window)
-        counters.hit(address_key, window)
+        if username is not None:
+            counters.hit(failure_key_for_user(username), window)
+        counters.hit(failure_key_for_address(address), window)

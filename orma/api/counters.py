@@ -20,13 +20,14 @@ def _seconds_left(end: float | None, now: float) -> int:
 class WindowCounters:
     """Fixed windows, starting at the first hit, on Django's default cache."""
 
-    def _redis(self):  # type: ignore[no-untyped-def]
+    def redis_client(self):  # type: ignore[no-untyped-def]
+        """The raw Redis client of the default cache, or None when the cache is not Redis."""
         backend = caches["default"]  # `cache` is a proxy: isinstance needs the backend itself
         return backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
 
     def hit(self, key: str, window: int) -> tuple[int, int]:
         """Count one event; answer (count in the window, seconds left in it)."""
-        client = self._redis()
+        client = self.redis_client()
         if client is not None:
             raw_key = cache.make_and_validate_key(key)
             pipe = client.pipeline(transaction=False)
@@ -47,7 +48,7 @@ class WindowCounters:
 
     def peek(self, keys: list[str]) -> dict[str, tuple[int, int]]:
         """Current (count, seconds left) of each key, without counting; absent keys answer (0, 0)."""
-        client = self._redis()
+        client = self.redis_client()
         if client is not None:
             pipe = client.pipeline(transaction=False)
             for key in keys:

@@ -1,0 +1,76 @@
+"""What authentication needs from the shared cache, read in one round trip.
+
+For one request: the failure counts of the username and of the client address (the lockout), the
+partner's cached credentials, and the username's request count in the current rate-limit window
+(counted now; a failed authentication counts too, which the lockout caps at a handful per window).
+On Redis this is one pipeline; on any other Django cache (local memory in the embedded default) the
+same answers come from a few in-process calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import cache, caches
+
+from orma.crypto import cache_key_part
+
+from .counters import counters
+
+_UNCACHED = object()
+
+
+@dataclass(frozen=True)
+class AccessState:
+    """The cache's view of one request's credentials."""
+
+    user_failures: tuple[int, int]  # (count, seconds left in the window)
+    address_failures: tuple[int, int]
+    credentials: Any  # the cached PartnerCredentials, or None when not cached
+    requests: tuple[int, int] | None  # (count, seconds left) in the rate window, None without a username
+
+
+def failure_key_for_user(username: str) -> str:
+    return f"authfail:user:{cache_key_part(username)}"
+
+
+def failure_key_for_address(address: str) -> str:
+    return f"authfail:addr:{cache_key_part(address)}"
+
+
+def rate_key(username: str, window: int) -> str:
+    return f"rate:user:{cache_key_part(username)}:{window}"
+
+
+def read_access_state(*, username: str | None, address: str, credentials_key: str | None, window: int) -> AccessState:
+    """Lockout counts, cached credentials and this request's rate count, in one round trip on Redis."""
+    address_key = failure_key_for_address(address)
+    if username is None:
+        return AccessState((0, 0), counters.peek([address_key])[address_key], None, None)
+    user_key = failure_key_for_user(username)
+    requests_key = rate_key(username, window)
+    client = counters.redis_client()
+    if client is None:
+        failures = counters.peek([user_key, address_key])
+        credentials = cache.get(credentials_key) if credentials_key else None
+        return AccessState(failures[user_key], failures[address_key], credentials, counters.hit(requests_key, window))
+
+    backend = caches["default"]
+    raw = {key: backend.make_and_validate_key(key) for key in (user_key, address_key, requests_key)}
+    pipe = client.pipeline(transaction=False)
+    for key in (user_key, address_key):
+        pipe.get(raw[key])
+        pipe.ttl(raw[key])
+    pipe.get(backend.make_and_validate_key(credentials_key) if credentials_key else raw[user_key])
+    pipe.incr(raw[requests_key])
+    pipe.expire(raw[requests_key], window, nx=True)
+    pipe.ttl(raw[requests_key])
+    user_count, user_ttl, address_count, address_ttl, cached, count, _, ttl = pipe.execute()
+    credentials = backend._cache._serializer.loads(cached) if credentials_key and cached is not None else None
+    return AccessState(
+        (int(user_count or 0), max(0, int(user_ttl))),
+        (int(address_count or 0), max(0, int(address_ttl))),
+        credentials,
+        (int(count), max(1, int(ttl))),
+    )
