@@ -62,6 +62,8 @@ BARE_PATH = "/bench/bare"
 AUTH_PATH = "/bench/auth"
 EXPECTED_BODY = {"ok": True}
 RATE_LIMIT = "100000000/minute"  # the limiter counts every request but never refuses one
+PROFILE_BATCH = 100  # requests per interleaved batch of the in-process profile
+NOISY_SPREAD = 0.15  # bare runs further apart than this (relative to their median): warn of a noisy machine
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -191,27 +193,44 @@ def profile_in_process(auth: dict[str, str], requests: int) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_HOST="127.0.0.1")
-    headers = {"bare": {}, "auth": {"HTTP_AUTHORIZATION": auth["Authorization"]}}
+    headers: dict[str, dict[str, str]] = {"bare": {}, "auth": auth}
     path = {"bare": BARE_PATH, "auth": AUTH_PATH}
 
     def get(view: str) -> None:
-        response = client.get(path[view], **headers[view])
+        response = client.get(path[view], headers=headers[view])
         if response.status_code != 200:
             raise BenchError(f"in-process {path[view]} answered {response.status_code}: {response.content[:200]!r}")
 
-    report: dict[str, Any] = {"requests": requests}
-    for view in ("bare", "auth"):
+    views = ("bare", "auth")
+    for view in views:
         for _ in range(min(requests, 200)):
             get(view)
-        with CaptureQueriesContext(connection) as queries, counting_redis_round_trips() as round_trips:
-            start = time.perf_counter()
-            for _ in range(requests):
-                get(view)
-            elapsed = time.perf_counter() - start
+    # Interleaved batches, so that a burst of outside load hits both views alike; the fastest batch is
+    # the least disturbed estimate of a view's own cost.
+    batch = min(requests, PROFILE_BATCH)
+    batch_means: dict[str, list[float]] = {view: [] for view in views}
+    with CaptureQueriesContext(connection) as queries, counting_redis_round_trips() as round_trips:
+        counts = dict.fromkeys(views, (0, 0))
+        for _ in range(max(1, requests // batch)):
+            for view in views:
+                queries_before, trips_before = len(queries), round_trips()
+                start = time.perf_counter()
+                for _ in range(batch):
+                    get(view)
+                batch_means[view].append((time.perf_counter() - start) / batch * 1e6)
+                done_queries, done_trips = counts[view]
+                counts[view] = (
+                    done_queries + len(queries) - queries_before,
+                    done_trips + round_trips() - trips_before,
+                )
+    report: dict[str, Any] = {"requests": requests}
+    for view in views:
+        done = len(batch_means[view]) * batch
         report[view] = {
-            "microseconds_per_request": elapsed / requests * 1e6,
-            "queries_per_request": len(queries) / requests,
-            "redis_round_trips_per_request": round_trips() / requests,
+            "microseconds_per_request": min(batch_means[view]),
+            "microseconds_per_request_median": statistics.median(batch_means[view]),
+            "queries_per_request": counts[view][0] / done,
+            "redis_round_trips_per_request": counts[view][1] / done,
         }
     profiler = cProfile.Profile()
     profiler.enable()
@@ -256,11 +275,15 @@ def print_profile(report: dict[str, Any]) -> None:
     print(f"\nin-process profile ({report['requests']} requests per view, Django test client, no gunicorn):")
     for view, data in (("bare", bare), ("auth", auth)):
         print(
-            f"  {view:<4}  {data['microseconds_per_request']:7.1f} us/request  "
+            f"  {view:<4}  {data['microseconds_per_request']:7.1f} us/request (fastest batch; median "
+            f"{data['microseconds_per_request_median']:.1f})  "
             f"{data['queries_per_request']:.2f} queries  {data['redis_round_trips_per_request']:.2f} Redis round trips"
         )
     delta = auth["microseconds_per_request"] - bare["microseconds_per_request"]
-    print(f"  authentication adds {delta:.1f} us per request in-process")
+    print(
+        f"  authentication adds {delta:.1f} us per request in-process "
+        f"(in-process ratio {bare['microseconds_per_request'] / auth['microseconds_per_request']:.3f})"
+    )
     print("  authenticated path under cProfile (inflated by the profiler; compare the shares):")
     for label, entry in report["auth_profile"].items():
         print(f"    {label:<45} {entry['microseconds_per_request']:7.1f} us  {entry['calls_per_request']:.2f} calls")
@@ -282,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         cache_url=args.cache_url,
         extra={"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT},
     )
+    load = common.machine_load()
+    busy = common.busy_machine_warning(load)
+    if busy:
+        print(f"warning: {busy}", file=sys.stderr)
     print(f"database: {database_url} (recreated)")
     common.recreate_database(database_url)
     username = ""
@@ -322,6 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     per_round = [r["auth"].requests_per_second / r["bare"].requests_per_second for r in rounds]
     print(f"  ratio auth/bare: {ratio:.3f}  (per round: {', '.join(f'{r:.3f}' for r in per_round)})")
     print(f"  goal auth >= {GOAL_RATIO:g} x bare: {'MET' if met else 'MISSED'}")
+    bare_spread = common.spread([r["bare"].requests_per_second for r in rounds])
+    if bare_spread > NOISY_SPREAD:
+        print(
+            f"  warning: the bare runs differ by {bare_spread:.0%} of their median: the machine is noisy; "
+            "re-run on a quiet machine or with more --rounds",
+            file=sys.stderr,
+        )
     if profile is not None:
         print_profile(profile)
 
@@ -329,7 +363,12 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "auth",
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "revision": common.git_revision(),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_before": load,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "config": {
             "workers": args.workers,
             "worker_class": "sync",
@@ -344,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         "auth": auth_medians,
         "ratio": ratio,
         "ratio_per_round": per_round,
+        "bare_spread": bare_spread,
         "goal_ratio": GOAL_RATIO,
         "goal_met": met,
         "rounds": [{view: result.summary() for view, result in r.items()} for r in rounds],

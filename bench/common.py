@@ -22,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -508,6 +509,31 @@ def git_revision() -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}-dirty" if dirty else commit
+
+
+def machine_load() -> float:
+    """The 1-minute load average; 0.0 where the OS does not tell."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
+def busy_machine_warning(load: float) -> str | None:
+    """A warning when other work already loads the CPUs: the figures would measure contention too."""
+    cpus = os.cpu_count() or 1
+    if load > 0.5 * cpus:
+        return (
+            f"the machine is busy before the benchmark starts (load {load:.2f} on {cpus} CPUs): "
+            "other processes compete for the CPUs and the figures will be noisy"
+        )
+    return None
+
+
+def spread(values: Sequence[float]) -> float:
+    """(max - min) / median of a series: 0 for a perfectly stable one."""
+    middle = statistics.median(values)
+    return (max(values) - min(values)) / middle if middle else 0.0
 
 
 def write_results(name: str, data: Mapping[str, Any]) -> Path:
