@@ -27,7 +27,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy
+	DEBUG=1 $(VENV)/bin/mypy
 
 fuzz: install
 	$(RUN_ENV) bash scripts/fuzz.sh

@@ -117,7 +117,7 @@ def write_lines(repair_order: RepairOrder, order: dict[str, Any]) -> None:
             for position, line in enumerate(job_dict.get(list_name, ()))
         ]
         if rows:
-            model.objects.bulk_create(rows)
+            model._default_manager.bulk_create(rows)
 
     mls_defaults = _defaults(MlsLine)
     mls_rows = [
@@ -144,7 +144,7 @@ def delete_lines(repair_order: RepairOrder) -> None:
     """Remove the order's lines, jobs and references: one DELETE per table, whatever the order's size."""
     MlsLine.objects.filter(repair_order=repair_order).delete()
     for _, model in _JOB_LISTS:
-        model.objects.filter(job__repair_order=repair_order).delete()
+        model._default_manager.filter(job__repair_order=repair_order).delete()
     # Every row pointing at these jobs is gone now; a raw delete skips the collector's per-relation
     # cascade queries (seven SELECT/DELETEs that would find nothing).
     Job.objects.filter(repair_order=repair_order)._raw_delete(Job.objects.db)

@@ -248,12 +248,12 @@ def _apply_package(job: dict[str, Any], use: dict[str, Any], priced: PricedPacka
                 "packageCode": code,
             }
         )
-    for line in priced.package.part_lines.all():
+    for part_line in priced.package.part_lines.all():
         job.setdefault("parts", []).append(
             {
-                "partNumber": line.part_number,
-                "description": line.description,
-                "quantityOrdered": (line.quantity * times).quantize(Decimal("0.01")),
+                "partNumber": part_line.part_number,
+                "description": part_line.description,
+                "quantityOrdered": (part_line.quantity * times).quantize(Decimal("0.01")),
                 "salePrice": Decimal("0.00"),  # priced in the package
                 "packageCode": code,
             }

@@ -67,7 +67,8 @@ def read_access_state(*, username: str | None, address: str, credentials_key: st
     pipe.expire(raw[requests_key], window, nx=True)
     pipe.ttl(raw[requests_key])
     user_count, user_ttl, address_count, address_ttl, cached, count, _, ttl = pipe.execute()
-    credentials = backend._cache._serializer.loads(cached) if credentials_key and cached is not None else None
+    serializer = backend._cache._serializer  # type: ignore[attr-defined]
+    credentials = serializer.loads(cached) if credentials_key and cached is not None else None
     return AccessState(
         (int(user_count or 0), max(0, int(user_ttl))),
         (int(address_count or 0), max(0, int(address_ttl))),

@@ -112,7 +112,7 @@ class PartnerBasicAuthentication(BaseAuthentication):
         if credentials is None or not _secret_is_valid(credentials, secret):
             self._count_failure(username, address)
             raise exceptions.AuthenticationFailed()
-        request._request.orma_rate = (window, state.requests)  # for PartnerRateThrottle
+        request._request.orma_rate = (window, state.requests)  # type: ignore[attr-defined]  # for the throttle
         return credentials, None
 
     def _refuse_if_locked_out(self, state: AccessState) -> None:

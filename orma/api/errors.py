@@ -297,7 +297,7 @@ def problems_from_validation_detail(detail: Any, prefix: str = "") -> list[Probl
                     problems.extend(problems_from_validation_detail(sub, _join_path(prefix, index)))
     else:
         drf_code = getattr(detail, "code", None)
-        code = _CODE_FOR_DRF_CODE.get(drf_code, drf_code if drf_code in ErrorCode.__members__ else None)
+        code = _CODE_FOR_DRF_CODE.get(str(drf_code), drf_code if drf_code in ErrorCode.__members__ else None)
         code = code or ErrorCode.FIELD_INVALID
         text = str(detail)
         description = f"{prefix}: {text}" if prefix else text
@@ -326,7 +326,7 @@ def api_error_from_exception(exc: BaseException) -> ApiError | None:
     if isinstance(exc, drf.UnsupportedMediaType):
         return ApiError.of(415)
     if isinstance(exc, drf.Throttled):
-        headers = {"Retry-After": str(max(1, int(exc.wait or 1)))}
+        headers = {"Retry-After": str(max(1, int(getattr(exc, "wait", None) or 1)))}
         return ApiError.of(429, headers=headers)
     if isinstance(exc, RequestDataTooBig):
         return ApiError.of(413)

@@ -13,7 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from orders.models import Grant
-from orders.selectors import grant_get
+from orders.selectors import PartnerCredentials, grant_get
 
 
 class DepartmentScopePermission(BasePermission):
@@ -25,7 +25,7 @@ class DepartmentScopePermission(BasePermission):
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        partner = request.user
+        partner: PartnerCredentials | None = request.user  # type: ignore[assignment]
         if partner is None:
             raise exceptions.NotAuthenticated()
         scope = getattr(view, "required_scopes", {}).get(request.method)

@@ -18,7 +18,8 @@ class OrderWarningSerializer(serializers.Serializer):
 class OrderEnvelopeSerializer(serializers.Serializer):
     """Seed 001's response envelope, as every answer of ``/order/v2/`` carries it."""
 
-    errors = OrderErrorSerializer(many=True)
+    # shadows Serializer.errors on purpose: these classes only describe the envelope in the schema
+    errors = OrderErrorSerializer(many=True)  # type: ignore[assignment]
     warnings = OrderWarningSerializer(many=True)
     orderUUID = serializers.UUIDField(allow_null=True)
     statusCode = serializers.IntegerField()

@@ -9,6 +9,8 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from orders.selectors import PartnerCredentials
+
 from .access import rate_key
 from .counters import counters
 
@@ -40,7 +42,7 @@ class PartnerRateThrottle(BaseThrottle):
         self._wait = 0
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        partner = request.user
+        partner: PartnerCredentials | None = request.user  # type: ignore[assignment]
         if partner is None:
             return True
         limit, period = parse_rate(settings.ORMA_PARTNER_RATE_LIMIT)
