@@ -237,3 +237,14 @@ class TestHealth:
         assert docs.status_code == 200
         assert b"swagger-ui" in docs.content
         assert b"cdn.jsdelivr" not in docs.content  # sidecar: served by OrMa itself
+
+
+class TestQueryParameters:
+    @pytest.mark.parametrize("query", ["status=%00", "vin=WVW%00", "a%00b=1"])
+    def test_a_nul_in_a_query_parameter_is_a_400_in_each_family(self, api, department, query):
+        orders = api.get(f"{order_url(department.uuid)}?{query}")
+        parts = api.get(f"{parts_url(department)}?{query}", HTTP_X_CORRELATION_ID=CID)
+
+        assert orders.status_code == 400
+        assert orders.json()["errors"][0]["errorCode"] == "FIELD_INVALID"
+        assert_parts_error(parts, 400)

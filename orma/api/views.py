@@ -10,6 +10,17 @@ from rest_framework.views import APIView
 
 from orma import health
 
+from .errors import ApiError, ErrorCode
+
+
+def refuse_nul_in_query(request: Request) -> None:
+    """A NUL character in a query parameter is a 400 for every endpoint: no database can compare it."""
+    for name, values in request.query_params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise ApiError.of(
+                400, ErrorCode.FIELD_INVALID, f"query parameter {name!r} must not contain NUL characters", field=name
+            )
+
 
 class PartnerAPIView(APIView):
     """Authenticated partner view: authentication, then the rate limit, then the department's grant.
@@ -27,6 +38,7 @@ class PartnerAPIView(APIView):
         request.accepted_renderer, request.accepted_media_type = neg
         self.determine_version(request, *args, **kwargs)
         self.perform_authentication(request)
+        refuse_nul_in_query(request)
         if request.method in ("POST", "PUT", "PATCH"):
             # Read the body through Django, which enforces DATA_UPLOAD_MAX_MEMORY_SIZE (413), before DRF
             # parses it; the idempotency fingerprint needs the raw bytes too.
