@@ -566,3 +566,15 @@ class TestTenantIsolation:
 def test_the_sample_file_is_valid_json():
     json.loads(SAMPLE.read_text())
     assert copy.deepcopy(json.loads(SAMPLE.read_text()))["order"]["type"] == "RO"
+
+
+@pytest.mark.parametrize(
+    "path", ["order?stauts=OPENED", "order/{order}?x=1", "customer?q=a", "vehicle?vin=X&page=2", "package?vin=X&y=1"]
+)
+def test_an_unknown_query_parameter_is_refused_not_ignored(api, department, customer, path):
+    order_uuid = create(api, department, minimal_body(customer)).json()["orderUUID"]
+
+    response = api.get(f"/order/v2/department/{department.uuid}/" + path.format(order=order_uuid))
+
+    assert response.status_code == 400
+    assert "unknown query parameter" in response.json()["errors"][0]["errorDescription"]

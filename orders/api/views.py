@@ -7,7 +7,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +33,8 @@ DEFAULT_LIMIT = 50
 
 class OrdersFamilyView(PartnerAPIView):
     """Shared helpers of the orders family: the envelope, query parameters, bodies."""
+
+    query_parameters: ClassVar[dict[str, tuple[str, ...]] | None] = {}  # none unless a view lists them
 
     def envelope(self, status: int, subject_uuid: Any = None, warnings: Any = (), **data: Any) -> Response:
         body = order_envelope(
@@ -179,6 +181,9 @@ class RepairOrderCollectionView(OrdersFamilyView):
     """``order``: create (PUT or POST) and list."""
 
     required_scopes = {"PUT": "order.create", "POST": "order.create", "GET": "order.read"}
+    query_parameters = {
+        "GET": ("status", "orderNumber", "vin", "createdFrom", "createdTo", "updatedSince", "limit", "cursor")
+    }
 
     @extend_schema(
         operation_id="repair_order_create",
@@ -341,6 +346,7 @@ class CustomerCollectionView(OrdersFamilyView):
     """``customer``: create (PUT or POST) and search."""
 
     required_scopes = {"PUT": "customer.write", "POST": "customer.write", "GET": "customer.read"}
+    query_parameters = {"GET": ("search", "limit", "cursor")}
 
     @extend_schema(
         operation_id="customer_create",
@@ -465,6 +471,7 @@ class VehicleCollectionView(OrdersFamilyView):
     """``vehicle``: create (PUT or POST) and find by VIN."""
 
     required_scopes = {"PUT": "customer.write", "POST": "customer.write", "GET": "customer.read"}
+    query_parameters = {"GET": ("vin",)}
 
     @extend_schema(
         operation_id="vehicle_create",
@@ -555,6 +562,7 @@ class PackageListView(OrdersFamilyView):
     """``package?vin=``: the service packages that fit the vehicle, at this dealer's price."""
 
     required_scopes = {"GET": "order.read"}
+    query_parameters = {"GET": ("vin",)}
 
     @extend_schema(
         operation_id="package_list",

@@ -13,12 +13,20 @@ from orma import health
 from .errors import ApiError, ErrorCode
 
 
-def refuse_nul_in_query(request: Request) -> None:
-    """A NUL character in a query parameter is a 400 for every endpoint: no database can compare it."""
+def check_query_parameters(request: Request, allowed: dict[str, tuple[str, ...]] | None) -> None:
+    """Refuse (400) query parameters the operation does not know, so a typo such as ``?stauts=`` is
+    not silently ignored, and NUL characters anywhere in the query, which no database can compare.
+    ``allowed`` maps a method to its parameters; None leaves the names unchecked."""
+    known = None if allowed is None else allowed.get(request.method or "", ())
     for name, values in request.query_params.lists():
         if "\x00" in name or any("\x00" in value for value in values):
             raise ApiError.of(
                 400, ErrorCode.FIELD_INVALID, f"query parameter {name!r} must not contain NUL characters", field=name
+            )
+        if known is not None and name not in known:
+            expected = ", ".join(known) or "none"
+            raise ApiError.of(
+                400, ErrorCode.FIELD_INVALID, f"unknown query parameter {name!r}; expected: {expected}", field=name
             )
 
 
@@ -30,6 +38,8 @@ class PartnerAPIView(APIView):
     """
 
     required_scopes: ClassVar[dict[str, str]] = {}
+    # The query parameters each method accepts; None: not checked (only NUL characters are refused).
+    query_parameters: ClassVar[dict[str, tuple[str, ...]] | None] = None
     metadata_class = None  # OPTIONS answers 405 like any other unsupported method
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -38,7 +48,7 @@ class PartnerAPIView(APIView):
         request.accepted_renderer, request.accepted_media_type = neg
         self.determine_version(request, *args, **kwargs)
         self.perform_authentication(request)
-        refuse_nul_in_query(request)
+        check_query_parameters(request, self.query_parameters)
         if request.method in ("POST", "PUT", "PATCH"):
             # Read the body through Django, which enforces DATA_UPLOAD_MAX_MEMORY_SIZE (413), before DRF
             # parses it; the idempotency fingerprint needs the raw bytes too.
