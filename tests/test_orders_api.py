@@ -578,3 +578,9 @@ def test_an_unknown_query_parameter_is_refused_not_ignored(api, department, cust
 
     assert response.status_code == 400
     assert "unknown query parameter" in response.json()["errors"][0]["errorDescription"]
+
+
+def test_an_unsupported_method_answers_405_whatever_its_query(api, department):
+    response = api.generic("TRACE", f"/order/v2/department/{department.uuid}/package?vin=X")
+
+    assert response.status_code == 405

@@ -48,7 +48,8 @@ class PartnerAPIView(APIView):
         request.accepted_renderer, request.accepted_media_type = neg
         self.determine_version(request, *args, **kwargs)
         self.perform_authentication(request)
-        check_query_parameters(request, self.query_parameters)
+        if hasattr(self, (request.method or "").lower()):  # an unsupported method answers 405 first
+            check_query_parameters(request, self.query_parameters)
         if request.method in ("POST", "PUT", "PATCH"):
             # Read the body through Django, which enforces DATA_UPLOAD_MAX_MEMORY_SIZE (413), before DRF
             # parses it; the idempotency fingerprint needs the raw bytes too.
