@@ -174,13 +174,35 @@ def repair_order_conflict(
     )
     if exclude_id is not None:
         candidates = candidates.exclude(id=exclude_id)
-    stamps = (OrderStamp(u, c) for u, c in candidates.values_list("uuid", "created_instant"))
+    stamps = (OrderStamp(u, c) for u, c in candidates.order_by().values_list("uuid", "created_instant"))
     return closest_conflict(created_instant, stamps)
 
 
 def repair_order_get(*, department_id: int, order_uuid: uuid.UUID | str) -> RepairOrder | None:
-    """One order of the department (one query: the document holds the body)."""
-    return RepairOrder.objects.filter(department_id=department_id, uuid=order_uuid).first()
+    """One order of the department (one query of the columns a read answers: the document holds the body)."""
+    return (
+        RepairOrder.objects.filter(department_id=department_id, uuid=order_uuid)
+        .only(*REPAIR_ORDER_READ_COLUMNS)
+        .order_by()
+        .first()
+    )
+
+
+# What GET answers (orders.api.views.order_representation); other columns load only if asked for.
+REPAIR_ORDER_READ_COLUMNS = (
+    "id",
+    "uuid",
+    "department_id",
+    "created_instant",
+    "document",
+    "version",
+    "created_at",
+    "updated_at",
+    "dms_status",
+    "dms_order_number",
+    "dms_errors",
+    "dms_synced_at",
+)
 
 
 @dataclass(frozen=True)
@@ -216,7 +238,7 @@ def repair_order_list(
     if after is not None:
         instant, order_id = after
         orders = orders.filter(Q(created_instant__lt=instant) | Q(created_instant=instant, id__lt=order_id))
-    return list(orders.order_by("-created_instant", "-id")[: limit + 1])
+    return list(orders.only(*REPAIR_ORDER_READ_COLUMNS).order_by("-created_instant", "-id")[: limit + 1])
 
 
 def repair_order_history(*, repair_order: RepairOrder) -> list[OrderHistory]:

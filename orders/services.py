@@ -236,7 +236,9 @@ class Actor:
 
 def _lock_department(department: Department) -> None:
     """Serialise writers of one department's orders (the ±30-day rule is checked under this lock)."""
-    Department.objects.select_for_update().filter(pk=department.pk).values_list("pk", flat=True).first()
+    # No ordering and no join: FOR UPDATE then locks the department row alone (Meta.ordering would join
+    # the dealer and lock it too, serialising every department of the dealer).
+    list(Department.objects.select_for_update().filter(pk=department.pk).order_by().values_list("pk", flat=True))
 
 
 def _vehicle_for(validated: ValidatedOrder, dealer: Dealer) -> Vehicle | None:

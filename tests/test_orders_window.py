@@ -196,3 +196,20 @@ class TestRace:
 
         assert [r.status_code for r in responses] == [201] * 20
         assert department.repair_orders.count() == 20
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_department_lock_locks_the_department_row_alone(department):
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from orders.services import _lock_department
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        _lock_department(department)
+
+    [lock] = [q["sql"] for q in queries if "FOR UPDATE" in q["sql"]]
+    # a join (Meta.ordering on the dealer's name) would lock the dealer row too: every department of the
+    # dealer would wait for the others
+    assert "JOIN" not in lock.upper()
