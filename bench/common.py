@@ -15,9 +15,11 @@ Nothing here kills a process other than the gunicorn master it started itself, b
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -28,7 +30,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -354,6 +356,33 @@ def http_get(url: str, headers: Mapping[str, str] | None = None, timeout: float 
         return int(exc.code), exc.read()
 
 
+def http_request(
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, bytes]:
+    """(status, body) of any request; error statuses are answers too, only connection failures raise."""
+    request = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read()
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The ``pct``-th percentile (0-100) of ``values``, interpolated between the nearest ranks."""
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("percentile of no values")
+    rank = (len(ordered) - 1) * pct / 100.0
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
 def expect_answer(
     url: str, status: int, headers: Mapping[str, str] | None = None, body: Any = None, label: str = ""
 ) -> None:
@@ -454,8 +483,13 @@ def run_wrk(
     threads: int = 2,
     headers: Mapping[str, str] | None = None,
     timeout: float = 5.0,
+    script: str | Path | None = None,
+    script_args: Sequence[str] = (),
 ) -> WrkResult:
     """Load ``url`` with wrk for ``duration`` seconds; the parsed report.
+
+    ``script`` is a wrk Lua script (``-s``), given ``script_args`` (after ``--``) in its ``init(args)``;
+    whatever its ``done()`` prints stays in the result's ``output``.
 
     Raises :class:`BenchError` when wrk fails, completes no request, or sees a non-2xx/3xx answer: a
     benchmark must never silently measure errors (a 401 is much cheaper than a 200).
@@ -472,7 +506,11 @@ def run_wrk(
     ]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
     command.append(url)
+    if script_args:
+        command += ["--", *script_args]
     try:
         finished = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
     except subprocess.TimeoutExpired as exc:
@@ -488,6 +526,112 @@ def run_wrk(
             f"the figures would measure errors:\n{finished.stdout}"
         )
     return result
+
+
+# --- open-loop load at a fixed rate ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenLoopResult:
+    """A fixed-rate run: latencies in milliseconds from each request's *scheduled* start, so a server that
+    falls behind shows in them (no coordinated omission); ``lag_ms`` is how late the client itself sent."""
+
+    target_rate: float
+    achieved_rate: float
+    requests: int
+    duration_seconds: float
+    latency_ms: dict[str, float]
+    lag_ms: dict[str, float]
+    statuses: dict[int, int]
+    failures: int
+
+    @property
+    def p50_ms(self) -> float:
+        return self.latency_ms["50"]
+
+    @property
+    def p99_ms(self) -> float:
+        return self.latency_ms["99"]
+
+    def summary(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_open_loop(
+    url: str,
+    build_request: Callable[[int], tuple[str, Mapping[str, str], bytes]],
+    *,
+    rate: float,
+    duration: float,
+    timeout: float = 10.0,
+    seed: int = 0,
+) -> OpenLoopResult:
+    """Send requests at ``rate`` per second (Poisson arrivals) for ``duration`` seconds, each on its own connection.
+
+    wrk cannot hold a fixed rate against gunicorn's sync workers: its think time (Lua ``delay()``) runs on
+    a connection it has already opened, and a sync worker that accepted that connection sits blocked
+    reading it for the whole pause. Here nothing is connected before a request is due.
+    ``build_request(n)`` answers the n-th request's (method, headers, body); ``url`` gives host, port, path.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    async def one(number: int, due: float) -> tuple[float, float, int]:
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        method, headers, body = build_request(number)
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines.append(f"Content-Length: {len(body)}")
+        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+            try:
+                writer.write(payload)
+                await writer.drain()
+                answer = await asyncio.wait_for(reader.read(), timeout)  # until the server closes
+            finally:
+                writer.close()
+            status = int(answer.split(b" ", 2)[1])
+        except (OSError, TimeoutError, IndexError, ValueError):
+            status = 0
+        return (loop.time() - due) * 1000.0, (sent - due) * 1000.0, status
+
+    async def main() -> tuple[list[tuple[float, float, int]], float]:
+        loop = asyncio.get_running_loop()
+        arrivals = random.Random(seed)
+        start = loop.time() + 0.05
+        due, number, tasks = start, 0, []
+        while due < start + duration:
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            number += 1
+            tasks.append(asyncio.create_task(one(number, due)))
+            due += arrivals.expovariate(rate)
+        results = await asyncio.gather(*tasks)
+        return results, loop.time() - start
+
+    results, elapsed = asyncio.run(main())
+    if not results:
+        raise BenchError(f"the open-loop run sent no request to {url}")
+    statuses: dict[int, int] = {}
+    for _, _, status in results:
+        statuses[status] = statuses.get(status, 0) + 1
+    latencies = [latency for latency, _, _ in results]
+    lags = [lag for _, lag, _ in results]
+    points = (50, 75, 90, 99)
+    return OpenLoopResult(
+        target_rate=rate,
+        achieved_rate=len(results) / duration,  # arrivals sent per second of the schedule
+        requests=len(results),
+        duration_seconds=elapsed,  # until the last answer
+        latency_ms={f"{p:g}": percentile(latencies, p) for p in points} | {"max": max(latencies)},
+        lag_ms={f"{p:g}": percentile(lags, p) for p in points} | {"max": max(lags)},
+        statuses=statuses,
+        failures=statuses.get(0, 0),
+    )
 
 
 # --- results --------------------------------------------------------------------------------------
