@@ -33,6 +33,7 @@ from orders.models import (
 )
 from orders.vins import vin_brand
 from orma.crypto import generate_secret, hash_secret, secret_matches
+from parts.demo import seed_parts_demo
 
 DEALER_UUID = uuid.UUID("d0000000-0000-4000-8000-000000000001")
 SERVICE_DEPARTMENT_UUID = uuid.UUID("d0000000-0000-4000-8000-000000000011")
@@ -204,6 +205,7 @@ def seed_demo() -> DemoData:
 
     customers = _seed_customers_and_vehicles(dealer)
     _seed_packages(dealer)
+    part_ids = seed_parts_demo(dealer=dealer, store=parts, customers=customers)
 
     _save_credentials({"partnerSecret": secret, "adminPassword": admin_password, "staffPassword": staff_password})
     return DemoData(
@@ -215,4 +217,5 @@ def seed_demo() -> DemoData:
         admin_password=admin_password,
         staff_password=staff_password,
         customers=[str(customer.uuid) for customer in customers],
+        part_ids=list(part_ids),
     )

@@ -255,3 +255,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# --- Periodic tasks: parts --------------------------------------------------------------------------
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
+CELERY_BEAT_SCHEDULE["parts-purge-closed-orders"] = {"task": "parts.purge_parts_orders", "schedule": 6 * 60 * 60}

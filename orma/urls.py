@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("order/v2/department/<uuid:departmentUUID>/", include("orders.api.urls")),
+    path("parts-api/<uuid:enterpriseId>/<uuid:storeId>/v1/", include("parts.api.urls")),
 ]

@@ -38,6 +38,12 @@ ORDER=$(eval "$CREATE" | $PY -c "$PY_JSON; print(d['orderUUID'])")
 VEHICLE=$(curl -s -f -u "${USERNAME}:${SECRET}" "${BASE}/order/v2/department/${SERVICE}/vehicle?vin=WVWZZZCDZMW000101" \
   | $PY -c "$PY_JSON; print(d['results'][0]['vehicleUUID'])")
 
+PART=$(echo "$CREDENTIALS" | $PY -c "$PY_JSON; print(d['parts'][0])")
+PARTS_ORDER=$(curl -s -f -u "${USERNAME}:${SECRET}" -H 'Content-Type: application/json' \
+  "${BASE}/parts-api/${DEALER}/${PARTS_STORE}/v1/parts-orders" \
+  -d "{\"customerId\": \"${CUSTOMER}\", \"orderType\": \"STK\", \"parts\": [{\"part\": {\"partId\": \"${PART}\"}, \"quantity\": 1}]}" \
+  | $PY -c "$PY_JSON; print(d['partsOrderId'])")
+
 cat > var/schemathesis.toml <<TOML
 [parameters]
 "path.departmentUUID" = "${SERVICE}"
@@ -46,6 +52,8 @@ cat > var/schemathesis.toml <<TOML
 "path.vehicleUUID" = "${VEHICLE}"
 "path.enterpriseId" = "${DEALER}"
 "path.storeId" = "${PARTS_STORE}"
+"path.partId" = "${PART}"
+"path.partsOrderId" = "${PARTS_ORDER}"
 
 # A request can match the schema and still break a rule JSON Schema cannot state: a reference to a
 # customer, vehicle or package that does not exist in this dealer, "familyName or companyName",
@@ -61,5 +69,5 @@ TOML
   --checks all \
   --seed 20261125 \
   --max-examples "${MAX_EXAMPLES}" \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 10

@@ -1,0 +1,441 @@
+"""Benchmark: parts (seeds 002 and 003): price & availability for one part and a basket, placing orders,
+and the CSV import.
+
+What is measured
+    gunicorn with sync workers (2), ``DEBUG=0``, PostgreSQL, the Redis cache, the partner rate limit set to
+    100000000/minute (it counts, never refuses); a partner with ``parts.read`` and ``parts.order`` on one
+    store of a dealer whose catalogue of 200 parts (every stock row holding 10^8) is loaded by the
+    importer itself, one customer with a brand discount, a VOR surcharge. In one run:
+
+    1. Load (wrk), alternating for ``--rounds`` rounds after a warm-up: the bare DRF view of
+       ``bench/urls.py`` (``/bench/bare``, the yardstick), ``GET price-availability`` of one part,
+       ``POST price-availability`` of a basket of 200 parts, and ``POST parts-orders`` with 10 lines (every
+       request places a new order and reserves stock: the same 10 stock rows, the worst case for the row
+       locks). wrk's non-2xx count proves every answer was the one intended. Goals: basket p50 <= 3 x the
+       single part's p50, place order >= 0.25 x bare (medians of the rounds' requests/second).
+    2. The import (``orma_import_parts`` in a subprocess, as an operator runs it): ``--import-rows``
+       (100,000) generated rows into an empty catalogue, then the same file again (every row an update);
+       rows per second of each, goal >= 10,000 for the first. Then ``--rss-rows`` (1,000,000) rows into
+       another dealer: the command's peak RSS (``wait4``), goal < 300 MiB. One row in ten names a successor,
+       one in twenty two alternatives, every row a quantity for the store.
+
+How to run
+    .venv/bin/python bench/parts.py [--duration 5] [--connections 8] [--threads 2] [--rounds 3] [--warmup 1]
+                                    [--workers 2] [--import-rows 100000] [--rss-rows 1000000] [--keep-db]
+
+    Needs PostgreSQL, Redis and ``wrk``. The database, ``orma_parts_bench`` on 127.0.0.1:5432 unless
+    ``DATABASE_URL`` names another (whose name must contain "bench"), is dropped and recreated, then
+    dropped at the end unless ``--keep-db``. Results: ``bench/results/parts.json``; gunicorn's log:
+    ``bench/results/gunicorn-parts.log``.
+
+Exit status: 0 every goal met, 1 a goal missed, 2 the benchmark could not run (the message says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+from bench.auth import forget_partner  # noqa: E402
+from bench.common import BenchError, GunicornServer, WrkResult  # noqa: E402
+
+GOAL_BASKET_P50_RATIO = 3.0
+GOAL_ORDER_RATIO = 0.25
+GOAL_IMPORT_ROWS_PER_SECOND = 10_000
+GOAL_IMPORT_RSS_MIB = 300
+
+DATABASE_NAME = "orma_parts_bench"
+RATE_LIMIT = "100000000/minute"  # the limiter counts every request but never refuses one
+SCOPES = ("parts.read", "parts.order")
+BARE_PATH = "/bench/bare"
+BASKET_PARTS = 200
+ORDER_LINES = 10
+ON_HAND = 10**8
+HEADER = (
+    "partId,brandCode,partCode,description,netPrice,currencyCode,taxRate,unitOfSale,weightKg,"
+    "supersededBy,alternatives,mandatoryVehicleReferences,quantityOnHand\n"
+)
+# wrk: POST the body held in the file given after "--" (Authorization and Content-Type come from -H).
+POST_SCRIPT = """
+function init(args)
+   local file = assert(io.open(args[1], "rb"), "cannot open the body " .. tostring(args[1]))
+   wrk.body = file:read("*a")
+   file:close()
+   wrk.method = "POST"
+end
+"""
+VIEWS = ("bare", "single", "basket", "order")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Parts over HTTP against the bare DRF view; the CSV import.")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds of each measured wrk run (5)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (8)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per view; medians (3)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per view (1)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the timed import (100000)")
+    parser.add_argument("--rss-rows", type=int, default=1_000_000, help="rows of the RSS import (1000000; 0: none)")
+    parser.add_argument("--cache-url", default=common.DEFAULT_CACHE_URL, help="Redis for the cache (%(default)s)")
+    parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database afterwards")
+    args = parser.parse_args(argv)
+    if min(args.duration, args.connections, args.threads, args.rounds, args.workers, args.import_rows) < 1:
+        parser.error("--duration, --connections, --threads, --rounds, --workers and --import-rows must be >= 1")
+    return args
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def write_catalogue(path: Path, rows: int, *, prefix: str = "P", on_hand: int | None = None, seed: int = 1) -> Path:
+    """A catalogue CSV of ``rows`` parts: one in ten superseded by the next, one in twenty with two alternatives."""
+    chance = random.Random(seed)
+    with path.open("w", encoding="utf-8") as out:
+        out.write(HEADER)
+        for n in range(1, rows + 1):
+            successor = f"{prefix}{n + 1:07d}" if n % 10 == 1 and n < rows else ""
+            alternatives = f"{prefix}{n % rows + 1:07d}|{prefix}{(n + 7) % rows + 1:07d}" if n % 20 == 0 else ""
+            quantity = on_hand if on_hand is not None else chance.randint(0, 50)
+            out.write(
+                f"{prefix}{n:07d},VW,{n:07d},Part number {n} for the catalogue,{chance.randint(1, 99999) / 100},"
+                f"EUR,19,1,{chance.randint(1, 9999) / 1000},{successor},{alternatives},,{quantity}\n"
+            )
+    return path
+
+
+@dataclass(frozen=True)
+class Fixture:
+    username: str
+    secret: str
+    dealer_uuid: str
+    store_uuid: str
+    customer_uuid: str
+    part_ids: tuple[str, ...]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": common.basic_auth(self.username, self.secret)}
+
+    @property
+    def json_headers(self) -> dict[str, str]:
+        return {**self.auth, "Content-Type": "application/json"}
+
+    @property
+    def base(self) -> str:
+        return f"/parts-api/{self.dealer_uuid}/{self.store_uuid}/v1"
+
+
+def create_fixture(scratch: Path) -> Fixture:
+    """The load test's dealer, store, customer, partner and catalogue: through the services and the importer."""
+    from orders import services
+    from orders.choices import DepartmentType
+    from orders.services import GrantSpec
+    from parts.importing import parts_import
+    from parts.models import CustomerDiscount, Part, Surcharge
+
+    dealer = services.dealer_create(name="Autohaus Parts Bench")
+    store = services.department_create(dealer=dealer, name="Teile", type=DepartmentType.PARTS)
+    customer = services.customer_create(
+        dealer=dealer,
+        data={"familyName": "Muster", "invoiceAddress": {"streetName": "Hauptstr. 1", "city": "Berlin"}},
+    )
+    CustomerDiscount.objects.create(customer=customer, brand_code="VW", percent=Decimal("12.5"))
+    Surcharge.objects.create(dealer=dealer, order_type="VOR", percent=Decimal("5"))
+    catalogue = write_catalogue(scratch / "load.csv", BASKET_PARTS, prefix="L", on_hand=ON_HAND)
+    result = parts_import(path=catalogue, dealer=dealer, store=store, progress=False)
+    if result.errors:
+        raise BenchError(f"importing the load catalogue failed: {result.as_json()['errors'][:3]}")
+    # A fresh username per run: credentials cached by an earlier run (same Redis) can never match it.
+    username = f"parts-bench-{secrets.token_hex(4)}"
+    _, secret = services.partner_create(
+        name="Parts Bench Partner", username=username, grants=[GrantSpec(store.uuid, SCOPES)]
+    )
+    part_ids = tuple(Part.objects.filter(dealer=dealer).order_by("part_id").values_list("part_id", flat=True))
+    return Fixture(username, secret, str(dealer.uuid), str(store.uuid), str(customer.uuid), part_ids)
+
+
+def basket_body(fixture: Fixture) -> dict[str, Any]:
+    return {
+        "customerId": fixture.customer_uuid,
+        "orderType": "VOR",
+        "parts": [{"partId": part_id, "quantity": 1} for part_id in fixture.part_ids[:BASKET_PARTS]],
+    }
+
+
+def order_body(fixture: Fixture) -> dict[str, Any]:
+    current = [part_id for part_id in fixture.part_ids if int(part_id[1:]) % 10 != 1][:ORDER_LINES]
+    return {
+        "customerId": fixture.customer_uuid,
+        "orderType": "STK",
+        "orderReference": "bench",
+        "parts": [{"part": {"partId": part_id}, "quantity": 1} for part_id in current],
+    }
+
+
+def single_url(server: GunicornServer, fixture: Fixture) -> str:
+    query = urlencode({"partId": fixture.part_ids[1], "quantity": 2, "customerId": fixture.customer_uuid})
+    return server.url(f"{fixture.base}/price-availability?{query}")
+
+
+# --- checks before measuring ----------------------------------------------------------------------
+
+
+def verify(server: GunicornServer, fixture: Fixture) -> None:
+    """The four answers measured are the ones intended."""
+    common.expect_answer(server.url(BARE_PATH), 200, body={"ok": True}, label="bare view")
+    status, content = common.http_get(single_url(server, fixture), fixture.auth)
+    single = json.loads(content or b"{}")
+    if status != 200 or single.get("availability") != "IN_STOCK":
+        raise BenchError(f"price & availability of one part: expected 200 IN_STOCK, got {status}: {content[:300]!r}")
+    url = server.url(f"{fixture.base}/price-availability")
+    status, content = common.http_request("POST", url, json.dumps(basket_body(fixture)).encode(), fixture.json_headers)
+    basket = json.loads(content or b"{}")
+    if status != 200 or len(basket.get("parts", [])) != BASKET_PARTS:
+        raise BenchError(f"the basket: expected 200 with {BASKET_PARTS} parts, got {status}: {content[:300]!r}")
+    url = server.url(f"{fixture.base}/parts-orders")
+    status, content = common.http_request("POST", url, json.dumps(order_body(fixture)).encode(), fixture.json_headers)
+    order = json.loads(content or b"{}")
+    statuses = {line.get("partsOrderLineStatus") for line in order.get("parts", [])}
+    if status != 201 or len(order.get("parts", [])) != ORDER_LINES or statuses != {"RESERVED"}:
+        raise BenchError(
+            f"placing an order: expected 201 with {ORDER_LINES} RESERVED lines, got {status}: {content[:300]!r}"
+        )
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+
+def measure_load(
+    server: GunicornServer, fixture: Fixture, scratch: Path, args: argparse.Namespace
+) -> list[dict[str, WrkResult]]:
+    """Warm the four views up, then alternate them; one {view: result} per round."""
+    script = scratch / "post.lua"
+    script.write_text(POST_SCRIPT)
+    bodies = {"basket": basket_body(fixture), "order": order_body(fixture)}
+    for view, body in bodies.items():
+        (scratch / f"{view}.json").write_text(json.dumps(body, separators=(",", ":")))
+    paths = {"basket": f"{fixture.base}/price-availability", "order": f"{fixture.base}/parts-orders"}
+
+    def run(view: str, duration: float) -> WrkResult:
+        options: dict[str, Any] = {"duration": duration, "connections": args.connections, "threads": args.threads}
+        if view == "bare":
+            return common.run_wrk(server.url(BARE_PATH), **options)
+        if view == "single":
+            return common.run_wrk(single_url(server, fixture), headers=fixture.auth, **options)
+        return common.run_wrk(
+            server.url(paths[view]),
+            headers=fixture.json_headers,
+            script=script,
+            script_args=[str(scratch / f"{view}.json")],
+            **options,
+        )
+
+    if args.warmup > 0:
+        print(f"warm-up: {args.warmup:g}s per view")
+        for view in VIEWS:
+            run(view, args.warmup)
+    rounds: list[dict[str, WrkResult]] = []
+    for number in range(1, args.rounds + 1):
+        results: dict[str, WrkResult] = {}
+        for view in VIEWS:
+            results[view] = result = run(view, args.duration)
+            print(
+                f"round {number}/{args.rounds}  {view:<6} {result.requests_per_second:>9.1f} req/s  "
+                f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms"
+            )
+        rounds.append(results)
+    return rounds
+
+
+def medians(rounds: list[dict[str, WrkResult]], view: str) -> dict[str, float]:
+    runs = [r[view] for r in rounds]
+    return {
+        "requests_per_second": statistics.median(r.requests_per_second for r in runs),
+        "p50_ms": statistics.median(r.p50_ms for r in runs),
+        "p99_ms": statistics.median(r.p99_ms for r in runs),
+    }
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+
+def run_import(env: dict[str, str], path: Path, dealer_uuid: str, store_uuid: str, rows: int) -> dict[str, Any]:
+    """``orma_import_parts`` in a subprocess: its JSON answer, wall time, rows per second and peak RSS."""
+    command = [
+        sys.executable,
+        str(common.REPO_ROOT / "manage.py"),
+        "orma_import_parts",
+        str(path),
+        "--dealer",
+        dealer_uuid,
+        "--store",
+        store_uuid,
+        "--json",
+        "--no-progress",
+    ]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        process = subprocess.Popen(command, cwd=common.REPO_ROOT, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(process.pid, 0)  # the child's own peak RSS, not the benchmark's
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        answer, problems = out.read().decode(), err.read().decode()
+    if process.returncode != 0:
+        raise BenchError(f"orma_import_parts failed ({process.returncode}): {problems[-1000:] or answer[-1000:]}")
+    result = json.loads(answer)
+    if result["created"] + result["updated"] != rows or result["errors"]:
+        raise BenchError(f"orma_import_parts imported {result} of {rows} rows")
+    rss_mib = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return {**result, "seconds": seconds, "rows_per_second": rows / seconds, "peak_rss_mib": rss_mib}
+
+
+def measure_import(env: dict[str, str], scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from orders import services
+    from orders.choices import DepartmentType
+
+    def new_store(name: str) -> tuple[str, str]:
+        dealer = services.dealer_create(name=name)
+        store = services.department_create(dealer=dealer, name="Teile", type=DepartmentType.PARTS)
+        return str(dealer.uuid), str(store.uuid)
+
+    results: dict[str, Any] = {}
+    path = write_catalogue(scratch / "import.csv", args.import_rows)
+    dealer_uuid, store_uuid = new_store("Autohaus Import Bench")
+    for label in ("create", "update"):
+        results[label] = outcome = run_import(env, path, dealer_uuid, store_uuid, args.import_rows)
+        print(
+            f"import {label}: {args.import_rows:,} rows in {outcome['seconds']:.1f} s = "
+            f"{outcome['rows_per_second']:,.0f} rows/s, peak RSS {outcome['peak_rss_mib']:.0f} MiB"
+        )
+    path.unlink()
+    if args.rss_rows:
+        path = write_catalogue(scratch / "rss.csv", args.rss_rows, prefix="R")
+        dealer_uuid, store_uuid = new_store("Autohaus RSS Bench")
+        results["rss"] = outcome = run_import(env, path, dealer_uuid, store_uuid, args.rss_rows)
+        print(
+            f"import {args.rss_rows:,} rows: {outcome['seconds']:.1f} s = {outcome['rows_per_second']:,.0f} rows/s, "
+            f"peak RSS {outcome['peak_rss_mib']:.0f} MiB"
+        )
+        path.unlink()
+    return results
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    common.require_wrk()
+    common.check_redis(args.cache_url)
+    database_url = common.bench_database_url(DATABASE_NAME)
+    env = common.server_env(
+        settings_module="bench.settings",
+        database_url=database_url,
+        cache_url=args.cache_url,
+        extra={"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT},
+    )
+    load_average = common.machine_load()
+    busy = common.busy_machine_warning(load_average)
+    if busy:
+        print(f"warning: {busy}", file=sys.stderr)
+    started = time.monotonic()
+    print(f"database: {database_url} (recreated)")
+    common.recreate_database(database_url)
+    fixture: Fixture | None = None
+    results: dict[str, Any] = {}
+    try:
+        common.setup_django(env)
+        common.migrate()
+        with tempfile.TemporaryDirectory(prefix="orma-parts-bench-") as directory:
+            scratch = Path(directory)
+            fixture = create_fixture(scratch)
+            server = GunicornServer(env, workers=args.workers, log_path=common.RESULTS_DIR / "gunicorn-parts.log")
+            print(f"gunicorn: {args.workers} sync workers on {server.base_url} (log {server.log_path})")
+            with server:
+                verify(server, fixture)
+                rounds = measure_load(server, fixture, scratch, args)
+            results["import"] = measure_import(env, scratch, args)
+    finally:
+        if fixture is not None:
+            forget_partner(fixture.username)
+        common.close_database_connections()
+        if args.keep_db:
+            print(f"database kept: {database_url}")
+        else:
+            common.drop_database(database_url)
+
+    load: dict[str, Any] = {view: medians(rounds, view) for view in VIEWS}
+    load["basket_p50_ratio"] = load["basket"]["p50_ms"] / load["single"]["p50_ms"]
+    load["order_ratio"] = load["order"]["requests_per_second"] / load["bare"]["requests_per_second"]
+    load["bare_spread"] = common.spread([r["bare"].requests_per_second for r in rounds])
+    results["load"] = load
+    goals = {
+        "basket_p50_ratio": load["basket_p50_ratio"] <= GOAL_BASKET_P50_RATIO,
+        "order_ratio": load["order_ratio"] >= GOAL_ORDER_RATIO,
+        "import_rows_per_second": results["import"]["create"]["rows_per_second"] >= GOAL_IMPORT_ROWS_PER_SECOND,
+    }
+    if "rss" in results["import"]:
+        goals["import_rss"] = results["import"]["rss"]["peak_rss_mib"] < GOAL_IMPORT_RSS_MIB
+    results.update(
+        {
+            "goals": {
+                "basket_p50_ratio_max": GOAL_BASKET_P50_RATIO,
+                "order_ratio_min": GOAL_ORDER_RATIO,
+                "import_rows_per_second_min": GOAL_IMPORT_ROWS_PER_SECOND,
+                "import_rss_mib_max": GOAL_IMPORT_RSS_MIB,
+                "met": goals,
+            },
+            "rounds": [{view: result.summary() for view, result in r.items()} for r in rounds],
+            "settings": vars(args),
+            "machine": {
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "load_average_before": load_average,
+                "busy": busy,
+            },
+            "revision": common.git_revision(),
+            "seconds": time.monotonic() - started,
+        }
+    )
+    path = common.write_results("parts", results)
+    print(
+        f"basket p50 {load['basket']['p50_ms']:.2f} ms = {load['basket_p50_ratio']:.2f} x single "
+        f"(goal <= {GOAL_BASKET_P50_RATIO:g}); place order {load['order']['requests_per_second']:.1f} req/s = "
+        f"{load['order_ratio']:.2f} x bare (goal >= {GOAL_ORDER_RATIO:g})"
+    )
+    print(f"results: {path}")
+    missed = [name for name, met in goals.items() if not met]
+    if missed:
+        print(f"goals missed: {', '.join(missed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,395 @@
+"""Serializers of the parts family (``/parts-api/{enterpriseId}/{storeId}/v1/``).
+
+Request serializers validate the shape of a body (types, lengths, enums, required fields) and map it
+to the services' request objects; the dealer's rules (customers and parts exist, quantities, vehicle
+references, orderReference) are checked by ``parts.services``. Response serializers document the
+bodies the views build; they are not used to render (the views build plain JSON directly, which is
+cheaper and keeps money as JSON numbers, as seed 002 shows them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from orma.api.errors import ErrorCode, Problem, problems_from_validation_detail
+
+from ..choices import Availability, PartsOrderLineStatus, PartsOrderStatus, PartsOrderType, UnitOfMeasure
+from ..services import MAX_LINES, PartsOrderRequest, RequestedLine
+
+MAX_BASKET = 200
+
+
+class EnumRefField(serializers.ChoiceField):
+    """A choice field documented as a named enum component (seed 002's ``Parts Order Type`` and friends).
+
+    Named explicitly rather than after the property: ``orderType`` would otherwise take the name of the
+    repair orders' ``OrderTypeEnum``.
+    """
+
+    def __init__(self, component_name: str, choices: Any, **kwargs: Any) -> None:
+        self.component_name = component_name
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": f"The value '{{input}}' is not valid; use one of {', '.join(choices.values)}."},
+        )
+        super().__init__(choices=choices.values, **kwargs)
+
+
+class EnumRefFieldExtension(OpenApiSerializerFieldExtension):
+    """Renders :class:`EnumRefField` as a ``$ref`` to its named enum component."""
+
+    target_class = "parts.api.serializers.EnumRefField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        field = self.target
+        component = ResolvedComponent(
+            name=field.component_name,
+            type=ResolvedComponent.SCHEMA,
+            object=field.component_name,
+            schema={"type": "string", "enum": list(field.choices)},
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref
+
+
+def _money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=16, decimal_places=4, coerce_to_string=False, **kwargs)
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+
+
+class PartsOrderPartRefSerializer(serializers.Serializer):
+    """The part of an order line: ``partId``, or ``brandCode`` with ``partCode``."""
+
+    partId = serializers.CharField(max_length=50, required=False)
+    brandCode = serializers.CharField(max_length=20, required=False)
+    partCode = serializers.CharField(max_length=50, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("partId") and not (attrs.get("brandCode") and attrs.get("partCode")):
+            raise serializers.ValidationError({"partId": "partId, or brandCode with partCode, is required"})
+        return attrs
+
+
+class PartsVehicleReferenceSerializer(serializers.Serializer):
+    """A mandatory vehicle reference, e.g. ``{"type": "KEYNUMBER", "value": "AO339223X/2926"}``."""
+
+    type = serializers.CharField(max_length=30)
+    value = serializers.CharField(max_length=100)
+
+
+class PartsOrderLineRequestSerializer(serializers.Serializer):
+    part = PartsOrderPartRefSerializer()
+    quantity = serializers.IntegerField(min_value=1, max_value=999_999, help_text="a multiple of the unit of sale")
+    mandatoryVehicleReferences = PartsVehicleReferenceSerializer(many=True, required=False, max_length=20)
+
+
+class PartsOrderContactSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    email = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    companyName = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class PartsAddressSerializer(serializers.Serializer):
+    """A delivery address; when given, all four fields are required (postalCode may be sent as a number)."""
+
+    streetName = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    postalCode = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    countryCode = serializers.CharField(max_length=2, required=False, allow_blank=True, help_text="ISO 3166-1")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not any(value.strip() for value in attrs.values()):
+            return {}  # left blank: the customer's invoice address applies
+        errors = {name: "is required in a delivery address" for name in self.fields if not attrs.get(name, "").strip()}
+        if attrs.get("countryCode") and not _COUNTRY.match(attrs["countryCode"]):
+            errors["countryCode"] = "must be a two-letter ISO 3166-1 code"
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class PartsOrderCreateSerializer(serializers.Serializer):
+    """Seed 002's ``PartsOrderCreateRequest``."""
+
+    customerId = serializers.UUIDField(help_text="a customer of this dealer (customerUUID)")
+    companyId = serializers.UUIDField(required=False, allow_null=True, help_text="a customer of this dealer")
+    orderContact = PartsOrderContactSerializer(required=False, allow_null=True)
+    alternateDeliveryAddress = PartsAddressSerializer(
+        required=False, allow_null=True, help_text="without it, the customer's invoice address"
+    )
+    orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType)
+    orderReference = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, allow_null=True, help_text="required by some dealers"
+    )
+    parts = PartsOrderLineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def to_request(self) -> PartsOrderRequest:
+        data = self.validated_data
+        return PartsOrderRequest(
+            customer_uuid=data["customerId"],
+            company_uuid=data.get("companyId"),
+            order_type=data["orderType"],
+            order_reference=(data.get("orderReference") or "").strip(),
+            contact={k: v for k, v in (data.get("orderContact") or {}).items() if v},
+            delivery_address=data.get("alternateDeliveryAddress") or None,
+            lines=[
+                RequestedLine(
+                    quantity=line["quantity"],
+                    part_id=line["part"].get("partId"),
+                    brand_code=line["part"].get("brandCode"),
+                    part_code=line["part"].get("partCode"),
+                    vehicle_references=tuple(line.get("mandatoryVehicleReferences", ())),
+                )
+                for line in data["parts"]
+            ],
+        )
+
+
+class PartsBasketItemSerializer(serializers.Serializer):
+    partId = serializers.CharField(max_length=50)
+    quantity = serializers.IntegerField(min_value=1, max_value=999_999, default=1)
+
+
+@extend_schema_field(PartsBasketItemSerializer(many=True))
+class BasketItemsField(serializers.Field):
+    """The basket's parts, checked in a plain loop: the same rules as :class:`PartsBasketItemSerializer`
+    (documented by it), at a fraction of the cost of a nested serializer per item for 200 items."""
+
+    default_error_messages = {
+        "not_a_list": "Expected a list of parts.",
+        "length": f"A basket holds 1 to {MAX_BASKET} parts.",
+    }
+
+    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
+        if not isinstance(data, list):
+            self.fail("not_a_list")
+        if not 1 <= len(data) <= MAX_BASKET:
+            self.fail("length")
+        items, errors, failed = [], [], False
+        for item in data:
+            problems: dict[str, str] = {}
+            part_id = item.get("partId") if isinstance(item, dict) else None
+            quantity = item.get("quantity", 1) if isinstance(item, dict) else None
+            if not isinstance(item, dict):
+                problems["partId"] = "Expected an object with partId and quantity."
+            elif isinstance(part_id, bool) or not isinstance(part_id, str | int) or part_id in ("", None):
+                problems["partId"] = "This field is required." if part_id in ("", None) else "Not a valid string."
+            elif len(str(part_id)) > 50 or "\x00" in str(part_id):
+                problems["partId"] = "Ensure this field has no more than 50 characters and no NUL."
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 999_999:
+                problems["quantity"] = "A whole number from 1 to 999999 is required."
+            errors.append(problems)
+            failed = failed or bool(problems)
+            if not problems:
+                items.append({"partId": str(part_id), "quantity": quantity})
+        if failed:
+            raise serializers.ValidationError(errors)
+        return items
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class PartsBasketSerializer(serializers.Serializer):
+    """A basket: up to 200 parts, priced for the customer when ``customerId`` is given."""
+
+    customerId = serializers.UUIDField(required=False, allow_null=True)
+    orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType, required=False, allow_null=True)
+    parts = BasketItemsField()
+
+
+class PartsPriceAvailabilityQuerySerializer(serializers.Serializer):
+    """The query of ``GET price-availability``."""
+
+    partId = serializers.CharField(max_length=50)
+    quantity = serializers.IntegerField(min_value=1, max_value=999_999, default=1)
+    customerId = serializers.UUIDField(required=False)
+    orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType, required=False)
+
+
+def _value_at(data: Any, path: str | None) -> Any:
+    """The request's value at ``parts[0].part.partId`` (None when absent)."""
+    if not path:
+        return None
+    value = data
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        try:
+            value = value[int(index)] if index else value[name]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+    return value if not isinstance(value, dict | list) else None
+
+
+def validation_problems(serializer: serializers.Serializer, data: Any) -> list[Problem]:
+    """The serializer's errors as problems named by field path, each with the value that was sent."""
+    if not isinstance(data, dict):
+        return [Problem(ErrorCode.MALFORMED_JSON, "The request body must be a JSON object.")]
+    return [
+        dataclasses.replace(problem, value=_value_at(data, problem.field))
+        for problem in problems_from_validation_detail(serializer.errors)
+    ]
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class PartsPriceSerializer(serializers.Serializer):
+    """Seed 002's price: net, gross and tax, rounded half-up to the currency's minor unit."""
+
+    netValue = _money()
+    grossValue = _money()
+    taxValue = _money()
+    taxRate = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False, help_text="percent")
+    currencyCode = serializers.CharField(help_text="ISO 4217")
+
+
+class PartsUnitOfMeasureSerializer(serializers.Serializer):
+    unit = EnumRefField("PartsUnitOfMeasureEnum", UnitOfMeasure)
+    value = serializers.DecimalField(max_digits=10, decimal_places=3, coerce_to_string=False)
+
+
+class PartsPartRefSerializer(serializers.Serializer):
+    partId = serializers.CharField()
+    brandCode = serializers.CharField()
+    partCode = serializers.CharField()
+    description = serializers.CharField()
+
+
+class PartsPartSummarySerializer(PartsPartRefSerializer):
+    unitOfSale = serializers.IntegerField()
+    listPrice = PartsPriceSerializer(help_text="per unit")
+    supersededBy = serializers.CharField(allow_null=True, help_text="the direct successor's partId")
+
+
+class PartsPartListSerializer(serializers.Serializer):
+    results = PartsPartSummarySerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class PartsWeightSerializer(serializers.Serializer):
+    value = serializers.DecimalField(max_digits=10, decimal_places=3, coerce_to_string=False)
+    unit = serializers.ChoiceField(choices=["KG"])
+
+
+class PartsPartDetailSerializer(PartsPartRefSerializer):
+    """Part details: description, weight, units, list price, supersession both ways, alternatives."""
+
+    weight = PartsWeightSerializer(allow_null=True)
+    unitOfMeasure = PartsUnitOfMeasureSerializer()
+    unitOfSale = serializers.IntegerField()
+    listPrice = PartsPriceSerializer(help_text="per unit")
+    discountGroup = serializers.CharField(allow_null=True)
+    supersededBy = PartsPartRefSerializer(allow_null=True, help_text="the direct successor")
+    supersedes = PartsPartRefSerializer(many=True, help_text="the parts this one replaces")
+    alternatives = PartsPartRefSerializer(many=True)
+    mandatoryVehicleReferences = serializers.ListField(child=serializers.CharField())
+
+
+class PartsAlternativeSerializer(PartsPartRefSerializer):
+    availableQuantity = serializers.IntegerField()
+    availability = EnumRefField("PartsAvailabilityEnum", Availability)
+
+
+class PartsSupersessionSerializer(serializers.Serializer):
+    """How a requested part is superseded: the chain followed and where it ends (or that it loops)."""
+
+    supersededBy = serializers.CharField(allow_null=True, help_text="the final successor; null on a cycle")
+    chain = serializers.ListField(child=serializers.CharField(), help_text="partIds from the requested part on")
+    cycle = serializers.BooleanField(help_text="the chain loops: the data needs the dealer's attention")
+
+
+class PartsPriceAvailabilitySerializer(serializers.Serializer):
+    """Price & availability of one requested part (the final successor's when it is superseded)."""
+
+    partId = serializers.CharField(help_text="as requested")
+    quantity = serializers.IntegerField()
+    part = PartsPartRefSerializer(help_text="the part that would be supplied")
+    supersession = PartsSupersessionSerializer(allow_null=True)
+    unitOfMeasure = PartsUnitOfMeasureSerializer()
+    unitOfSale = serializers.IntegerField()
+    listPrice = PartsPriceSerializer(help_text="per unit")
+    customerPrice = PartsPriceSerializer(help_text="per unit, the customer's discount applied")
+    discountPercent = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False)
+    surcharge = PartsPriceSerializer(allow_null=True, help_text="the order type's surcharge on the line")
+    totalPrice = PartsPriceSerializer(help_text="customer price × quantity + surcharge")
+    availableQuantity = serializers.IntegerField()
+    availability = EnumRefField("PartsAvailabilityEnum", Availability)
+    alternatives = PartsAlternativeSerializer(many=True)
+    mandatoryVehicleReferences = serializers.ListField(
+        child=serializers.CharField(), help_text="reference types an order of this part must carry"
+    )
+
+
+class PartsBasketResultSerializer(serializers.Serializer):
+    customerId = serializers.UUIDField(allow_null=True)
+    orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType, allow_null=True)
+    parts = PartsPriceAvailabilitySerializer(many=True)
+
+
+class PartsOrderCustomerSerializer(serializers.Serializer):
+    customerId = serializers.UUIDField()
+    familyName = serializers.CharField()
+    givenName = serializers.CharField()
+    titleCommon = serializers.CharField()
+
+
+class PartsOrderCompanySerializer(serializers.Serializer):
+    companyId = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class PartsOrderLineSerializer(serializers.Serializer):
+    """Seed 002's ``PartsOrderLine`` (prices per unit at order time), plus the supersession and totals."""
+
+    orderLineId = serializers.UUIDField()
+    partId = serializers.CharField(help_text="the part supplied")
+    supersededPartId = serializers.CharField(allow_null=True, help_text="the part requested, when superseded")
+    quantity = serializers.IntegerField()
+    unitOfMeasure = PartsUnitOfMeasureSerializer()
+    unitOfSale = serializers.IntegerField()
+    partsOrderLineStatus = EnumRefField("PartsOrderLineStatusEnum", PartsOrderLineStatus)
+    mandatoryVehicleReference = PartsVehicleReferenceSerializer(allow_null=True, help_text="the first of the list")
+    mandatoryVehicleReferences = PartsVehicleReferenceSerializer(many=True)
+    listPrice = PartsPriceSerializer(help_text="per unit")
+    orderPrice = PartsPriceSerializer(help_text="per unit, the customer's price at order time")
+    surcharge = PartsPriceSerializer(allow_null=True)
+    totalPrice = PartsPriceSerializer(help_text="order price × quantity + surcharge")
+
+
+class PartsOrderSerializer(serializers.Serializer):
+    """Seed 002's ``PartsOrder`` (the 201 body and the read); ``parts`` is a list."""
+
+    partsOrderId = serializers.UUIDField()
+    partsOrderDateTime = serializers.CharField(help_text="UTC, e.g. 2019-07-21T17:32:28.000Z")
+    orderStatus = EnumRefField("PartsOrderStatusEnum", PartsOrderStatus)
+    customer = PartsOrderCustomerSerializer()
+    company = PartsOrderCompanySerializer(allow_null=True)
+    orderContact = PartsOrderContactSerializer(allow_null=True)
+    deliveryAddress = PartsAddressSerializer()
+    orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType)
+    orderReference = serializers.CharField(allow_null=True)
+    parts = PartsOrderLineSerializer(many=True)
+
+
+class PartsOrderAcceptedSerializer(serializers.Serializer):
+    """Seed 002's 202 body: the order is stored and completes in the background."""
+
+    partsOrderId = serializers.UUIDField()
+
+
+class PartsOrderListSerializer(serializers.Serializer):
+    results = PartsOrderSerializer(many=True)
+    next = serializers.URLField(allow_null=True)

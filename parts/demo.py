@@ -1,0 +1,87 @@
+"""Demo parts data for ``orma_seed_demo``: a small catalogue with stock, discounts, surcharges and a
+supersession chain. Idempotent: a re-run updates the same rows (found by partId) and creates nothing twice."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import transaction
+
+from orders.models import Customer, Dealer, Department
+
+from .models import CustomerDiscount, Part, Stock, Surcharge
+
+# partId, brand, partCode, description, net, tax %, unit of sale, kg, group, vehicle refs, on hand
+_CATALOGUE = [
+    ("VW1K0615301AA", "VW", "1K0615301AA", "Brake disc, front (superseded)", "89.90", "19", 1, "7.2", "BRK", [], 0),
+    ("VW1K0615301AB", "VW", "1K0615301AB", "Brake disc, front (superseded)", "92.50", "19", 1, "7.2", "BRK", [], 2),
+    ("VW1K0615301AC", "VW", "1K0615301AC", "Brake disc, front", "94.80", "19", 1, "7.1", "BRK", [], 12),
+    ("VW1K0698151", "VW", "1K0698151", "Brake pads, front (set)", "64.35", "19", 1, "1.9", "BRK", [], 8),
+    ("VW1K0698151F", "VW", "1K0698151F", "Brake pads, front, low-dust (set)", "71.10", "19", 1, "1.9", "BRK", [], 3),
+    ("VWG052195M2", "VW", "G052195M2", "Engine oil 5W-30, 1 l", "12.40", "19", 6, "0.9", "OIL", [], 120),
+    ("VW04E115561H", "VW", "04E115561H", "Oil filter", "11.95", "19", 1, "0.3", "FLT", [], 25),
+    ("SK5E0807221", "SKODA", "5E0807221", "Bumper cover, front", "312.00", "19", 1, "4.4", "BDY", [], 0),
+    ("AUDI8W0959754", "AUDI", "8W0959754", "Remote key", "186.70", "19", 1, "0.1", "KEY", ["KEYNUMBER"], 4),
+    ("SE5F0853651", "SEAT", "5F0853651", "Radiator grille", "143.25", "19", 1, "1.2", "BDY", [], 1),
+]
+_SUPERSESSION = [("VW1K0615301AA", "VW1K0615301AB"), ("VW1K0615301AB", "VW1K0615301AC")]
+_ALTERNATIVES = [("VW1K0698151", "VW1K0698151F")]
+_DISCOUNTS = [("VW", "", Decimal("10.00")), ("", "OIL", Decimal("15.00"))]
+_SURCHARGES = [("VOR", Decimal("5.00"), Decimal("15.00")), ("EMG", Decimal("10.00"), None)]
+
+
+def _customers(dealer: Dealer, customers: Iterable[Customer | str | uuid.UUID]) -> list[Customer]:
+    found = []
+    for customer in customers:
+        if isinstance(customer, Customer):
+            found.append(customer)
+        else:
+            match = Customer.objects.filter(dealer=dealer, uuid=customer).first()
+            if match is not None:
+                found.append(match)
+    return found
+
+
+@transaction.atomic
+def seed_parts_demo(*, dealer: Dealer, store: Department, customers: Iterable[Customer | str | uuid.UUID]) -> list[str]:
+    """Create (or refresh) the demo parts catalogue of ``dealer`` with stock in ``store``; answers the partIds."""
+    parts: dict[str, Part] = {}
+    for part_id, brand, code, description, net, tax, unit_of_sale, kg, group, references, on_hand in _CATALOGUE:
+        part, _ = Part.objects.update_or_create(
+            dealer=dealer,
+            part_id=part_id,
+            defaults={
+                "brand_code": brand,
+                "part_code": code,
+                "description": description,
+                "list_net_price": Decimal(net),
+                "tax_rate": Decimal(tax),
+                "currency_code": "EUR",
+                "unit_of_sale": unit_of_sale,
+                "weight_kg": Decimal(kg),
+                "discount_group": group,
+                "mandatory_vehicle_references": references,
+                "unit_of_measure": "LITRE" if group == "OIL" else "PIECE",
+            },
+        )
+        parts[part_id] = part
+        stock, created = Stock.objects.get_or_create(department=store, part=part, defaults={"on_hand": on_hand})
+        if not created and stock.on_hand < max(on_hand, stock.reserved):
+            stock.on_hand = max(on_hand, stock.reserved)
+            stock.save(update_fields=["on_hand"])
+    for part_id, successor_id in _SUPERSESSION:
+        Part.objects.filter(pk=parts[part_id].pk).update(superseded_by=parts[successor_id])
+    for part_id, alternative_id in _ALTERNATIVES:
+        parts[part_id].alternatives.add(parts[alternative_id])
+    for customer in _customers(dealer, customers):
+        for brand, group, percent in _DISCOUNTS:
+            CustomerDiscount.objects.update_or_create(
+                customer=customer, brand_code=brand, discount_group=group, defaults={"percent": percent}
+            )
+    for order_type, percent, fixed_net in _SURCHARGES:
+        Surcharge.objects.update_or_create(
+            dealer=dealer, order_type=order_type, defaults={"percent": percent, "fixed_net": fixed_net}
+        )
+    return list(parts)

@@ -1,0 +1,636 @@
+"""The parts catalogue import (``orma_import_parts``, DESIGN §8): a CSV file upserted by partId, all or nothing.
+
+The file is streamed in batches and each batch is written with a few set-based statements, so memory
+stays bounded whatever the file's size and the work per row is small. Three passes, all inside one
+transaction that is rolled back when any row is bad:
+
+1. rows: each row is checked, and the good ones of a batch are upserted (``INSERT ... ON CONFLICT DO
+   UPDATE``) with their stock in ``--store``. Every row this import writes is stamped with the import's
+   ``updated_at`` and the upsert leaves a row with that stamp alone, so a partId repeated in a later batch
+   shows up as a row the upsert did not answer, without keeping every partId in memory;
+2. references: the file is read again for ``supersededBy`` and ``alternatives``, now that every part of
+   the file exists, and each batch's references are resolved and written in bulk;
+3. cycles: a recursive query walks the supersession chains of the imported parts; a chain that comes
+   back to its start is reported on each of its rows.
+
+On PostgreSQL the rows reach the database by ``COPY`` into a temporary table; on SQLite as multi-row
+``VALUES``. Line numbers are the file's physical lines (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, reset_queries, transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from orders.models import Dealer, Department
+
+from .choices import UnitOfMeasure
+from .models import Part, Stock
+
+COLUMNS = (
+    "partId",
+    "brandCode",
+    "partCode",
+    "description",
+    "netPrice",
+    "currencyCode",
+    "taxRate",
+    "unitOfSale",
+    "weightKg",
+    "supersededBy",
+    "alternatives",
+    "mandatoryVehicleReferences",
+    "quantityOnHand",
+)
+OPTIONAL_COLUMNS = ("discountGroup", "unitOfMeasure")
+SEPARATOR = "|"
+BATCH_SIZE = 5000
+MAX_REPORTED_ERRORS = 10_000
+MAX_CHAIN = 1000
+# The columns the import writes, in the order of a row's values (after dealer_id and part_id).
+_PART_COLUMNS = (
+    "dealer_id",
+    "part_id",
+    "brand_code",
+    "part_code",
+    "description",
+    "weight_kg",
+    "unit_of_measure",
+    "unit_of_measure_value",
+    "unit_of_sale",
+    "list_net_price",
+    "tax_rate",
+    "currency_code",
+    "discount_group",
+    "mandatory_vehicle_references",
+    "created_at",
+    "updated_at",
+)
+# What a row carries to the database: (name, PostgreSQL type), in the order of _Row's part_id and values.
+_ROW_COLUMNS = (
+    ("part_id", "text"),
+    ("brand_code", "text"),
+    ("part_code", "text"),
+    ("description", "text"),
+    ("weight_kg", "numeric"),
+    ("unit_of_measure", "text"),
+    ("unit_of_measure_value", "numeric"),
+    ("unit_of_sale", "integer"),
+    ("list_net_price", "numeric"),
+    ("tax_rate", "numeric"),
+    ("currency_code", "text"),
+    ("discount_group", "text"),
+    ("mandatory_vehicle_references", "text"),
+)
+_ALWAYS_UPDATED = (
+    "brand_code",
+    "part_code",
+    "description",
+    "weight_kg",
+    "unit_of_sale",
+    "list_net_price",
+    "tax_rate",
+    "currency_code",
+    "mandatory_vehicle_references",
+    "updated_at",
+)
+_UPDATED_WHEN_GIVEN = {"discountGroup": "discount_group", "unitOfMeasure": "unit_of_measure"}
+_PLAIN_DECIMAL = re.compile(r"\d{1,10}(?:\.\d{1,4})?")
+_UNITS = frozenset(UnitOfMeasure.values)
+_MAX_PRICE = Decimal(9_999_999_999)
+_MAX_WEIGHT = Decimal(9_999_999)
+_HUNDRED = Decimal(100)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_REFERENCE_TYPE = re.compile(r"^[A-Z0-9_]{1,30}$")
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A bad row: its line in the file and what is wrong with it."""
+
+    line: int
+    issue: str
+
+
+@dataclass
+class ImportResult:
+    """What an import did (``created``/``updated`` are 0 when anything was bad: nothing is kept)."""
+
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    unreported: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        errors = [{"line": e.line, "issue": e.issue} for e in sorted(self.errors, key=lambda e: e.line)]
+        if self.unreported:
+            errors.append({"line": 0, "issue": f"{self.unreported} more bad rows are not listed"})
+        return {"created": self.created, "updated": self.updated, "errors": errors}
+
+
+class ImportFileError(Exception):
+    """The file cannot be imported at all (unreadable, or its header is wrong)."""
+
+
+class _Rollback(Exception):
+    pass
+
+
+@dataclass
+class _Row:
+    line: int
+    part_id: str
+    values: tuple[Any, ...]  # in the order of _ROW_COLUMNS, after part_id
+    quantity_on_hand: int | None
+
+
+def _decimal(text: str, name: str, *, places: int, maximum: Decimal, issues: list[str]) -> Decimal | None:
+    if _PLAIN_DECIMAL.fullmatch(text) and len(text) <= 16:  # the common case, checked without Decimal's help
+        value = Decimal(text)
+        if value <= maximum and (places >= 4 or "." not in text or len(text) - text.index(".") - 1 <= places):
+            return value
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        issues.append(f"{name} {text!r} is not a number")
+        return None
+    if not value.is_finite() or value < 0 or value > maximum:
+        issues.append(f"{name} {text} must be from 0 to {maximum}")
+        return None
+    if -value.as_tuple().exponent > places:  # type: ignore[operator]
+        issues.append(f"{name} {text} has more than {places} decimal places")
+        return None
+    return value
+
+
+def _whole(text: str, name: str, *, minimum: int, issues: list[str]) -> int | None:
+    if not text.isdigit() or int(text) < minimum or int(text) > 999_999_999:
+        issues.append(f"{name} {text!r} must be a whole number of at least {minimum}")
+        return None
+    return int(text)
+
+
+def _text(text: str, name: str, *, max_length: int, issues: list[str], required: bool = False) -> str:
+    if required and not text:
+        issues.append(f"{name} is required")
+    elif len(text) > max_length:
+        issues.append(f"{name} is longer than {max_length} characters")
+    elif "\x00" in text:
+        issues.append(f"{name} contains a NUL character")
+    return text
+
+
+def _split(text: str) -> list[str]:
+    if not text:
+        return []
+    return list(dict.fromkeys(item.strip() for item in text.split(SEPARATOR) if item.strip()))
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), max(size, 1)):
+        yield items[start : start + size]
+
+
+def _bulk(
+    statement: str,
+    columns: tuple[tuple[str, str], ...],
+    rows: list[tuple[Any, ...]],
+    *,
+    params: tuple[Any, ...] = (),
+    returning: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Run ``statement`` over ``rows`` as the relation ``v(columns)``: ``WITH v(...) AS (<rows>) <statement>``.
+
+    PostgreSQL receives the rows by ``COPY`` into a temporary table (the fastest way in, and no statement
+    with thousands of parameters to build and parse); SQLite receives multi-row VALUES, split to stay
+    under its cap on parameters per statement. ``columns`` are (name, PostgreSQL type) pairs. Runs inside
+    the import's transaction (the temporary tables are dropped at its end).
+    """
+    if not rows:
+        return []
+    names = ", ".join(name for name, _ in columns)
+    batches: list[tuple[list[Any], str]]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            batches = [([], _staged(cursor, columns, rows))]
+    else:
+        row_sql = f"({', '.join(['%s'] * len(columns))})"
+        per_statement = max((connection.features.max_query_params or 999) - len(params), 1) // len(columns)
+        batches = [
+            ([value for row in chunk for value in row], f"VALUES {', '.join([row_sql] * len(chunk))}")
+            for chunk in _chunks(rows, max(per_statement, 1))
+        ]
+    answered: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for values, source in batches:
+            cursor.execute(f"WITH v({names}) AS ({source}) {statement}", [*values, *params])
+            if returning:
+                answered.extend(cursor.fetchall())
+    return answered
+
+
+def _staged(cursor: Any, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]) -> str:
+    """COPY ``rows`` into this column set's temporary table; answers the SELECT that reads them back."""
+    names = ", ".join(name for name, _ in columns)
+    table = "orma_import_" + hashlib.sha1(repr(columns).encode()).hexdigest()[:12]
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {table} ({', '.join(f'{n} {kind}' for n, kind in columns)})"
+        " ON COMMIT DROP"
+    )
+    cursor.execute(f"TRUNCATE {table}")
+    with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return f"SELECT {names} FROM {table}"
+
+
+def _json(expression: str) -> str:
+    return f"CAST({expression} AS jsonb)" if connection.vendor == "postgresql" else expression
+
+
+class _Reader:
+    """The CSV file, opened for one pass, with the header checked."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.columns: list[str] = []
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        try:
+            with self.path.open(newline="", encoding="utf-8-sig") as handle:
+                reader = csv.reader(handle)
+                header = next(reader, None)
+                columns = self.columns = self.check_header(header)
+                width = len(columns)
+                for record in reader:
+                    if not record or (len(record) == 1 and not record[0].strip()):
+                        continue  # a blank line
+                    if len(record) != width:
+                        yield reader.line_num, {"": f"has {len(record)} fields, the header has {width}"}
+                        continue
+                    yield reader.line_num, dict(zip(columns, record, strict=True))
+        except UnicodeDecodeError as error:
+            raise ImportFileError(f"the file is not UTF-8 ({error.reason} at byte {error.start})") from None
+        except csv.Error as error:
+            raise ImportFileError(f"the file is not valid CSV: {error}") from None
+        except OSError as error:
+            raise ImportFileError(f"cannot read {self.path}: {error.strerror or error}") from None
+
+    @staticmethod
+    def check_header(header: list[str] | None) -> list[str]:
+        if not header:
+            raise ImportFileError("the file is empty: line 1 must be the header")
+        columns = [name.strip() for name in header]
+        missing = [name for name in COLUMNS if name not in columns]
+        unknown = [name for name in columns if name not in COLUMNS + OPTIONAL_COLUMNS]
+        repeated = sorted({name for name in columns if columns.count(name) > 1})
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown column(s) {', '.join(unknown)}")
+        if repeated:
+            problems.append(f"repeated column(s) {', '.join(repeated)}")
+        if problems:
+            raise ImportFileError(f"line 1: {'; '.join(problems)}")
+        return columns
+
+    def count_lines(self) -> int:
+        try:
+            with self.path.open("rb") as handle:
+                return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+        except OSError as error:
+            raise ImportFileError(f"cannot read {self.path}: {error.strerror or error}") from None
+
+
+class _Import:
+    """One run of the import; see the module docstring for its three passes."""
+
+    def __init__(self, *, path: Path, dealer: Dealer, store: Department | None, batch_size: int, progress: bool):
+        self.reader = _Reader(path)
+        self.dealer = dealer
+        self.store = store
+        self.batch_size = batch_size
+        self.progress = progress
+        self.stamp = timezone.now()
+        self.result = ImportResult()
+        self.bad_lines: set[int] = set()
+
+    def error(self, line: int, issue: str) -> None:
+        self.bad_lines.add(line)
+        if len(self.result.errors) < MAX_REPORTED_ERRORS:
+            self.result.errors.append(RowError(line, issue))
+        else:
+            self.result.unreported += 1
+
+    def bar(self, total: int, description: str) -> tqdm:
+        return tqdm(total=total, unit="rows", desc=description, disable=None if self.progress else True, leave=False)
+
+    def run(self) -> ImportResult:
+        total = max(self.reader.count_lines() - 1, 0)
+        try:
+            with transaction.atomic():
+                # One import per dealer at a time: the stamp marks this run's rows.
+                Dealer.objects.select_for_update().filter(pk=self.dealer.pk).values_list("pk", flat=True).first()
+                with self.bar(total, "parts") as bar:
+                    self.read_rows(bar)
+                with self.bar(total, "references") as bar:
+                    self.resolve_references(bar)
+                self.find_cycles()
+                if self.result.errors or self.result.unreported:
+                    raise _Rollback()
+        except _Rollback:
+            self.result.created = self.result.updated = 0
+        return self.result
+
+    # --- pass 1: rows ---
+
+    def parse(self, line: int, raw: dict[str, str]) -> _Row | None:
+        if "" in raw:
+            self.error(line, f"the row {raw['']}")
+            return None
+        values = {name: value.strip() for name, value in raw.items()}
+        issues: list[str] = []
+        part_id = _text(values["partId"], "partId", max_length=50, issues=issues, required=True)
+        if SEPARATOR in part_id:
+            issues.append(f"partId must not contain {SEPARATOR}")
+        brand_code = _text(values["brandCode"], "brandCode", max_length=20, issues=issues, required=True)
+        part_code = _text(values["partCode"], "partCode", max_length=50, issues=issues, required=True)
+        description = _text(values["description"], "description", max_length=500, issues=issues)
+        net_price = None
+        if values["netPrice"]:
+            net_price = _decimal(values["netPrice"], "netPrice", places=4, maximum=_MAX_PRICE, issues=issues)
+        else:
+            issues.append("netPrice is required")
+        currency_code = values["currencyCode"].upper()
+        if not _CURRENCY.match(currency_code):
+            issues.append(f"currencyCode {values['currencyCode']!r} must be three letters (ISO 4217)")
+        tax_rate = None
+        if values["taxRate"]:
+            tax_rate = _decimal(values["taxRate"], "taxRate", places=2, maximum=_HUNDRED, issues=issues)
+        else:
+            issues.append("taxRate is required")
+        unit_of_sale = (
+            _whole(values["unitOfSale"], "unitOfSale", minimum=1, issues=issues) if values["unitOfSale"] else 1
+        )
+        weight = (
+            _decimal(values["weightKg"], "weightKg", places=3, maximum=_MAX_WEIGHT, issues=issues)
+            if values["weightKg"]
+            else None
+        )
+        superseded_by = values["supersededBy"]
+        if superseded_by and superseded_by == part_id:
+            issues.append("a part cannot supersede itself")
+        alternatives = _split(values["alternatives"])
+        if part_id in alternatives:
+            issues.append("a part cannot be its own alternative")
+        references = [ref.upper() for ref in _split(values["mandatoryVehicleReferences"])]
+        bad_references = [ref for ref in references if not _REFERENCE_TYPE.match(ref)]
+        if bad_references:
+            issues.append(f"mandatoryVehicleReferences {', '.join(bad_references)}: types are A-Z, 0-9 and _")
+        quantity = None
+        if values["quantityOnHand"]:
+            quantity = _whole(values["quantityOnHand"], "quantityOnHand", minimum=0, issues=issues)
+            if self.store is None:
+                issues.append("quantityOnHand needs --store")
+        discount_group = _text(values.get("discountGroup", ""), "discountGroup", max_length=20, issues=issues)
+        unit = values.get("unitOfMeasure", "").upper() or UnitOfMeasure.PIECE.value
+        if unit not in _UNITS:
+            issues.append(f"unitOfMeasure {unit!r} must be one of {', '.join(UnitOfMeasure.values)}")
+        if issues or net_price is None or tax_rate is None or unit_of_sale is None:
+            self.error(line, "; ".join(issues))
+            return None
+        written = (
+            brand_code,
+            part_code,
+            description,
+            weight,
+            unit,
+            1,
+            unit_of_sale,
+            net_price,
+            tax_rate,
+            currency_code,
+            discount_group,
+            json.dumps(references) if references else "[]",
+        )
+        return _Row(line, part_id, written, quantity)
+
+    def read_rows(self, bar: tqdm) -> None:
+        batch: list[_Row] = []
+        for line, values in self.reader.rows():
+            row = self.parse(line, values)
+            if row is not None:
+                batch.append(row)
+            if len(batch) >= self.batch_size:
+                self.write_rows(batch)
+                bar.update(len(batch))
+                batch = []
+                reset_queries()  # with DEBUG on, the query log would otherwise keep every batch's SQL
+        if batch:
+            self.write_rows(batch)
+            bar.update(len(batch))
+
+    def write_rows(self, batch: list[_Row]) -> None:
+        """Upsert a batch: one statement for the parts, one for their stock (and one clearing alternatives).
+
+        The upsert skips a row this import already wrote (its ``updated_at`` is the import's stamp) and
+        answers, for every row it did write, its id and whether it was created; a row missing from the
+        answer therefore repeats a partId of an earlier batch. Likewise the stock upsert refuses a quantity
+        below what is reserved, and a row missing from its answer is reported.
+        """
+        first_line: dict[str, int] = {}
+        rows: list[_Row] = []
+        for row in batch:
+            if row.part_id in first_line:
+                self.error(row.line, f"partId {row.part_id} repeats line {first_line[row.part_id]}")
+            else:
+                first_line[row.part_id] = row.line
+                rows.append(row)
+        stamp = connection.ops.adapt_datetimefield_value(self.stamp)
+        updated = [*_ALWAYS_UPDATED, *(n for column, n in _UPDATED_WHEN_GIVEN.items() if column in self.reader.columns)]
+        selected = ", ".join(
+            "%s" if name in ("dealer_id", "created_at", "updated_at") else
+            _json("v.mandatory_vehicle_references") if name == "mandatory_vehicle_references" else
+            f"v.{name}"
+            for name in _PART_COLUMNS
+        )  # fmt: skip
+        table = Part._meta.db_table
+        written = {
+            part_id: (pk, bool(created))
+            for part_id, pk, created in _bulk(
+                f"INSERT INTO {table} ({', '.join(_PART_COLUMNS)}) SELECT {selected} FROM v WHERE true"
+                f" ON CONFLICT (dealer_id, part_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)},"
+                " superseded_by_id = NULL"  # the references pass sets it again from the file
+                f" WHERE {table}.updated_at <> excluded.updated_at"
+                " RETURNING part_id, id, created_at = updated_at",
+                _ROW_COLUMNS,
+                [(row.part_id, *row.values) for row in rows],
+                params=(self.dealer.pk, stamp, stamp),
+                returning=True,
+            )
+        }
+        for row in rows:
+            if row.part_id not in written:
+                self.error(row.line, f"partId {row.part_id} appears earlier in the file")
+        created = sum(1 for _, is_new in written.values() if is_new)
+        self.result.created += created
+        self.result.updated += len(written) - created
+        _bulk(  # likewise the alternatives: the file is the truth for the parts it lists
+            f"DELETE FROM {Part.alternatives.through._meta.db_table} WHERE from_part_id IN (SELECT id FROM v)",
+            (("id", "bigint"),),
+            [(pk,) for pk, is_new in written.values() if not is_new],
+        )
+        if self.store is not None:
+            self.write_stock(
+                [row for row in rows if row.part_id in written and row.quantity_on_hand is not None], written
+            )
+
+    def write_stock(self, rows: list[_Row], written: dict[str, tuple[int, bool]]) -> None:
+        if self.store is None:
+            return
+        stocked = {
+            pk
+            for (pk,) in _bulk(
+                f"INSERT INTO {Stock._meta.db_table} (department_id, part_id, on_hand, reserved)"
+                " SELECT %s, v.part_id, v.on_hand, 0 FROM v WHERE true"
+                " ON CONFLICT (department_id, part_id) DO UPDATE SET on_hand = excluded.on_hand"
+                f" WHERE {Stock._meta.db_table}.reserved <= excluded.on_hand"
+                " RETURNING part_id",
+                (("part_id", "bigint"), ("on_hand", "integer")),
+                [(written[row.part_id][0], row.quantity_on_hand) for row in rows],
+                params=(self.store.pk,),
+                returning=True,
+            )
+        }
+        refused = [row for row in rows if written[row.part_id][0] not in stocked]
+        if refused:
+            reserved = dict(
+                Stock.objects.filter(
+                    department=self.store, part_id__in=[written[row.part_id][0] for row in refused]
+                ).values_list("part_id", "reserved")
+            )
+            for row in refused:
+                held = reserved.get(written[row.part_id][0], 0)
+                self.error(
+                    row.line, f"quantityOnHand {row.quantity_on_hand} is below the {held} reserved for parts orders"
+                )
+
+    # --- pass 2: supersession and alternatives ---
+
+    def resolve_references(self, bar: tqdm) -> None:
+        batch: list[tuple[int, str, str, list[str]]] = []
+        for line, values in self.reader.rows():
+            if line in self.bad_lines or "" in values:
+                continue
+            successor, alternatives = values["supersededBy"].strip(), values["alternatives"].strip()
+            if not (successor or alternatives):
+                continue  # pass 1 already cleared the references of a row that names none
+            batch.append((line, values["partId"].strip(), successor, _split(alternatives)))
+            if len(batch) >= self.batch_size:
+                self.write_references(batch)
+                bar.update(len(batch))
+                batch = []
+                reset_queries()
+        if batch:
+            self.write_references(batch)
+            bar.update(len(batch))
+
+    def write_references(self, batch: list[tuple[int, str, str, list[str]]]) -> None:
+        names = {part_id for _, part_id, _, _ in batch}
+        names.update(successor for _, _, successor, _ in batch if successor)
+        names.update(alternative for _, _, _, alternatives in batch for alternative in alternatives)
+        ids = dict(Part.objects.filter(dealer=self.dealer, part_id__in=list(names)).values_list("part_id", "id"))
+        successors: list[tuple[int, int | None]] = []
+        links: list[tuple[int, int]] = []
+        for line, part_id, successor, alternatives in batch:
+            unknown = [name for name in ([successor] if successor else []) + alternatives if name not in ids]
+            if unknown:
+                self.error(line, f"{', '.join(unknown)}: not a part of this file or of the dealer's catalogue")
+                continue
+            successors.append((ids[part_id], ids[successor] if successor else None))
+            links.extend((ids[part_id], ids[name]) for name in alternatives)
+        _bulk(
+            f"UPDATE {Part._meta.db_table} SET superseded_by_id = v.successor FROM v"
+            f" WHERE {Part._meta.db_table}.id = v.id",
+            (("id", "bigint"), ("successor", "bigint")),
+            [(pk, successor) for pk, successor in successors if successor is not None],
+        )
+        _bulk(
+            f"INSERT INTO {Part.alternatives.through._meta.db_table} (from_part_id, to_part_id)"
+            " SELECT v.from_id, v.to_id FROM v WHERE true",
+            (("from_id", "bigint"), ("to_id", "bigint")),
+            links,
+        )
+
+    # --- pass 3: cycles ---
+
+    def find_cycles(self) -> None:
+        if self.bad_lines:
+            return  # references of bad rows were never written; their errors are what matters
+        table = Part._meta.db_table
+        sql = (
+            f"WITH RECURSIVE walk(start_id, current_id, depth) AS ("
+            f" SELECT id, superseded_by_id, 1 FROM {table}"
+            f" WHERE dealer_id = %s AND updated_at = %s AND superseded_by_id IS NOT NULL"
+            f" UNION ALL"
+            f" SELECT w.start_id, p.superseded_by_id, w.depth + 1 FROM walk w JOIN {table} p ON p.id = w.current_id"
+            f" WHERE p.superseded_by_id IS NOT NULL AND w.current_id <> w.start_id AND w.depth < %s"
+            f") SELECT DISTINCT start_id FROM walk WHERE current_id = start_id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [self.dealer.pk, connection.ops.adapt_datetimefield_value(self.stamp), MAX_CHAIN])
+            on_cycles = [row[0] for row in cursor.fetchall()]
+        if not on_cycles:
+            return
+        described: dict[str, str] = {}
+        known: dict[int, tuple[str, int | None]] = {}
+        for start in on_cycles:
+            chain: list[str] = []
+            current: int | None = start
+            while current is not None and len(chain) <= MAX_CHAIN:  # the walk found it comes back to start
+                if current not in known:
+                    known.update(
+                        (pk, (part_id, next_pk))
+                        for pk, part_id, next_pk in Part.objects.filter(id=current).values_list(
+                            "id", "part_id", "superseded_by_id"
+                        )
+                    )
+                part_id, current = known[current]
+                chain.append(part_id)
+                if current == start:
+                    break
+            described[chain[0]] = " → ".join([*chain, chain[0]])
+        for line, values in self.reader.rows():
+            part_id = values.get("partId", "").strip()
+            if part_id in described:
+                self.error(line, f"supersession cycle: {described[part_id]}")
+
+
+def parts_import(
+    *,
+    path: str | Path,
+    dealer: Dealer,
+    store: Department | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = True,
+) -> ImportResult:
+    """Import a parts CSV into the dealer's catalogue (upsert by partId) and stock, all or nothing.
+
+    Raises :class:`ImportFileError` when the file cannot be read or its header is wrong; bad rows are
+    reported in the result, each by line number, and then nothing is imported.
+    """
+    if store is not None and store.dealer_id != dealer.pk:
+        raise ImportFileError("the store is not a department of this dealer")
+    return _Import(path=Path(path), dealer=dealer, store=store, batch_size=batch_size, progress=progress).run()

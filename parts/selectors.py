@@ -1,0 +1,361 @@
+"""Reads of the parts app: catalogue search and details, price & availability, parts orders.
+
+Price & availability answers a basket of up to 200 parts in a constant number of queries: the
+customer with its discounts (one query), the requested parts with every successor on their
+supersession chains, each with this store's stock and the order type's surcharge (one query, a
+recursive CTE), and the alternatives of those parts with their stock (one query).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, FilteredRelation, OuterRef, Prefetch, Q, Subquery
+from django.db.models.expressions import RawSQL
+
+from orders.models import Customer
+
+from . import rules
+from .choices import Availability
+from .models import Part, PartsOrder, PartsOrderLine, Stock, Surcharge
+
+# --- catalogue ----------------------------------------------------------------------------------
+
+
+def part_search(
+    *, dealer_id: int, search: str = "", brand_code: str = "", after: str | None = None, limit: int
+) -> list[Part]:
+    """The dealer's parts whose partId or partCode starts with ``search`` or whose description contains it."""
+    parts = Part.objects.filter(dealer_id=dealer_id).select_related("superseded_by")
+    if search:
+        parts = parts.filter(
+            Q(part_id__istartswith=search) | Q(part_code__istartswith=search) | Q(description__icontains=search)
+        )
+    if brand_code:
+        parts = parts.filter(brand_code=brand_code)
+    if after is not None:
+        parts = parts.filter(part_id__gt=after)
+    return list(parts.order_by("part_id")[: limit + 1])
+
+
+def part_get(*, dealer_id: int, part_id: str) -> Part | None:
+    """One part of the dealer with its successor, the parts it supersedes and its alternatives."""
+    return (
+        Part.objects.filter(dealer_id=dealer_id, part_id=part_id)
+        .select_related("superseded_by")
+        .prefetch_related(
+            Prefetch("supersedes", queryset=Part.objects.order_by("part_id")),
+            Prefetch("alternatives", queryset=Part.objects.order_by("part_id")),
+        )
+        .first()
+    )
+
+
+@dataclass
+class Catalogue:
+    """The parts a request names plus every successor on their supersession chains, with store stock."""
+
+    parts: dict[int, Part]
+    by_part_id: dict[str, Part] = field(default_factory=dict)
+    by_code: dict[tuple[str, str], list[Part]] = field(default_factory=lambda: defaultdict(list))
+
+    successor_of: dict[int, int | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for part in self.parts.values():
+            self.by_part_id[part.part_id] = part
+            self.by_code[(part.brand_code, part.part_code)].append(part)
+            self.successor_of[part.pk] = part.superseded_by_id
+
+    def supersession(self, part: Part) -> rules.Supersession:
+        return rules.follow_supersession(part.pk, self.successor_of)
+
+
+def _chain_sql(dealer_id: int, part_ids: Sequence[str], codes: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
+    """A recursive CTE: the ids of the named parts and of every successor along their chains.
+
+    ``UNION`` (not ``UNION ALL``) drops rows already produced, so a cycle in the data ends the recursion.
+    """
+    table = Part._meta.db_table
+    seeds: list[str] = []
+    params: list[Any] = [dealer_id]
+    if part_ids:
+        seeds.append(f"p.part_id IN ({', '.join(['%s'] * len(part_ids))})")
+        params.extend(part_ids)
+    for brand_code, part_code in codes:
+        seeds.append("(p.brand_code = %s AND p.part_code = %s)")
+        params.extend((brand_code, part_code))
+    sql = (
+        f"WITH RECURSIVE chain(id) AS ("
+        f" SELECT p.id FROM {table} p WHERE p.dealer_id = %s AND ({' OR '.join(seeds)})"
+        f" UNION"
+        f" SELECT p.superseded_by_id FROM {table} p JOIN chain c ON p.id = c.id WHERE p.superseded_by_id IS NOT NULL"
+        f") SELECT id FROM chain"
+    )
+    return sql, params
+
+
+def catalogue_load(
+    *,
+    dealer_id: int,
+    store_id: int,
+    part_ids: Iterable[str] = (),
+    codes: Iterable[tuple[str, str]] = (),
+    order_type: str | None = None,
+) -> Catalogue:
+    """The named parts (by partId, or brandCode + partCode) and their successors, with stock: one query."""
+    part_ids = sorted(set(part_ids))
+    codes = sorted(set(codes))
+    if not part_ids and not codes:
+        return Catalogue({})
+    sql, params = _chain_sql(dealer_id, part_ids, codes)
+    parts = (
+        Part.objects.filter(dealer_id=dealer_id, id__in=RawSQL(sql, params))
+        .defer("created_at", "updated_at")  # never shown; loading them costs a datetime parse per part
+        .annotate(
+            store_stock=FilteredRelation("stock", condition=Q(stock__department_id=store_id)),
+            stock_id=F("store_stock__id"),
+            stock_on_hand=F("store_stock__on_hand"),
+            stock_reserved=F("store_stock__reserved"),
+        )
+        .order_by()
+    )
+    if order_type:
+        surcharges = Surcharge.objects.filter(dealer_id=OuterRef("dealer_id"), order_type=order_type)
+        parts = parts.annotate(
+            surcharge_percent=Subquery(surcharges.values("percent")[:1]),
+            surcharge_fixed_net=Subquery(surcharges.values("fixed_net")[:1]),
+        )
+    return Catalogue({part.pk: part for part in parts})
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A part offered in place of another, with this store's availability of it."""
+
+    part_id: str
+    brand_code: str
+    part_code: str
+    description: str
+    stocked: bool
+    available: int
+
+
+def alternatives_load(*, part_pks: Iterable[int], store_id: int) -> dict[int, list[Alternative]]:
+    """The alternatives of these parts with their stock in the store: one query."""
+    through = Part.alternatives.through
+    rows = (
+        through.objects.filter(from_part_id__in=list(part_pks))
+        .annotate(store_stock=FilteredRelation("to_part__stock", condition=Q(to_part__stock__department_id=store_id)))
+        .order_by("from_part_id", "to_part__part_id")
+        .values_list(  # type: ignore[misc]
+            "from_part_id",
+            "to_part__part_id",
+            "to_part__brand_code",
+            "to_part__part_code",
+            "to_part__description",
+            "store_stock__id",
+            "store_stock__on_hand",
+            "store_stock__reserved",
+        )
+    )
+    alternatives: dict[int, list[Alternative]] = defaultdict(list)
+    for from_pk, part_id, brand_code, part_code, description, stock_id, on_hand, reserved in rows:
+        alternatives[from_pk].append(
+            Alternative(
+                part_id, brand_code, part_code, description, stock_id is not None, (on_hand or 0) - (reserved or 0)
+            )
+        )
+    return alternatives
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PricedCustomer:
+    """A customer of the dealer with the discount rules that price its parts."""
+
+    customer: Customer
+    discounts: tuple[rules.DiscountRule, ...]
+
+
+def customers_with_discounts(*, dealer_id: int, customer_uuids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PricedCustomer]:
+    """These customers of the dealer (others are absent), each with its discounts: one query (a LEFT JOIN)."""
+    rows = (
+        Customer.objects.filter(dealer_id=dealer_id, uuid__in=list(customer_uuids))
+        .annotate(
+            discount_brand=F("parts_discounts__brand_code"),
+            discount_group=F("parts_discounts__discount_group"),
+            discount_percent=F("parts_discounts__percent"),
+        )
+        .order_by()
+    )
+    customers: dict[uuid.UUID, Customer] = {}
+    discounts: dict[uuid.UUID, list[rules.DiscountRule]] = defaultdict(list)
+    for row in rows:
+        customers.setdefault(row.uuid, row)
+        if row.discount_percent is not None:
+            discounts[row.uuid].append(
+                rules.DiscountRule(row.discount_brand or "", row.discount_group or "", row.discount_percent)
+            )
+    return {key: PricedCustomer(customer, tuple(discounts[key])) for key, customer in customers.items()}
+
+
+# --- price & availability -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceAvailability:
+    """The answer for one requested part: what would be supplied, at what price, and how many are there."""
+
+    requested_part_id: str
+    quantity: int
+    part: Part
+    supersession: rules.Supersession
+    successor: Part | None
+    chain: tuple[str, ...]
+    pricing: rules.LinePricing
+    stocked: bool
+    available: int
+    availability: Availability
+    alternatives: tuple[Alternative, ...]
+    mandatory_vehicle_references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BasketItem:
+    """One part of a price & availability request."""
+
+    part_id: str
+    quantity: int
+
+
+def stock_id_of(part: Part) -> int | None:
+    """The id of the part's stock row in the store (an annotation of :func:`catalogue_load`), or None."""
+    return getattr(part, "stock_id", None)
+
+
+def stock_of(part: Part) -> tuple[bool, int]:
+    """(stocked in the store, available now) from the annotations of :func:`catalogue_load`."""
+    if stock_id_of(part) is None:
+        return False, 0
+    return True, getattr(part, "stock_on_hand", 0) - getattr(part, "stock_reserved", 0)
+
+
+def price_part(
+    *, part: Part, quantity: int, discounts: Iterable[rules.DiscountRule], with_surcharge: bool = True
+) -> rules.LinePricing:
+    """The customer's pricing of ``quantity`` of ``part`` (surcharge from the catalogue's annotations)."""
+    return rules.price_line(
+        list_net=part.list_net_price,
+        tax_rate=part.tax_rate,
+        currency_code=part.currency_code,
+        quantity=quantity,
+        discount=rules.discount_percent(
+            brand_code=part.brand_code, discount_group=part.discount_group, rules=discounts
+        ),
+        surcharge_percent=getattr(part, "surcharge_percent", None) if with_surcharge else None,
+        surcharge_fixed_net=getattr(part, "surcharge_fixed_net", None) if with_surcharge else None,
+    )
+
+
+def price_availability(
+    *,
+    dealer_id: int,
+    store_id: int,
+    items: Sequence[BasketItem],
+    priced_customer: PricedCustomer | None,
+    order_type: str | None = None,
+) -> tuple[list[PriceAvailability], list[int]]:
+    """Price & availability of each item, and the indexes of items naming no part of the dealer.
+
+    Three queries whatever the number of items: the parts with their chains, stock and surcharge,
+    then their alternatives (the customer is loaded by the caller).
+    """
+    catalogue = catalogue_load(
+        dealer_id=dealer_id, store_id=store_id, part_ids=[i.part_id for i in items], order_type=order_type
+    )
+    unknown = [index for index, item in enumerate(items) if item.part_id not in catalogue.by_part_id]
+    if unknown or not items:
+        return [], unknown
+    resolved = []
+    for item in items:
+        requested = catalogue.by_part_id[item.part_id]
+        supersession = catalogue.supersession(requested)
+        resolved.append((item, requested, supersession, catalogue.parts[supersession.final]))
+    alternatives = alternatives_load(
+        part_pks={pk for _, requested, _, final in resolved for pk in (requested.pk, final.pk)}, store_id=store_id
+    )
+    discounts = priced_customer.discounts if priced_customer else ()
+    answers = []
+    for item, requested, supersession, part in resolved:
+        stocked, available = stock_of(part)
+        offered = {a.part_id: a for a in alternatives.get(part.pk, []) + alternatives.get(requested.pk, [])}
+        offered.pop(part.part_id, None)
+        answers.append(
+            PriceAvailability(
+                requested_part_id=item.part_id,
+                quantity=item.quantity,
+                part=part,
+                supersession=supersession,
+                successor=part if supersession.superseded and not supersession.cycle else None,
+                chain=tuple(catalogue.parts[pk].part_id if pk in catalogue.parts else "?" for pk in supersession.chain),
+                pricing=price_part(part=part, quantity=item.quantity, discounts=discounts),
+                stocked=stocked,
+                available=max(available, 0),
+                availability=rules.availability(stocked=stocked, available=available, quantity=item.quantity),
+                alternatives=tuple(offered.values()),
+                mandatory_vehicle_references=tuple(part.mandatory_vehicle_references or ()),
+            )
+        )
+    return answers, []
+
+
+# --- parts orders -------------------------------------------------------------------------------
+
+_LINES = Prefetch("lines", queryset=PartsOrderLine.objects.order_by("position"))
+
+
+def parts_order_get(*, department_id: int, order_uuid: uuid.UUID) -> PartsOrder | None:
+    """One parts order of the store with its customer, company and lines: two queries."""
+    return (
+        PartsOrder.objects.filter(department_id=department_id, uuid=order_uuid)
+        .select_related("customer", "company")
+        .prefetch_related(_LINES)
+        .first()
+    )
+
+
+def parts_order_list(
+    *,
+    department_id: int,
+    customer_uuid: uuid.UUID | None = None,
+    status: str | None = None,
+    after: tuple[datetime, int] | None = None,
+    limit: int,
+) -> list[PartsOrder]:
+    """One page of the store's parts orders, newest first, keyset-paginated on (created_at, id)."""
+    orders = PartsOrder.objects.filter(department_id=department_id)
+    if customer_uuid is not None:
+        orders = orders.filter(customer__uuid=customer_uuid)
+    if status:
+        orders = orders.filter(status=status)
+    if after is not None:
+        created_at, order_id = after
+        orders = orders.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=order_id))
+    page = orders.select_related("customer", "company").prefetch_related(_LINES).order_by("-created_at", "-id")
+    return list(page[: limit + 1])
+
+
+def stock_for_update(*, stock_ids: Iterable[int | None]) -> dict[int, Stock]:
+    """Lock these stock rows (in id order, so concurrent orders never deadlock) and read them fresh."""
+    ids = sorted({stock_id for stock_id in stock_ids if stock_id is not None})
+    if not ids:
+        return {}
+    return {stock.id: stock for stock in Stock.objects.select_for_update().filter(id__in=ids).order_by("id")}

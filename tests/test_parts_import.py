@@ -1,0 +1,254 @@
+"""``orma_import_parts``: upsert by partId, all or nothing, every bad row by line number, references resolved."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from parts.importing import COLUMNS, parts_import
+from parts.models import Part, Stock
+
+from .factories import DealerFactory, DepartmentFactory
+from .parts_factories import PartFactory, StockFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ",".join(COLUMNS)
+GOOD_ROWS = [
+    "VW1K0615301AA,VW,1K0615301AA,Brake disc (old),89.90,EUR,19,1,7.2,VW1K0615301AB,,,0",
+    "VW1K0615301AB,VW,1K0615301AB,Brake disc,92.50,EUR,19,1,7.2,,VW1K0698151,,12",
+    'VW1K0698151,VW,1K0698151,"Brake pads, front",64.35,EUR,19,2,1.9,,,KEYNUMBER|vin,',
+]
+
+
+@pytest.fixture
+def store():
+    return DepartmentFactory()
+
+
+@pytest.fixture
+def dealer(store):
+    return store.dealer
+
+
+def write(tmp_path, rows, header=HEADER, name="parts.csv"):
+    path = tmp_path / name
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def run_import(path, dealer, store=None, expect_failure=False):
+    out = StringIO()
+    args = [str(path), "--dealer", str(dealer.uuid), "--json", "--no-progress"]
+    if store is not None:
+        args += ["--store", str(store.uuid)]
+    if expect_failure:
+        with pytest.raises(CommandError) as raised:
+            call_command("orma_import_parts", *args, stdout=out)
+        return json.loads(out.getvalue()), str(raised.value)
+    call_command("orma_import_parts", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+class TestGoodFile:
+    def test_it_imports_parts_stock_supersession_and_alternatives(self, tmp_path, dealer, store):
+        result = run_import(write(tmp_path, GOOD_ROWS), dealer, store)
+
+        assert result == {"created": 3, "updated": 0, "errors": []}
+        parts = {part.part_id: part for part in Part.objects.filter(dealer=dealer)}
+        old, disc, pads = parts["VW1K0615301AA"], parts["VW1K0615301AB"], parts["VW1K0698151"]
+        assert old.superseded_by == disc and disc.superseded_by is None
+        assert [p.part_id for p in disc.alternatives.all()] == ["VW1K0698151"]
+        assert pads.description == "Brake pads, front"
+        assert (pads.list_net_price, pads.tax_rate, pads.unit_of_sale) == (Decimal("64.35"), Decimal("19"), 2)
+        assert pads.weight_kg == Decimal("1.9")
+        assert pads.mandatory_vehicle_references == ["KEYNUMBER", "VIN"]
+        stock = dict(Stock.objects.filter(department=store).values_list("part__part_id", "on_hand"))
+        assert stock == {"VW1K0615301AA": 0, "VW1K0615301AB": 12}  # a blank quantity leaves stock alone
+
+    def test_a_reimport_updates_in_place(self, tmp_path, dealer, store):
+        run_import(write(tmp_path, GOOD_ROWS), dealer, store)
+        ids = dict(Part.objects.values_list("part_id", "id"))
+        changed = [
+            "VW1K0615301AA,VW,1K0615301AA,Brake disc (old),89.90,EUR,19,1,7.2,,,,3",  # no longer superseded
+            "VW1K0615301AB,VW,1K0615301AB,Brake disc,99.00,EUR,19,1,7.2,,,,5",  # new price, no alternatives
+        ]
+
+        result = run_import(write(tmp_path, changed, name="again.csv"), dealer, store)
+
+        assert result == {"created": 0, "updated": 2, "errors": []}
+        assert dict(Part.objects.values_list("part_id", "id")) == ids
+        disc = Part.objects.get(part_id="VW1K0615301AB")
+        assert disc.list_net_price == Decimal("99.00")
+        assert list(disc.alternatives.all()) == []
+        assert Part.objects.get(part_id="VW1K0615301AA").superseded_by is None
+        assert Stock.objects.get(part=disc, department=store).on_hand == 5
+        assert Part.objects.get(part_id="VW1K0698151").unit_of_sale == 2  # not in the file: untouched
+
+    def test_references_may_name_parts_already_in_the_catalogue(self, tmp_path, dealer):
+        existing = PartFactory(dealer=dealer, part_id="VW9")
+        rows = ["VW1,VW,1,New,1.00,EUR,19,1,,VW9,VW9,,"]
+
+        assert run_import(write(tmp_path, rows), dealer)["created"] == 1
+        assert Part.objects.get(part_id="VW1").superseded_by == existing
+
+    def test_the_same_part_id_of_another_dealer_is_another_part(self, tmp_path, dealer):
+        PartFactory(part_id="VW1K0615301AA")
+
+        rows = ["VW1K0615301AA,VW,1K0615301AA,Brake disc,89.90,EUR,19,1,,,,,"]
+
+        assert run_import(write(tmp_path, rows), dealer)["created"] == 1
+        assert Part.objects.filter(part_id="VW1K0615301AA").count() == 2
+
+    def test_it_prints_a_summary_without_json(self, tmp_path, dealer, store):
+        out = StringIO()
+
+        call_command("orma_import_parts", str(write(tmp_path, GOOD_ROWS)), "--dealer", str(dealer.uuid), "--store",
+                     str(store.uuid), "--no-progress", stdout=out)  # fmt: skip
+
+        assert out.getvalue().strip() == "Imported 3 new and 0 updated parts."
+
+
+class TestBadFile:
+    def test_one_bad_row_imports_nothing_and_names_its_line(self, tmp_path, dealer, store):
+        rows = [*GOOD_ROWS[:1], "VW2,VW,2,Bad price,12.3.4,EUR,19,1,,,,,", *GOOD_ROWS[1:]]
+
+        result, message = run_import(write(tmp_path, rows), dealer, store, expect_failure=True)
+
+        assert result == {
+            "created": 0,
+            "updated": 0,
+            "errors": [{"line": 3, "issue": "netPrice '12.3.4' is not a number"}],
+        }
+        assert "nothing was imported" in message
+        assert Part.objects.count() == 0
+        assert Stock.objects.count() == 0
+
+    def test_every_bad_row_is_reported(self, tmp_path, dealer, store):
+        rows = [
+            ",VW,1,No id,1.00,EUR,19,1,,,,,",  # line 2
+            "VW2,VW,2,Fine,1.00,EUR,19,1,,,,,",
+            "VW3,VW,3,Tax,1.00,EURO,119,0,,,,,",  # line 4: currency, tax and unit of sale
+            "VW4,VW,4,Ghost successor,1.00,EUR,19,1,,VW404,,,",  # line 5
+            "VW2,VW,2,Repeated,1.00,EUR,19,1,,,,,",  # line 6
+            "VW5,VW,5,Short row",  # line 7
+            "VW6,VW,6,Negative stock,1.00,EUR,19,1,,,,,-1",  # line 8
+        ]
+
+        result, _ = run_import(write(tmp_path, rows), dealer, store, expect_failure=True)
+
+        assert [error["line"] for error in result["errors"]] == [2, 4, 5, 6, 7, 8]
+        issues = {error["line"]: error["issue"] for error in result["errors"]}
+        assert issues[2] == "partId is required"
+        assert "currencyCode 'EURO'" in issues[4] and "taxRate 119" in issues[4] and "unitOfSale '0'" in issues[4]
+        assert issues[5] == "VW404: not a part of this file or of the dealer's catalogue"
+        assert issues[6] == "partId VW2 repeats line 3"
+        assert issues[7] == "the row has 4 fields, the header has 13"
+        assert "quantityOnHand '-1'" in issues[8]
+        assert Part.objects.count() == 0
+
+    def test_a_supersession_cycle_is_reported_on_its_rows(self, tmp_path, dealer):
+        rows = [
+            "VW1,VW,1,One,1.00,EUR,19,1,,VW2,,,",
+            "VW2,VW,2,Two,1.00,EUR,19,1,,VW3,,,",
+            "VW3,VW,3,Three,1.00,EUR,19,1,,VW1,,,",
+            "VW4,VW,4,Leads into it,1.00,EUR,19,1,,VW1,,,",
+        ]
+
+        result, _ = run_import(write(tmp_path, rows), dealer, expect_failure=True)
+
+        assert result["errors"] == [
+            {"line": 2, "issue": "supersession cycle: VW1 → VW2 → VW3 → VW1"},
+            {"line": 3, "issue": "supersession cycle: VW2 → VW3 → VW1 → VW2"},
+            {"line": 4, "issue": "supersession cycle: VW3 → VW1 → VW2 → VW3"},
+        ]
+        assert Part.objects.count() == 0
+
+    def test_a_cycle_closed_through_the_existing_catalogue_is_found(self, tmp_path, dealer):
+        older = PartFactory(dealer=dealer, part_id="VW1")
+        PartFactory(dealer=dealer, part_id="VW2", superseded_by=older)
+
+        result, _ = run_import(write(tmp_path, ["VW1,VW,1,One,1.00,EUR,19,1,,VW2,,,"]), dealer, expect_failure=True)
+
+        assert result["errors"] == [{"line": 2, "issue": "supersession cycle: VW1 → VW2 → VW1"}]
+        assert Part.objects.get(part_id="VW1").superseded_by is None
+
+    def test_a_part_id_repeated_in_a_later_batch_is_found(self, tmp_path, dealer):
+        rows = [f"VW{n},VW,{n},Part,1.00,EUR,19,1,,,,," for n in (1, 2, 3, 4)] + ["VW1,VW,1,Again,1.00,EUR,19,1,,,,,"]
+
+        result = parts_import(path=write(tmp_path, rows), dealer=dealer, batch_size=2, progress=False)
+
+        assert result.as_json()["errors"] == [{"line": 6, "issue": "partId VW1 appears earlier in the file"}]
+        assert Part.objects.count() == 0
+
+    def test_stock_below_what_is_reserved_is_refused(self, tmp_path, dealer, store):
+        part = PartFactory(dealer=dealer, part_id="VW1")
+        StockFactory(department=store, part=part, on_hand=10, reserved=6)
+
+        result, _ = run_import(
+            write(tmp_path, ["VW1,VW,1,One,1.00,EUR,19,1,,,,,5"]), dealer, store, expect_failure=True
+        )
+
+        assert result["errors"] == [{"line": 2, "issue": "quantityOnHand 5 is below the 6 reserved for parts orders"}]
+        assert Stock.objects.get(part=part).on_hand == 10
+
+    def test_quantity_without_a_store_is_refused(self, tmp_path, dealer):
+        result, _ = run_import(write(tmp_path, ["VW1,VW,1,One,1.00,EUR,19,1,,,,,5"]), dealer, expect_failure=True)
+
+        assert result["errors"] == [{"line": 2, "issue": "quantityOnHand needs --store"}]
+
+    @pytest.mark.parametrize(
+        "header, message",
+        [
+            ("partId,brandCode", "missing column(s) partCode"),
+            (HEADER + ",colour", "unknown column(s) colour"),
+            ("", "line 1"),
+        ],
+    )
+    def test_a_bad_header_imports_nothing(self, tmp_path, dealer, header, message):
+        path = tmp_path / "bad.csv"
+        path.write_text(header + "\n" + GOOD_ROWS[0] + "\n")
+
+        with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            call_command("orma_import_parts", str(path), "--dealer", str(dealer.uuid), "--no-progress")
+
+        assert Part.objects.count() == 0
+
+    def test_a_file_that_is_not_utf8_is_refused(self, tmp_path, dealer):
+        path = tmp_path / "latin1.csv"
+        path.write_bytes((HEADER + "\nVW1,VW,1,Bremsscheibe f\xfcr vorn,1.00,EUR,19,1,,,,,\n").encode("latin-1"))
+
+        with pytest.raises(CommandError, match="not UTF-8"):
+            call_command("orma_import_parts", str(path), "--dealer", str(dealer.uuid), "--no-progress")
+
+        assert Part.objects.count() == 0
+
+    def test_an_unknown_dealer_or_a_store_of_another_dealer_is_refused(self, tmp_path, dealer):
+        path = write(tmp_path, GOOD_ROWS)
+
+        with pytest.raises(CommandError, match="unknown dealer"):
+            call_command("orma_import_parts", str(path), "--dealer", "not-a-uuid")
+        with pytest.raises(CommandError, match="not a department of this dealer"):
+            call_command(
+                "orma_import_parts", str(path), "--dealer", str(dealer.uuid), "--store", str(DepartmentFactory().uuid)
+            )
+
+        assert Part.objects.count() == 0
+
+
+def test_a_larger_file_imports_in_batches(tmp_path):
+    dealer = DealerFactory()
+    successor = {n: f"P{n + 1:05d}" if n % 10 else "" for n in range(1, 2501)}
+    rows = [f"P{n:05d},VW,{n:05d},Part {n},{n}.25,EUR,19,1,0.5,{successor[n]},,,{n % 7}" for n in range(1, 2501)]
+    store = DepartmentFactory(dealer=dealer)
+
+    result = parts_import(path=write(tmp_path, rows), dealer=dealer, store=store, batch_size=500, progress=False)
+
+    assert result.as_json() == {"created": 2500, "updated": 0, "errors": []}
+    assert Part.objects.filter(dealer=dealer, superseded_by__isnull=False).count() == 2250
+    assert Stock.objects.filter(department=store).count() == 2500

@@ -1,0 +1,192 @@
+"""The pure rules of parts: order status derivation, price arithmetic, reservations, supersession."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from parts import rules
+from parts.choices import PartsOrderLineStatus
+
+LINE_STATUSES = ["OPEN", "RESERVED", "ISSUED", "BACKORDER", "PACKED", "INTRANSIT", "DELIVERED", "CANCELLED", "INVOICED"]
+
+# DESIGN §5, written out independently of the code: the first row whose condition holds wins.
+#
+# | order status | when                                          |
+# |--------------|-----------------------------------------------|
+# | CLOSED       | every line is INVOICED or CANCELLED           |
+# | SHIPPED      | any line is INTRANSIT, DELIVERED or INVOICED  |
+# | INPROGRESS   | any line is ISSUED, PACKED or BACKORDER       |
+# | CONFIRMED    | any line is RESERVED                          |
+# | CREATED      | otherwise                                     |
+STATUS_TABLE = [
+    ("CLOSED", lambda lines: all(s in {"INVOICED", "CANCELLED"} for s in lines)),
+    ("SHIPPED", lambda lines: any(s in {"INTRANSIT", "DELIVERED", "INVOICED"} for s in lines)),
+    ("INPROGRESS", lambda lines: any(s in {"ISSUED", "PACKED", "BACKORDER"} for s in lines)),
+    ("CONFIRMED", lambda lines: any(s == "RESERVED" for s in lines)),
+    ("CREATED", lambda lines: True),
+]
+
+
+def expected_status(lines: tuple[str, ...]) -> str:
+    return next(status for status, holds in STATUS_TABLE if holds(lines))
+
+
+class TestOrderStatus:
+    def test_the_line_statuses_are_seed_002s(self):
+        assert sorted(PartsOrderLineStatus.values) == sorted(LINE_STATUSES)
+
+    @pytest.mark.parametrize("count", [1, 2, 3])
+    def test_every_combination_of_up_to_three_lines_follows_the_table(self, count):
+        combinations = list(itertools.product(LINE_STATUSES, repeat=count))
+        assert len(combinations) == len(LINE_STATUSES) ** count
+
+        wrong = [
+            (lines, rules.derive_order_status(lines), expected_status(lines))
+            for lines in combinations
+            if rules.derive_order_status(lines) != expected_status(lines)
+        ]
+
+        assert wrong == []
+
+    @pytest.mark.parametrize(
+        "lines, status",
+        [
+            (("RESERVED",), "CONFIRMED"),
+            (("RESERVED", "BACKORDER"), "INPROGRESS"),
+            (("INVOICED", "RESERVED"), "SHIPPED"),
+            (("INVOICED", "CANCELLED"), "CLOSED"),
+            (("CANCELLED",), "CLOSED"),
+            (("OPEN", "CANCELLED"), "CREATED"),
+            (("DELIVERED", "BACKORDER", "RESERVED"), "SHIPPED"),
+        ],
+    )
+    def test_examples(self, lines, status):
+        assert rules.derive_order_status(lines) == status
+
+    def test_an_order_without_lines_is_created(self):
+        assert rules.derive_order_status([]) == "CREATED"
+
+
+D = Decimal
+
+
+class TestMoney:
+    @pytest.mark.parametrize(
+        "amount, currency, rounded",
+        [
+            ("2.675", "EUR", "2.68"),  # a float would give 2.67
+            ("2.665", "EUR", "2.67"),  # half-up, not half-even
+            ("0.005", "EUR", "0.01"),
+            ("0.0049", "EUR", "0.00"),
+            ("1234.5", "JPY", "1235"),
+            ("1.0005", "KWD", "1.001"),
+        ],
+    )
+    def test_it_rounds_half_up_to_the_minor_unit(self, amount, currency, rounded):
+        result = rules.round_money(D(amount), currency)
+
+        assert result == D(rounded)
+        assert str(result) == rounded
+
+    def test_tax_comes_from_the_rounded_net_and_gross_is_their_sum(self):
+        price = rules.Price.of(D("10.005"), D("19"), "EUR")
+
+        assert (price.net, price.tax, price.gross) == (D("10.01"), D("1.90"), D("11.91"))
+
+    def test_as_json_answers_numbers(self):
+        assert rules.Price.of(D("100"), D("20"), "EUR").as_json() == {
+            "netValue": 100,
+            "grossValue": 120,
+            "taxValue": 20,
+            "taxRate": 20,
+            "currencyCode": "EUR",
+        }
+        assert rules.Price.of(D("9.99"), D("19"), "EUR").as_json()["grossValue"] == 11.89
+
+    def test_a_line_prices_the_discounted_unit_then_the_quantity_then_the_surcharge(self):
+        pricing = rules.price_line(
+            list_net=D("33.33"),
+            tax_rate=D("19"),
+            currency_code="EUR",
+            quantity=3,
+            discount=D("12.5"),
+            surcharge_percent=D("10"),
+            surcharge_fixed_net=D("1.00"),
+        )
+
+        assert pricing.list_unit.net == D("33.33")
+        assert pricing.customer_unit.net == D("29.16")  # 33.33 × 0.875 = 29.16375
+        assert pricing.surcharge is not None and pricing.surcharge.net == D("9.75")  # 1.00 + 8.748
+        assert pricing.total.net == D("97.23")  # 87.48 + 9.75
+        assert pricing.total.tax == D("18.47")
+        assert pricing.total.gross == D("115.70")
+
+    def test_no_surcharge_is_none(self):
+        pricing = rules.price_line(list_net=D("10"), tax_rate=D("0"), currency_code="EUR", quantity=1)
+
+        assert pricing.surcharge is None
+        assert pricing.total == pricing.customer_unit
+
+    def test_a_discount_group_rule_wins_over_the_brand_rule(self):
+        customer_rules = [rules.DiscountRule("VW", "", D("10")), rules.DiscountRule("", "OIL", D("15"))]
+
+        assert rules.discount_percent(brand_code="VW", discount_group="OIL", rules=customer_rules) == D("15")
+        assert rules.discount_percent(brand_code="VW", discount_group="BRK", rules=customer_rules) == D("10")
+        assert rules.discount_percent(brand_code="AUDI", discount_group="BRK", rules=customer_rules) == D("0")
+
+
+class TestAvailabilityAndReservation:
+    @pytest.mark.parametrize(
+        "stocked, available, quantity, expected",
+        [
+            (True, 5, 5, "IN_STOCK"),
+            (True, 4, 5, "PARTIAL"),
+            (True, 0, 5, "BACKORDER"),
+            (False, 0, 5, "NOT_STOCKED"),
+        ],
+    )
+    def test_availability(self, stocked, available, quantity, expected):
+        assert rules.availability(stocked=stocked, available=available, quantity=quantity) == expected
+
+    def test_lines_are_reserved_whole_while_stock_lasts(self):
+        plan = rules.plan_reservations([(1, 3), (1, 3), (1, 3), (1, 3), (2, 1), (None, 1), (1, 1)], {1: 10, 2: 0})
+
+        assert plan == [True, True, True, False, False, False, True]
+
+    @pytest.mark.parametrize(
+        "quantity, unit_of_sale, problem",
+        [
+            (6, 3, None),
+            (5, 3, "quantity 5 is not a multiple of the unit of sale 3"),
+            (0, 1, "quantity must be positive, not 0"),
+        ],
+    )
+    def test_quantity_must_be_a_positive_multiple_of_the_unit_of_sale(self, quantity, unit_of_sale, problem):
+        assert rules.quantity_problem(quantity, unit_of_sale) == problem
+
+
+class TestSupersession:
+    def test_it_follows_the_chain_to_the_final_successor(self):
+        result = rules.follow_supersession("A", {"A": "B", "B": "C", "C": None})
+
+        assert (result.final, result.chain, result.cycle, result.superseded) == ("C", ("A", "B", "C"), False, True)
+
+    def test_a_current_part_is_not_superseded(self):
+        result = rules.follow_supersession("C", {"C": None})
+
+        assert (result.final, result.superseded) == ("C", False)
+
+    def test_a_cycle_is_reported_not_followed_forever(self):
+        result = rules.follow_supersession("A", {"A": "B", "B": "C", "C": "B"})
+
+        assert result.cycle
+        assert result.final == "A"
+        assert result.chain == ("A", "B", "C", "B")
+
+    def test_a_successor_missing_from_the_data_is_reported(self):
+        result = rules.follow_supersession("A", {"A": "B"})
+
+        assert result.broken and result.final == "A"
