@@ -584,3 +584,47 @@ def test_an_unsupported_method_answers_405_whatever_its_query(api, department):
     response = api.generic("TRACE", f"/order/v2/department/{department.uuid}/package?vin=X")
 
     assert response.status_code == 405
+
+
+class TestAccessErrorsOnOrderEndpoints:
+    """DESIGN §4's 401, 403 and 429 on the real endpoints, in the envelope with the resource's key."""
+
+    def test_no_credentials_answer_401(self, anon, department):
+        response = anon.get(orders_url(department))
+
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == 'Basic realm="OrMa"'
+        assert response.json() == {
+            "errors": [response.json()["errors"][0]],
+            "warnings": [],
+            "orderUUID": None,
+            "statusCode": 401,
+        }
+        assert response.json()["errors"][0]["errorCode"] == "UNAUTHENTICATED"
+
+    def test_a_grant_without_the_scope_answers_403(self, anon, department, customer):
+        from .conftest import basic_auth
+
+        reader = PartnerFactory()
+        GrantFactory(partner=reader, department=department, scopes=["order.read", "customer.read"])
+        anon.credentials(HTTP_AUTHORIZATION=basic_auth(reader.username, reader.secret))
+
+        create_answer = create(anon, department, minimal_body(customer))
+        customer_answer = anon.put(
+            f"/order/v2/department/{department.uuid}/customer", {"customer": {"familyName": "X"}}, format="json"
+        )
+
+        assert create_answer.status_code == customer_answer.status_code == 403
+        assert create_answer.json()["errors"][0]["errorCode"] == "FORBIDDEN"
+        assert customer_answer.json()["customerUUID"] is None
+        assert anon.get(orders_url(department)).status_code == 200
+        assert RepairOrder.objects.count() == 0
+
+    def test_over_the_rate_limit_answers_429_with_retry_after(self, api, department, settings):
+        settings.ORMA_PARTNER_RATE_LIMIT = "2/minute"
+
+        answers = [api.get(orders_url(department)) for _ in range(3)]
+
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert answers[2].json()["errors"][0]["errorCode"] == "RATE_LIMITED"
+        assert 1 <= int(answers[2]["Retry-After"]) <= 60
