@@ -230,8 +230,8 @@ def repair_order_list(
         orders = orders.filter(vin=filters.vin)
     if filters.created_from:
         orders = orders.filter(created_instant__gte=datetime.combine(filters.created_from, time.min, tzinfo=UTC))
-    if filters.created_to:
-        next_day = datetime.combine(filters.created_to, time.min, tzinfo=UTC) + timedelta(days=1)
+    if filters.created_to and filters.created_to < date.max:
+        next_day = datetime.combine(filters.created_to + timedelta(days=1), time.min, tzinfo=UTC)
         orders = orders.filter(created_instant__lt=next_day)
     if filters.updated_since:
         orders = orders.filter(updated_at__gte=filters.updated_since)

@@ -167,8 +167,9 @@ def _parse_filters(query: Any) -> selectors.RepairOrderFilters:
     if raw is not None:
         try:
             since = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-            values["updated_since"] = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
-        except ValueError:
+            # in UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts
+            values["updated_since"] = since.replace(tzinfo=since.tzinfo or dt.UTC).astimezone(dt.UTC)
+        except (ValueError, OverflowError):
             problems.append(
                 Problem(ErrorCode.FIELD_INVALID, "updatedSince must be an ISO 8601 date-time", "updatedSince")
             )
