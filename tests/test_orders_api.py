@@ -635,3 +635,25 @@ class TestAccessErrorsOnOrderEndpoints:
         assert [a.status_code for a in answers] == [200, 200, 429]
         assert answers[2].json()["errors"][0]["errorCode"] == "RATE_LIMITED"
         assert 1 <= int(answers[2]["Retry-After"]) <= 60
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2024-01-01T00:00:00+00:00", 2**70],  # beyond bigint
+        ["2024-13-01T00:00:00+00:00", 1],  # no such month
+        ["0001-01-01T00:00:00+01:00", 1],  # before the calendar's first day in UTC
+        ["2024-01-01T00:00:00+00:00", True],
+        ["2024-01-01T00:00:00+00:00"],
+        "not a list",
+    ],
+)
+def test_a_forged_cursor_answers_400(api, department, values):
+    from orma.api.pagination import encode_cursor
+
+    cursor = encode_cursor(*values) if isinstance(values, list) else encode_cursor(values)
+
+    response = api.get(orders_url(department), {"cursor": cursor})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["errorCode"] == "FIELD_INVALID"

@@ -3,10 +3,7 @@ packages. Views are thin: parse, call validation and a service or selector, answ
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -22,13 +19,20 @@ from orders.models import Customer, RepairOrder, Vehicle
 from orders.validation import validate_repair_order
 from orders.vins import normalise_vin, serviced_brand, vin_brand
 from orma.api.errors import ApiError, ErrorCode, Problem, order_envelope
+from orma.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    cursor_id,
+    decode_cursor,
+    decode_instant_cursor,
+    encode_cursor,
+    next_url,
+    page_limit,
+)
 from orma.api.views import PartnerAPIView
 from orma.idempotency import idempotent
 
 from . import serializers as s
-
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
 
 
 class OrdersFamilyView(PartnerAPIView):
@@ -54,33 +58,10 @@ class OrdersFamilyView(PartnerAPIView):
         return []
 
     def limit(self) -> int:
-        raw = self.request.query_params.get("limit")
-        if raw is None:
-            return DEFAULT_LIMIT
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            raise ApiError.of(400, ErrorCode.FIELD_INVALID, f"limit must be a whole number from 1 to {MAX_LIMIT}")
-        return int(raw)
+        return page_limit(self.request)
 
     def next_url(self, cursor: str | None) -> str | None:
-        if cursor is None:
-            return None
-        query = self.request.query_params.copy()
-        query["cursor"] = cursor
-        return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
-
-
-def encode_cursor(*values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
-
-
-def decode_cursor(raw: str) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list):
-        raise ApiError.of(400, ErrorCode.FIELD_INVALID, "cursor is not one this API issued", field="cursor")
-    return values
+        return next_url(self.request, cursor)
 
 
 def _body(request: Request, envelope_key: str) -> Any:
@@ -222,13 +203,7 @@ class RepairOrderCollectionView(OrdersFamilyView):
         limit = self.limit()
         after = None
         if "cursor" in request.query_params:
-            values = decode_cursor(request.query_params["cursor"])
-            try:
-                after = (dt.datetime.fromisoformat(values[0]), int(values[1]))
-            except (IndexError, TypeError, ValueError):
-                raise ApiError.of(
-                    400, ErrorCode.FIELD_INVALID, "cursor is not one this API issued", field="cursor"
-                ) from None
+            after = decode_instant_cursor(request.query_params["cursor"])
         page = selectors.repair_order_list(department_id=self.department.id, filters=filters, after=after, limit=limit)
         cursor = encode_cursor(page[limit - 1].created_instant, page[limit - 1].id) if len(page) > limit else None
         return self.envelope(200, results=[order_representation(o) for o in page[:limit]], next=self.next_url(cursor))
@@ -383,10 +358,7 @@ class CustomerCollectionView(OrdersFamilyView):
         limit = self.limit()
         after = None
         if "cursor" in request.query_params:
-            values = decode_cursor(request.query_params["cursor"])
-            if len(values) != 1 or not isinstance(values[0], int):
-                raise ApiError.of(400, ErrorCode.FIELD_INVALID, "cursor is not one this API issued", field="cursor")
-            after = values[0]
+            after = cursor_id(decode_cursor(request.query_params["cursor"], 1)[0])
         search = request.query_params.get("search", "").strip()[:200].replace("\x00", "")
         page = selectors.customer_search(
             dealer_id=self.department.dealer_id, search=search, after_id=after, limit=limit

@@ -4,10 +4,7 @@ the JSON body. Every error answers in seed 002's shape (``orma.api.errors``)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 import uuid
 from typing import Any, ClassVar
 
@@ -19,6 +16,15 @@ from rest_framework.response import Response
 from orders.models import Department
 from orders.services import Actor
 from orma.api.errors import ApiError, ErrorCode, Problem
+from orma.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    decode_cursor,
+    decode_instant_cursor,
+    encode_cursor,
+    next_url,
+    page_limit,
+)
 from orma.api.serializers import PartsErrorSerializer
 from orma.api.views import PartnerAPIView
 from orma.idempotency import idempotent
@@ -27,9 +33,6 @@ from .. import rules, selectors, services
 from ..choices import PartsOrderStatus
 from ..models import Part, PartsOrder, PartsOrderLine
 from . import serializers as s
-
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
 
 # --- representations ----------------------------------------------------------------------------
 
@@ -184,20 +187,6 @@ def parts_order_json(parts_order: PartsOrder, lines: Any = None) -> dict[str, An
 # --- plumbing -----------------------------------------------------------------------------------
 
 
-def _encode_cursor(*values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(raw: str) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        values = None
-    if not isinstance(values, list) or not values:
-        raise ApiError.of(400, ErrorCode.FIELD_INVALID, "cursor is not one this API issued", field="cursor")
-    return values
-
-
 _PAGE_PARAMETERS = [
     OpenApiParameter("limit", OpenApiTypes.INT, description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}"),
     OpenApiParameter("cursor", OpenApiTypes.STR, description="the opaque cursor of a previous page's next"),
@@ -220,21 +209,10 @@ class PartsFamilyView(PartnerAPIView):
         return self.request.grant.department
 
     def limit(self) -> int:
-        raw = self.request.query_params.get("limit")
-        if raw is None:
-            return DEFAULT_LIMIT
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-            raise ApiError.of(
-                400, ErrorCode.FIELD_INVALID, f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit"
-            )
-        return int(raw)
+        return page_limit(self.request)
 
     def next_url(self, cursor: str | None) -> str | None:
-        if cursor is None:
-            return None
-        query = self.request.query_params.copy()
-        query["cursor"] = cursor
-        return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+        return next_url(self.request, cursor)
 
     def validated(self, serializer_class: Any, data: Any) -> Any:
         serializer = serializer_class(data=data)
@@ -284,16 +262,15 @@ class PartListView(PartsFamilyView):
         limit = self.limit()
         after = None
         if "cursor" in request.query_params:
-            values = _decode_cursor(request.query_params["cursor"])
-            if not isinstance(values[0], str):
+            [after] = decode_cursor(request.query_params["cursor"], 1)
+            if not isinstance(after, str) or "\x00" in after:
                 raise ApiError.of(400, ErrorCode.FIELD_INVALID, "cursor is not one this API issued", field="cursor")
-            after = values[0]
         search = request.query_params.get("search", "").strip()[:100].replace("\x00", "")
         brand_code = request.query_params.get("brandCode", "").strip()[:20].replace("\x00", "")
         page = selectors.part_search(
             dealer_id=self.store.dealer_id, search=search, brand_code=brand_code, after=after, limit=limit
         )
-        cursor = _encode_cursor(page[limit - 1].part_id) if len(page) > limit else None
+        cursor = encode_cursor(page[limit - 1].part_id) if len(page) > limit else None
         return Response({"results": [part_summary(part) for part in page[:limit]], "next": self.next_url(cursor)})
 
 
@@ -449,20 +426,11 @@ class PartsOrderCollectionView(PartsFamilyView):
         limit = self.limit()
         after = None
         if "cursor" in query:
-            values = _decode_cursor(query["cursor"])
-            try:
-                created_at = dt.datetime.fromisoformat(values[0])
-                after = (created_at if created_at.tzinfo else created_at.replace(tzinfo=dt.UTC), int(values[1]))
-                if not 0 < after[1] < 2**63:
-                    raise ValueError
-            except (IndexError, TypeError, ValueError, OverflowError):
-                raise ApiError.of(
-                    400, ErrorCode.FIELD_INVALID, "cursor is not one this API issued", field="cursor"
-                ) from None
+            after = decode_instant_cursor(query["cursor"])
         page = selectors.parts_order_list(
             department_id=self.store.id, customer_uuid=customer_uuid, status=status, after=after, limit=limit
         )
-        cursor = _encode_cursor(page[limit - 1].created_at, page[limit - 1].id) if len(page) > limit else None
+        cursor = encode_cursor(page[limit - 1].created_at, page[limit - 1].id) if len(page) > limit else None
         return Response({"results": [parts_order_json(order) for order in page[:limit]], "next": self.next_url(cursor)})
 
 
