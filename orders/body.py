@@ -351,6 +351,13 @@ class Report:
     def problem(self, code: str, path: str, message: str, value: Any = None) -> None:
         self.problems.append(Problem(code, f"{path} {message}", path, value))
 
+    def unknown_fields_warnings(self) -> list[Warning]:
+        """Warning 1004 naming (up to 50 of) the fields the spec does not know; none when there are none."""
+        if not self.unknown_fields:
+            return []
+        names = ", ".join(self.unknown_fields[:50]) + (" ..." if len(self.unknown_fields) > 50 else "")
+        return [Warning(WARNING_UNKNOWN_FIELDS, f"Unknown fields were ignored: {names}")]
+
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key

@@ -121,9 +121,7 @@ def validate_repair_order(data: Any, *, department: Department, existing: Repair
     disagreeing = apply_totals(header, computed)
     if disagreeing:
         warnings.append(Warning(spec.WARNING_TOTALS, "Given totals disagree with the lines: " + "; ".join(disagreeing)))
-    if report.unknown_fields:
-        names = ", ".join(report.unknown_fields[:50]) + (" ..." if len(report.unknown_fields) > 50 else "")
-        warnings.append(Warning(spec.WARNING_UNKNOWN_FIELDS, f"Unknown fields were ignored: {names}"))
+    warnings.extend(report.unknown_fields_warnings())
 
     instant = creation_instant(header["createDate"], header["createTime"])
     conflict = repair_order_conflict(

@@ -54,9 +54,6 @@ class OrdersFamilyView(PartnerAPIView):
     def department(self) -> Any:
         return self.request.grant.department
 
-    def query_problems(self) -> list[Problem]:
-        return []
-
     def limit(self) -> int:
         return page_limit(self.request)
 
@@ -77,16 +74,6 @@ def _walk(body_spec: spec.Obj, data: Any) -> tuple[dict[str, Any], spec.Report]:
     report = spec.Report()
     normalised = spec.walk_object(body_spec, data, "", report) or {}
     return normalised, report
-
-
-def _unknown_field_warnings(report: spec.Report) -> list[Any]:
-    from orma.api.errors import Warning
-
-    if not report.unknown_fields:
-        return []
-    return [
-        Warning(spec.WARNING_UNKNOWN_FIELDS, f"Unknown fields were ignored: {', '.join(report.unknown_fields[:50])}")
-    ]
 
 
 # --- repair orders -------------------------------------------------------------------------------
@@ -315,7 +302,7 @@ def _validated_customer(request: Request) -> tuple[dict[str, Any], list[Any]]:
         report.problem(ErrorCode.FIELD_REQUIRED, "customer.familyName", "or customer.companyName is required")
     if report.problems:
         raise ApiError(400, report.problems)
-    return customer, _unknown_field_warnings(report)
+    return customer, report.unknown_fields_warnings()
 
 
 class CustomerCollectionView(OrdersFamilyView):
@@ -437,7 +424,7 @@ def _validated_vehicle(request: Request, dealer: Any) -> tuple[dict[str, Any], C
             )
     if report.problems:
         raise ApiError(400, report.problems)
-    return vehicle, customer, brand, _unknown_field_warnings(report)
+    return vehicle, customer, brand, report.unknown_fields_warnings()
 
 
 class VehicleCollectionView(OrdersFamilyView):

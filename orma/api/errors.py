@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 
@@ -335,8 +335,6 @@ def api_error_from_exception(exc: BaseException) -> ApiError | None:
         return ApiError.of(503, headers={"Retry-After": "5"})
     if isinstance(exc, drf.APIException):
         return ApiError.of(exc.status_code, description=str(exc.detail))
-    if isinstance(exc, DatabaseError):
-        return None
     return None
 
 
