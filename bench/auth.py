@@ -93,7 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def create_partner() -> tuple[str, str]:
     """A dealer, a department and a partner with a grant on it, through the services: (username, secret)."""
-    from orders.services import GrantSpec, dealer_create, department_create, partner_create
+    from tenancy.services import GrantSpec, dealer_create, department_create, partner_create
 
     dealer = dealer_create(name="Autohaus Bench")
     department = department_create(dealer=dealer, name="Service Bench")
@@ -109,8 +109,8 @@ def forget_partner(username: str) -> None:
     """Remove the run's rate-limit counter and cached credentials from the shared cache."""
     from django.core.cache import cache
 
-    from orders.models import Partner
-    from orders.selectors import partner_credentials_cache_key
+    from tenancy.models import Partner
+    from tenancy.selectors import partner_credentials_cache_key
 
     try:
         partner_id = Partner.objects.filter(username=username).values_list("id", flat=True).first()
@@ -247,7 +247,7 @@ def profile_in_process(auth: dict[str, str], requests: int) -> dict[str, Any]:
 _AUTH_PIECES = {
     ("rest_framework/views.py", "perform_authentication"): "authentication (whole)",
     ("orma/api/counters.py", "peek"): "  lockout check: counters.peek (Redis)",
-    ("orders/selectors.py", "partner_credentials_get"): "  credentials: cache.get (Redis)",
+    ("tenancy/selectors.py", "partner_credentials_load"): "  credentials: cache.get (Redis)",
     ("orma/api/auth.py", "_secret_is_valid"): "  secret check: HMAC-SHA256",
     ("rest_framework/views.py", "check_throttles"): "rate limit (whole)",
     ("orma/api/counters.py", "hit"): "  counters.hit (Redis)",

@@ -205,18 +205,18 @@ class Fixture:
 def create_fixture(args: argparse.Namespace) -> Fixture:
     """A dealer with three departments, a customer and a vehicle, and a partner: all through the services."""
     from orders import services
-    from orders.services import GrantSpec
+    from tenancy.services import GrantSpec, dealer_create, department_create, partner_create
 
-    dealer = services.dealer_create(name="Autohaus Orders Bench")
+    dealer = dealer_create(name="Autohaus Orders Bench")
     departments = {
-        label: services.department_create(dealer=dealer, name=f"Service {label}")
+        label: department_create(dealer=dealer, name=f"Service {label}")
         for label in ("load", "window-small", "window-large")
     }
     customer = services.customer_create(dealer=dealer, data={"givenName": "Max", "familyName": "Muster"})
     vehicle = services.vehicle_create(dealer=dealer, data={"vin": VIN, "model": "Golf"}, customer=customer, brand="VW")
     # A fresh username per run: credentials cached by an earlier run (same Redis) can never match it.
     username = f"orders-bench-{secrets.token_hex(4)}"
-    _, secret = services.partner_create(
+    _, secret = partner_create(
         name="Orders Bench Partner",
         username=username,
         grants=[GrantSpec(department.uuid, SCOPES) for department in departments.values()],

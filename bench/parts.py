@@ -146,15 +146,16 @@ class Fixture:
 
 def create_fixture(scratch: Path) -> Fixture:
     """The load test's dealer, store, customer, partner and catalogue: through the services and the importer."""
-    from orders import services
-    from orders.choices import DepartmentType
-    from orders.services import GrantSpec
+    from orders.services import customer_create
     from parts.importing import parts_import
     from parts.models import CustomerDiscount, Part, Surcharge
+    from tenancy import services
+    from tenancy.choices import DepartmentType
+    from tenancy.services import GrantSpec
 
     dealer = services.dealer_create(name="Autohaus Parts Bench")
     store = services.department_create(dealer=dealer, name="Teile", type=DepartmentType.PARTS)
-    customer = services.customer_create(
+    customer = customer_create(
         dealer=dealer,
         data={"familyName": "Muster", "invoiceAddress": {"streetName": "Hauptstr. 1", "city": "Berlin"}},
     )
@@ -311,8 +312,8 @@ def run_import(env: dict[str, str], path: Path, dealer_uuid: str, store_uuid: st
 
 
 def measure_import(env: dict[str, str], scratch: Path, args: argparse.Namespace) -> dict[str, Any]:
-    from orders import services
-    from orders.choices import DepartmentType
+    from tenancy import services
+    from tenancy.choices import DepartmentType
 
     def new_store(name: str) -> tuple[str, str]:
         dealer = services.dealer_create(name=name)

@@ -3,7 +3,9 @@ from django.apps import AppConfig
 
 class OrdersConfig(AppConfig):
     name = "orders"
-    verbose_name = "Orders and tenancy"
+    verbose_name = "Repair orders"
 
-    def ready(self) -> None:
-        from . import signals  # noqa: F401
+    def seed_demo(self, demo: object) -> None:
+        from .demo import seed_demo
+
+        seed_demo(demo)  # type: ignore[arg-type]

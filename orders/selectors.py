@@ -1,4 +1,4 @@
-"""Reads of the orders app: tenancy on the request's hot path, customers, vehicles, packages, orders."""
+"""Reads of the orders app: customers, vehicles, service packages, repair orders and their history."""
 
 from __future__ import annotations
 
@@ -8,85 +8,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Prefetch, Q
-
-from orma.crypto import cache_key_part
 
 from .models import (
     Customer,
-    Grant,
     OrderHistory,
     PackageLabourLine,
     PackagePartLine,
     PackagePrice,
-    Partner,
     RepairOrder,
     ServicePackage,
     Vehicle,
 )
 from .rules import ORDER_WINDOW, OrderStamp, closest_conflict
-
-
-@dataclass(frozen=True)
-class PartnerCredentials:
-    """What authentication needs of a partner; cached briefly, evicted on every change of the partner."""
-
-    id: int
-    uuid: uuid.UUID
-    username: str
-    secret_hash: str
-    previous_secret_hash: str
-    previous_secret_valid_until: datetime | None
-    rate_limit_per_minute: int | None
-
-    # DRF treats request.user as a user object
-    is_authenticated = True
-
-
-def partner_credentials_cache_key(username: str) -> str:
-    return f"partner-credentials:{cache_key_part(username)}"
-
-
-def partner_credentials_get(*, username: str) -> PartnerCredentials | None:
-    """The active partner with this username, from the cache when fresh (one query otherwise)."""
-    credentials = cache.get(partner_credentials_cache_key(username))
-    return credentials if credentials is not None else partner_credentials_load(username=username)
-
-
-def partner_credentials_load(*, username: str) -> PartnerCredentials | None:
-    """The active partner with this username from the database (one query), cached for the next requests."""
-    key = partner_credentials_cache_key(username)
-    row = (
-        Partner.objects.filter(username=username, is_active=True)
-        .values_list(
-            "id",
-            "uuid",
-            "username",
-            "secret_hash",
-            "previous_secret_hash",
-            "previous_secret_valid_until",
-            "rate_limit_per_minute",
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    credentials = PartnerCredentials(*row)
-    cache.set(key, credentials, settings.ORMA_CREDENTIAL_CACHE_SECONDS)
-    return credentials
-
-
-def grant_get(*, partner_id: int, department_uuid: uuid.UUID, dealer_uuid: uuid.UUID | None = None) -> Grant | None:
-    """The partner's grant on a department (with department and dealer), or None when it holds none."""
-    grants = Grant.objects.select_related("department__dealer").filter(
-        partner_id=partner_id, department__uuid=department_uuid
-    )
-    if dealer_uuid is not None:
-        grants = grants.filter(department__dealer__uuid=dealer_uuid)
-    return grants.first()
-
 
 # --- customers, vehicles, packages ---------------------------------------------------------------
 

@@ -13,10 +13,11 @@ from decimal import Decimal
 from typing import Any
 
 from orma.api.errors import ApiError, ErrorCode, Problem, Warning
+from tenancy.models import Department
 
 from . import body as spec
 from .fields import FieldRuleError, render
-from .models import Customer, Department, RepairOrder, Vehicle
+from .models import Customer, RepairOrder, Vehicle
 from .rules import (
     HOURS_LIMIT,
     MONEY_LIMIT,

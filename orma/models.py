@@ -11,7 +11,7 @@ class IdempotencyRecord(models.Model):
     ``status_code`` is null while the first request is still being processed.
     """
 
-    partner = models.ForeignKey("orders.Partner", on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey("tenancy.Partner", on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "orma",
+    "tenancy",
     "orders",
     "parts",
     "dms_adapters",

@@ -13,15 +13,10 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
-from orders.choices import HistoryChannel
-from orders.services import Actor
+from orma.actors import Actor
 
 from .models import CustomerDiscount, Part, PartsOrder, PartsOrderLine, PartsOrderStatusChange, Stock, Surcharge
 from .services import parts_order_line_status_change
-
-
-def _staff_actor(request: HttpRequest) -> Actor:
-    return Actor(HistoryChannel.ADMIN, request.user.get_username(), user_id=request.user.pk)
 
 
 class StockInline(admin.TabularInline):
@@ -95,7 +90,7 @@ class PartsOrderLineInline(admin.TabularInline):
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset = super().get_formset(request, obj, **kwargs)
-        formset.actor = _staff_actor(request)
+        formset.actor = Actor.staff(request.user)
         formset.request = request
         return formset
 

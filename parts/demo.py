@@ -9,7 +9,9 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from orders.models import Customer, Dealer, Department
+from orders.models import Customer
+from orma.demo import Demo
+from tenancy.models import Dealer, Department
 
 from .models import CustomerDiscount, Part, Stock, Surcharge
 
@@ -85,3 +87,9 @@ def seed_parts_demo(*, dealer: Dealer, store: Department, customers: Iterable[Cu
             dealer=dealer, order_type=order_type, defaults={"percent": percent, "fixed_net": fixed_net}
         )
     return list(parts)
+
+
+def seed_demo(demo: Demo) -> None:
+    """The demo catalogue, stocked in the demo dealer's parts department."""
+    part_ids = seed_parts_demo(dealer=demo.made["dealer"], store=demo.made["parts"], customers=demo.made["customers"])
+    demo.result["parts"] = part_ids

@@ -33,7 +33,7 @@ from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from orders.models import Dealer, Department
+from tenancy.models import Dealer, Department
 
 from .choices import UnitOfMeasure
 from .models import Part, Stock

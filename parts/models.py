@@ -11,8 +11,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from orders.choices import DmsStatus, HistoryChannel
-from orders.models import Customer, Dealer, Department, Partner
+from orders.choices import DmsStatus
+from orders.models import Customer
+from orma.actors import Channel
+from tenancy.models import Dealer, Department, Partner
 
 from .choices import PartsOrderLineStatus, PartsOrderStatus, PartsOrderType, UnitOfMeasure
 
@@ -225,7 +227,7 @@ class PartsOrderStatusChange(models.Model):
     )
     old_status = models.CharField(max_length=20, blank=True)
     new_status = models.CharField(max_length=20)
-    channel = models.CharField(max_length=10, choices=HistoryChannel.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
     actor = models.CharField(max_length=200, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -16,11 +16,13 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orders.choices import DmsMode, DmsStatus
-from orders.models import Customer, Dealer, Department
-from orders.services import Actor
+from orders.choices import DmsStatus
+from orders.models import Customer
+from orma.actors import Actor
 from orma.api.errors import ApiError, ErrorCode, Problem
 from orma.context import current_correlation_id
+from orma.events import EventType, emit
+from tenancy.models import Dealer, Department
 
 from . import rules, selectors
 from .choices import (
@@ -30,7 +32,6 @@ from .choices import (
     PartsOrderStatus,
 )
 from .models import Part, PartsOrder, PartsOrderLine, PartsOrderStatusChange, Stock
-from .signals import parts_order_created, parts_order_status_changed
 
 MAX_LINES = 200
 
@@ -288,9 +289,9 @@ def parts_order_place(*, store: Department, request: PartsOrderRequest, actor: A
         parts_order.save()
         PartsOrderLine.objects.bulk_create(lines)
         _record(parts_order, [(None, "", parts_order.status)], actor)  # the lines' first statuses are on the lines
-        transaction.on_commit(lambda: parts_order_created.send(sender=PartsOrder, parts_order=parts_order), robust=True)
-    accepted = parts_order_submit(parts_order=parts_order)
-    return PlacedOrder(parts_order, lines, accepted)
+        # In the transaction: the DMS integration may take the order now (an in-process DMS) or queue it.
+        emit(EventType.PARTS_ORDER_CREATED, subject=parts_order, department_id=store.id)
+    return PlacedOrder(parts_order, lines, accepted=parts_order.dms_status == DmsStatus.SYNCED)
 
 
 def _write_reserved(rows: Iterable[Stock]) -> None:
@@ -307,22 +308,16 @@ def _write_reserved(rows: Iterable[Stock]) -> None:
         )
 
 
-def parts_order_submit(*, parts_order: PartsOrder) -> bool:
-    """Hand a stored parts order to the dealer's DMS: True when it accepted within the request (201), else queued (202).
-
-    The seam of the DMS issue, which replaces the body with the dealer's adapter (and queues through the
-    outbox when the DMS is asynchronous, slow or down). Until then the built-in sandbox answers at once
-    for a synchronous dealer, and an asynchronous dealer's order stays PENDING.
-    """
-    dealer = parts_order.department.dealer
-    if dealer.dms_mode == DmsMode.ASYNC:
-        return False
+def parts_order_dms_synced(*, parts_order: PartsOrder, dms_order_number: str = "") -> None:
+    """Record that the dealer's DMS took a parts order (one UPDATE; the instance is updated too)."""
     parts_order.dms_status = DmsStatus.SYNCED
+    parts_order.dms_order_number = dms_order_number or parts_order.dms_order_number
     parts_order.dms_synced_at = timezone.now()
     PartsOrder.objects.filter(pk=parts_order.pk).update(
-        dms_status=parts_order.dms_status, dms_synced_at=parts_order.dms_synced_at
+        dms_status=parts_order.dms_status,
+        dms_order_number=parts_order.dms_order_number,
+        dms_synced_at=parts_order.dms_synced_at,
     )
-    return True
 
 
 def _move_stock(line: PartsOrderLine, department_id: int, new_status: str) -> None:
@@ -369,11 +364,12 @@ def parts_order_line_status_change(*, line: PartsOrderLine, status: str, actor: 
         parts_order.status = new_order_status
         parts_order.closed_at = timezone.now() if new_order_status == PartsOrderStatus.CLOSED else None
         changes.append((None, old_order_status, new_order_status))
-        transaction.on_commit(
-            lambda: parts_order_status_changed.send(
-                sender=PartsOrder, parts_order=parts_order, old_status=old_order_status, new_status=new_order_status
-            ),
-            robust=True,
+        emit(
+            EventType.PARTS_ORDER_STATUS_CHANGED,
+            subject=parts_order,
+            department_id=parts_order.department_id,
+            old_status=old_order_status,
+            new_status=new_order_status,
         )
     parts_order.save(update_fields=["status", "closed_at", "updated_at"])
     _record(parts_order, changes, actor)

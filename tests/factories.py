@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import factory
 
-from orders.choices import ALL_BRANDS, ALL_SCOPES, DepartmentType
-from orders.models import Dealer, Department, Grant, Partner
 from orma.crypto import generate_secret, hash_secret
+from tenancy.choices import ALL_BRANDS, ALL_SCOPES, DepartmentType
+from tenancy.models import Dealer, Department, Grant, Partner
 
 
 class DealerFactory(factory.django.DjangoModelFactory):

@@ -10,13 +10,13 @@ from typing import Any
 
 from orders.models import (
     Customer,
-    Dealer,
     PackageLabourLine,
     PackagePartLine,
     PackagePrice,
     ServicePackage,
     Vehicle,
 )
+from tenancy.models import Dealer
 
 SAMPLE = Path(__file__).parent / "data" / "seed001_sample.json"
 _vin_counter = iter(range(100000, 999999))

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from freezegun import freeze_time
 
-from orders.models import Partner
-from orders.services import partner_rotate_secret
+from tenancy.models import Partner
+from tenancy.services import partner_rotate_secret
 
 from .conftest import basic_auth
 

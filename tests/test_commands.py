@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from orders.models import Dealer, Department, Grant, Partner
 from orma.crypto import secret_matches
+from tenancy.models import Dealer, Department, Grant, Partner
 
 from .factories import DealerFactory, DepartmentFactory, PartnerFactory
 

@@ -13,19 +13,18 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from orders.choices import HistoryChannel
-from orders.services import Actor
+from orma import events
+from orma.actors import Actor, Channel
 from parts.demo import seed_parts_demo
 from parts.models import CustomerDiscount, Part, PartsOrder, PartsOrderLine, PartsOrderStatusChange, Stock
 from parts.services import parts_order_line_status_change, parts_orders_purge
-from parts.signals import parts_order_created, parts_order_status_changed
 from parts.tasks import purge_parts_orders
 
 from .parts_factories import CustomerFactory, PartFactory, StockFactory, base_url
 
 pytestmark = pytest.mark.django_db
 
-DMS = Actor(HistoryChannel.DMS, "sandbox")
+DMS = Actor(Channel.DMS, "sandbox")
 
 
 @pytest.fixture
@@ -85,17 +84,15 @@ class TestLineStatusChanges:
         self, api, store, stock, customer, django_capture_on_commit_callbacks
     ):
         parts_order = place(api, store, customer, (stock.part, 4))
-        received = []
-        parts_order_status_changed.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t1")
-        try:
-            with django_capture_on_commit_callbacks(execute=True):
-                updated = parts_order_line_status_change(line=parts_order.lines.get(), status="CANCELLED", actor=DMS)
-        finally:
-            parts_order_status_changed.disconnect(dispatch_uid="t1")
+        with (
+            events.recording(events.EventType.PARTS_ORDER_STATUS_CHANGED) as received,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            updated = parts_order_line_status_change(line=parts_order.lines.get(), status="CANCELLED", actor=DMS)
 
         assert (updated.status, fresh(stock).reserved, stock.on_hand) == ("CLOSED", 0, 10)
         assert updated.closed_at is not None
-        assert [(kw["old_status"], kw["new_status"]) for kw in received] == [("CONFIRMED", "CLOSED")]
+        assert [(event.data["old_status"], event.data["new_status"]) for event in received] == [("CONFIRMED", "CLOSED")]
 
     def test_a_back_order_is_reserved_when_stock_arrives(self, api, store, stock, customer):
         parts_order = place(api, store, customer, (stock.part, 12))
@@ -125,15 +122,15 @@ class TestLineStatusChanges:
     def test_placing_an_order_tells_the_listeners_after_commit(
         self, api, store, stock, customer, django_capture_on_commit_callbacks
     ):
-        received = []
-        parts_order_created.connect(lambda **kw: received.append(kw["parts_order"].uuid), weak=False, dispatch_uid="t2")
-        try:
-            with django_capture_on_commit_callbacks(execute=True):
-                parts_order = place(api, store, customer, (stock.part, 1))
-        finally:
-            parts_order_created.disconnect(dispatch_uid="t2")
+        with (
+            events.recording(events.EventType.PARTS_ORDER_CREATED) as received,
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+        ):
+            parts_order = place(api, store, customer, (stock.part, 1))
+            assert received == []  # nothing is told before the commit
 
-        assert received == [parts_order.uuid]
+        assert callbacks
+        assert [event.subject.uuid for event in received] == [parts_order.uuid]
 
     def test_the_admin_changes_a_line_status_through_the_service(self, api, client, store, stock, customer):
         parts_order = place(api, store, customer, (stock.part, 4))

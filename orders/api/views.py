@@ -18,6 +18,7 @@ from orders.fields import FieldRuleError
 from orders.models import Customer, RepairOrder, Vehicle
 from orders.validation import validate_repair_order
 from orders.vins import normalise_vin, serviced_brand, vin_brand
+from orma.actors import Actor
 from orma.api.errors import ApiError, ErrorCode, Problem, order_envelope
 from orma.api.pagination import (
     DEFAULT_LIMIT,
@@ -165,7 +166,7 @@ class RepairOrderCollectionView(OrdersFamilyView):
     def put(self, request: Request, departmentUUID: UUID) -> Response:
         validated = validate_repair_order(request.data, department=self.department)
         repair_order = services.repair_order_create(
-            department=self.department, validated=validated, actor=services.Actor.partner(request.user)
+            department=self.department, validated=validated, actor=Actor.partner(request.user)
         )
         return self.envelope(201, repair_order.uuid, validated.warnings)
 
@@ -232,7 +233,7 @@ class RepairOrderDetailView(RepairOrderLookup):
         updated = services.repair_order_update(
             repair_order=repair_order,
             validated=validated,
-            actor=services.Actor.partner(request.user),
+            actor=Actor.partner(request.user),
             if_match=services.parse_if_match(request.headers.get("If-Match")),
         )
         response = self.envelope(200, updated.uuid, validated.warnings)

@@ -12,16 +12,11 @@ from .repair_orders import (
     RepairOrder,
     TechHoursLine,
 )
-from .tenancy import Dealer, DealerStaff, Department, Grant, Partner
 
 __all__ = [
     "CommentLine",
     "Customer",
-    "Dealer",
-    "DealerStaff",
-    "Department",
     "GogLine",
-    "Grant",
     "Job",
     "LabourLine",
     "MlsLine",
@@ -32,7 +27,6 @@ __all__ = [
     "PackagePrice",
     "PackageUse",
     "PartLine",
-    "Partner",
     "RepairOrder",
     "ServicePackage",
     "TechHoursLine",

@@ -7,7 +7,7 @@ import uuid
 from django.db import models
 from django.db.models.functions import Lower
 
-from .tenancy import Dealer
+from tenancy.models import Dealer
 
 
 class Customer(models.Model):

@@ -7,10 +7,11 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from orders.choices import DmsStatus, HistoryChannel, RepairOrderStatus
+from orders.choices import DmsStatus, RepairOrderStatus
+from orma.actors import Channel
+from tenancy.models import Department, Partner
 
 from .customers import Customer, Vehicle
-from .tenancy import Department, Partner
 
 
 def money(**kwargs):  # type: ignore[no-untyped-def]
@@ -296,7 +297,7 @@ class OrderHistory(models.Model):
 
     repair_order = models.ForeignKey(RepairOrder, on_delete=models.CASCADE, related_name="history")
     version = models.PositiveIntegerField()
-    channel = models.CharField(max_length=10, choices=HistoryChannel.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
     partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

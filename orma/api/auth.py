@@ -18,8 +18,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from orders.selectors import PartnerCredentials, partner_credentials_cache_key, partner_credentials_load
 from orma.crypto import hash_secret, secret_matches
+from tenancy.selectors import PartnerCredentials, partner_credentials_cache_key, partner_credentials_load
 
 from .access import AccessState, failure_key_for_address, failure_key_for_user, read_access_state
 from .counters import counters

@@ -1,11 +1,11 @@
-"""Error plumbing for the three API families: one exception type, one handler, two body shapes.
+"""Error plumbing for the three API families: domain errors mapped to statuses, one handler, two body shapes.
 
 - ``/order/v2/``: seed 001's envelope ``{"errors", "warnings", "orderUUID", "statusCode"}``.
 - ``/parts-api/`` and ``/notification/v1/``: seed 002's ``{"correlationId", "message", "details", "links"}``.
 
-Everything that can go wrong in a request, a DRF exception, a Django ``Http404``, a database outage or a
-bug, becomes an :class:`ApiError` first and is then rendered in the family's shape, so no family ever
-answers HTML and no bad input ever answers 500.
+Everything that can go wrong in a request, a domain error (``orma.errors``), a DRF exception, a Django
+``Http404``, a database outage or a bug, becomes an :class:`ApiError` first and is then rendered in the
+family's shape, so no family ever answers HTML and no bad input ever answers 500.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 
 from orma.context import current_correlation_id, new_correlation_id
+from orma.errors import DomainError, ErrorCode, Problem, Warning
 
 logger = logging.getLogger("orma.api")
 
@@ -51,32 +52,6 @@ def family_for_path(path: str) -> Family | None:
         if path.startswith(prefix) or path == prefix.rstrip("/"):
             return family
     return None
-
-
-class ErrorCode(enum.StrEnum):
-    MALFORMED_JSON = "MALFORMED_JSON"
-    FIELD_REQUIRED = "FIELD_REQUIRED"
-    FIELD_INVALID = "FIELD_INVALID"
-    FIELD_TOO_LONG = "FIELD_TOO_LONG"
-    UNKNOWN_CUSTOMER = "UNKNOWN_CUSTOMER"
-    UNKNOWN_VEHICLE = "UNKNOWN_VEHICLE"
-    UNKNOWN_PACKAGE = "UNKNOWN_PACKAGE"
-    UNKNOWN_PART = "UNKNOWN_PART"
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    FORBIDDEN = "FORBIDDEN"
-    NOT_FOUND = "NOT_FOUND"
-    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
-    NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
-    DUPLICATE_ORDER = "DUPLICATE_ORDER"
-    ORDER_CLOSED = "ORDER_CLOSED"
-    CONFLICT = "CONFLICT"
-    VERSION_MISMATCH = "VERSION_MISMATCH"
-    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
-    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-    UNPROCESSABLE = "UNPROCESSABLE"
-    RATE_LIMITED = "RATE_LIMITED"
-    INTERNAL_ERROR = "INTERNAL_ERROR"
-    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
 
 
 ERROR_TITLES: dict[str, str] = {
@@ -139,27 +114,27 @@ _DEFAULT_CODE_FOR_STATUS: dict[int, tuple[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a request: a code, a message, and the field path it concerns."""
+# The HTTP status of each domain error code; every other code of a refused request is a 400.
+STATUS_OF_CODE: dict[str, int] = {
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.DUPLICATE_ORDER: 409,
+    ErrorCode.DUPLICATE_VEHICLE: 409,
+    ErrorCode.ORDER_CLOSED: 409,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.VERSION_MISMATCH: 412,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNPROCESSABLE: 422,
+}
 
-    code: str
-    description: str
-    field: str | None = None
-    value: Any = None
 
-
-@dataclass(frozen=True)
-class Warning:
-    """A non-fatal remark on an accepted request (seed 001's warnings)."""
-
-    code: int
-    description: str
+def status_of(error: DomainError) -> int:
+    """The status a domain error is answered with: its first problem's code decides."""
+    return STATUS_OF_CODE.get(error.code, 400)
 
 
 @dataclass
 class ApiError(Exception):
-    """Raised anywhere in a request to answer with an error in the family's shape."""
+    """Raised by the API layer to answer with an error in the family's shape (services raise DomainError)."""
 
     status: int
     problems: Sequence[Problem]
@@ -309,6 +284,8 @@ def api_error_from_exception(exc: BaseException) -> ApiError | None:
     """Map an exception to an ApiError; None means a bug (answered 500 by the caller)."""
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, DomainError):
+        return ApiError(status_of(exc), exc.problems, warnings=exc.warnings)
     if isinstance(exc, drf.ValidationError):
         return ApiError(400, problems_from_validation_detail(exc.detail))
     if isinstance(exc, drf.ParseError):

@@ -12,8 +12,7 @@ from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from orders.models import Grant
-from orders.selectors import PartnerCredentials, grant_get
+from tenancy.selectors import PartnerCredentials, grant_get, partner_holds_scope
 
 
 class DepartmentScopePermission(BasePermission):
@@ -34,8 +33,7 @@ class DepartmentScopePermission(BasePermission):
         if department_uuid is None:
             if scope is None:
                 return True
-            held = Grant.objects.filter(partner_id=partner.id).values_list("scopes", flat=True)
-            if not any(scope in scopes for scopes in held):
+            if not partner_holds_scope(partner_id=partner.id, scope=scope):
                 raise exceptions.PermissionDenied()
             return True
         grant = grant_get(

@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from orders.selectors import PartnerCredentials
+from tenancy.selectors import PartnerCredentials
 
 from .access import rate_key
 from .counters import counters

@@ -13,8 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders.models import Department
-from orders.services import Actor
+from orma.actors import Actor
 from orma.api.errors import ApiError, ErrorCode, Problem
 from orma.api.pagination import (
     DEFAULT_LIMIT,
@@ -28,6 +27,7 @@ from orma.api.pagination import (
 from orma.api.serializers import PartsErrorSerializer
 from orma.api.views import PartnerAPIView
 from orma.idempotency import idempotent
+from tenancy.models import Department
 
 from .. import rules, selectors, services
 from ..choices import PartsOrderStatus

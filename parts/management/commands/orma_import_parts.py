@@ -4,9 +4,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError, CommandParser
 
-from orders.models import Dealer, Department
 from orma.management.base import OrmaCommand
 from parts.importing import COLUMNS, ImportFileError, parts_import
+from tenancy.models import Dealer, Department
 
 
 def _by_uuid(model: Any, value: str, what: str) -> Any:

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from orders.services import partner_rotate_secret
 from orma.management.base import OrmaCommand
+from tenancy.services import partner_rotate_secret
 
 
 class Command(OrmaCommand):

@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from orders.services import GrantSpec, partner_create
 from orma.management.base import OrmaCommand
+from tenancy.services import GrantSpec, partner_create
 
 
 class Command(OrmaCommand):

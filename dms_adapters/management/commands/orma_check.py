@@ -1,23 +1,21 @@
 from typing import Any
 
-from orders.models import Dealer
+from dms_adapters.registry import adapter_for
 from orma import health
 from orma.management.base import OrmaCommand
+from tenancy.models import Dealer
 
 
 class Command(OrmaCommand):
     help = "Check the database, the broker and each dealer's DMS; exits 1 when anything is down."
 
     def run(self, **options: Any) -> tuple[dict[str, Any], list[str]]:
-        from dms_adapters.reachability import dms_status
-
         database = health.database_status()
         broker = health.broker_status()
         dms: dict[str, str] = {}
         if database == "ok":
             dms = {
-                str(dealer.uuid): dms_status(dealer)
-                for dealer in Dealer.objects.only("uuid", "dms_kind", "dms_base_url")
+                str(dealer.uuid): adapter_for(dealer).reachability() for dealer in Dealer.objects.order_by("name", "id")
             }
         self._down = any(s.startswith("down") for s in [database, broker, *dms.values()])
         lines = [f"database: {database}", f"broker: {broker}", *(f"dms {uuid}: {s}" for uuid, s in dms.items())]

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from orders.choices import ALL_BRANDS, DmsKind, DmsMode
-from orders.services import dealer_create
 from orma.management.base import OrmaCommand
+from tenancy.choices import ALL_BRANDS, DmsKind, DmsMode
+from tenancy.services import dealer_create
 
 
 class Command(OrmaCommand):

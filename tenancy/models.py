@@ -1,4 +1,8 @@
-"""Tenancy: dealers, their departments, the partners that call the API and what each may do where."""
+"""Tenancy: dealers, their departments, the partners that call the API and what each may do where.
+
+These models moved here from the orders app; their tables keep their names (``orders_dealer`` ...) so the
+move changed no row (``tenancy/migrations/0001_initial.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
-from orders.choices import ALL_BRANDS, ALL_SCOPES, DepartmentType, DmsKind, DmsMode
+from .choices import ALL_BRANDS, ALL_SCOPES, DepartmentType, DmsKind, DmsMode
 
 
 class Dealer(models.Model):
@@ -28,6 +32,7 @@ class Dealer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "orders_dealer"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -45,6 +50,7 @@ class Department(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "orders_department"
         ordering = ["dealer__name", "name"]
 
     def __str__(self) -> str:
@@ -74,6 +80,7 @@ class Partner(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "orders_partner"
         ordering = ["username"]
 
     def __str__(self) -> str:
@@ -88,6 +95,7 @@ class Grant(models.Model):
     scopes = models.JSONField(default=list, help_text=f"Any of {', '.join(ALL_SCOPES)}")
 
     class Meta:
+        db_table = "orders_grant"
         constraints = [models.UniqueConstraint(fields=["partner", "department"], name="grant_partner_department")]
 
     def __str__(self) -> str:
@@ -101,6 +109,7 @@ class DealerStaff(models.Model):
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="staff")
 
     class Meta:
+        db_table = "orders_dealerstaff"
         verbose_name_plural = "dealer staff"
 
     def __str__(self) -> str:

@@ -4,10 +4,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandParser
 
-from orders.choices import DepartmentType
-from orders.models import Dealer
-from orders.services import department_create
 from orma.management.base import OrmaCommand
+from tenancy.choices import DepartmentType
+from tenancy.models import Dealer
+from tenancy.services import department_create
 
 
 class Command(OrmaCommand):

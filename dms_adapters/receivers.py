@@ -1,0 +1,24 @@
+"""How the DMS integration hears of the domain's changes (``orma.events``): the domain never calls it."""
+
+from __future__ import annotations
+
+from orma.events import DomainEvent, EventType, Phase, subscribe
+from parts.services import parts_order_dms_synced
+
+from .registry import adapter_for
+
+
+def parts_order_created(event: DomainEvent) -> None:
+    """A DMS that answers in-process (the sandbox) takes a new parts order inside its transaction, so the
+    API can answer 201; any other is left for the background push (the API answers 202)."""
+    parts_order = event.subject
+    adapter = adapter_for(parts_order.department.dealer)
+    if not adapter.in_process:
+        return
+    receipt = adapter.submit_parts_order(parts_order)
+    if receipt.accepted:
+        parts_order_dms_synced(parts_order=parts_order, dms_order_number=receipt.dms_order_number)
+
+
+def connect() -> None:
+    subscribe(parts_order_created, EventType.PARTS_ORDER_CREATED, phase=Phase.IN_TRANSACTION)

@@ -1,0 +1,25 @@
+"""Which adapter speaks to a dealer's DMS: one dotted path per ``DmsKind``, imported when first used."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.module_loading import import_string
+
+from tenancy.choices import DmsKind
+
+from .base import DmsAdapter
+
+ADAPTERS: dict[str, str] = {
+    DmsKind.SANDBOX: "dms_adapters.sandbox.SandboxAdapter",
+    # The protocol adapters arrive with the DMS push; until then these kinds reach their DMS over HTTP
+    # (reachability) and push nothing.
+    DmsKind.MYKAARMA: "dms_adapters.http.HttpDmsAdapter",
+    DmsKind.KEYLOOP: "dms_adapters.http.HttpDmsAdapter",
+}
+
+
+def adapter_for(dealer: Any) -> DmsAdapter:
+    """The adapter of the dealer's DMS kind."""
+    adapter_class: type[DmsAdapter] = import_string(ADAPTERS[dealer.dms_kind])
+    return adapter_class(dealer)
