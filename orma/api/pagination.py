@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rest_framework.request import Request
@@ -81,3 +82,23 @@ def decode_instant_cursor(raw: str) -> tuple[dt.datetime, int]:
     """A (created instant, id) cursor, the keyset of the newest-first lists."""
     instant, row_id = decode_cursor(raw, 2)
     return cursor_instant(instant), cursor_id(row_id)
+
+
+def keyset_page(
+    request: Request,
+    *,
+    fetch: Callable[[Any, int], list[Any]],
+    key: Callable[[Any], Sequence[Any]],
+    decode: Callable[[str], Any],
+) -> tuple[list[Any], str | None]:
+    """One page of a keyset-paginated list and the URL of the next page (None on the last one).
+
+    ``fetch(after, limit)`` answers up to ``limit + 1`` rows after the decoded cursor (None on the first
+    page): the extra row only tells that there is a next page. ``key(row)`` is a row's sort key, which
+    the cursor of the next page carries; ``decode(raw)`` checks and decodes a cursor (400 when forged).
+    """
+    limit = page_limit(request)
+    raw = request.query_params.get("cursor")
+    rows = fetch(decode(raw) if raw is not None else None, limit)
+    cursor = encode_cursor(*key(rows[limit - 1])) if len(rows) > limit else None
+    return rows[:limit], next_url(request, cursor)
