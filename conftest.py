@@ -1,10 +1,15 @@
-"""Suite-wide test plumbing: CI strictness, service markers, a clean cache per test."""
+"""Suite-wide test plumbing: CI strictness, service markers, a clean cache per test, and the fixtures every
+app's tests share (a department, a partner holding every scope on it, API clients)."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
+from io import StringIO
 
 import pytest
+from rest_framework.test import APIClient
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -46,3 +51,43 @@ def _clean_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def department(db):
+    from tenancy.tests.factories import DepartmentFactory
+
+    return DepartmentFactory()
+
+
+@pytest.fixture
+def partner(department):
+    from tenancy.tests.factories import partner_on
+
+    return partner_on(department)
+
+
+@pytest.fixture
+def api(partner) -> APIClient:
+    """An API client authenticated as ``partner`` (every scope on ``department``)."""
+    from tenancy.tests.factories import client_for
+
+    return client_for(partner)
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def run_json() -> Callable[..., dict]:
+    """Run a support command with ``--json`` and answer what it printed, parsed."""
+    from django.core.management import call_command
+
+    def run(*args: str) -> dict:
+        out = StringIO()
+        call_command(*args, "--json", stdout=out)
+        return json.loads(out.getvalue())
+
+    return run

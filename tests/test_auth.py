@@ -12,8 +12,7 @@ from freezegun import freeze_time
 
 from tenancy.models import Partner
 from tenancy.services import partner_rotate_secret
-
-from .conftest import basic_auth
+from tenancy.tests.factories import basic_auth
 
 pytestmark = [pytest.mark.urls("tests.probe_urls"), pytest.mark.django_db]
 
@@ -167,7 +166,7 @@ class TestLockout:
         assert int(locked["Retry-After"]) >= 1
 
     def test_a_locked_username_does_not_lock_out_another_partner_at_the_same_address(self, anon, department, partner):
-        from .factories import GrantFactory, PartnerFactory
+        from tenancy.tests.factories import GrantFactory, PartnerFactory
 
         other = PartnerFactory()
         GrantFactory(partner=other, department=department)
@@ -235,7 +234,7 @@ class TestRateLimit:
 
     @override_settings(ORMA_PARTNER_RATE_LIMIT="2/minute")
     def test_one_partner_over_its_limit_does_not_limit_another(self, api, anon, department):
-        from .factories import GrantFactory, PartnerFactory
+        from tenancy.tests.factories import GrantFactory, PartnerFactory
 
         other = PartnerFactory()
         GrantFactory(partner=other, department=department)

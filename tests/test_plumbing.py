@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-from .conftest import basic_auth
-from .factories import DepartmentFactory, GrantFactory, PartnerFactory
+from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory, basic_auth
 
 pytestmark = [pytest.mark.urls("tests.probe_urls"), pytest.mark.django_db]
 

@@ -8,10 +8,11 @@ from collections import Counter
 import pytest
 from django.db import connections
 
+from orders.tests.factories import CustomerFactory
 from parts.models import PartsOrder, PartsOrderLine, Stock
+from tenancy.tests.factories import DepartmentFactory, client_for, partner_on
 
-from .factories import DepartmentFactory
-from .parts_factories import CustomerFactory, PartFactory, StockFactory, base_url, client_for, partner_on
+from .factories import PartFactory, StockFactory, base_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -1,11 +1,13 @@
-"""factory-boy factories for repair-order tests: customers, vehicles, service packages and their prices.
+"""factory-boy factories of the orders app (customers, vehicles, service packages and their prices) and
+the repair-order request bodies the tests send.
 
-They extend the patterns of ``tests/factories.py`` (a dealer is made on demand through a SubFactory);
-pass ``dealer=department.dealer`` to make rows of the department under test.
+A dealer is made on demand through a SubFactory; pass ``dealer=department.dealer`` to make rows of the
+department under test. The parts tests use the same customers.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -32,8 +34,7 @@ from orders.models import (
     TechHoursLine,
     Vehicle,
 )
-
-from .factories import DealerFactory
+from tenancy.tests.factories import DealerFactory
 
 SAMPLE_PATH = Path(__file__).parent / "data" / "seed001_sample.json"
 
@@ -58,6 +59,9 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     family_name = factory.Sequence(lambda n: f"Mustermann {n}")
     email = factory.Sequence(lambda n: f"erika{n}@example.com")
     phone = "+49 30 1234567"
+    street_name = "Invoice Road 1"
+    postal_code = "10115"
+    city = "Berlin"
     country_code = "DE"
 
 
@@ -115,16 +119,26 @@ class PackagePriceFactory(factory.django.DjangoModelFactory):
     currency_code = "EUR"
 
 
-def priced_package(dealer: Any, **package_fields: Any) -> ServicePackage:
-    """A package with one labour and one part line, priced for ``dealer``."""
+def priced_package(
+    dealer: Any, *, price: str = "199.00", labour: dict[str, Any] | None = None, **package_fields: Any
+) -> ServicePackage:
+    """A package with one labour and one part line (an oil filter), priced for ``dealer``."""
     package = ServicePackageFactory(**package_fields)
-    PackageLabourLineFactory(package=package)
+    PackageLabourLineFactory(package=package, **(labour or {}))
     PackagePartLineFactory(package=package)
-    PackagePriceFactory(package=package, dealer=dealer)
+    PackagePriceFactory(package=package, dealer=dealer, price=Decimal(price))
     return package
 
 
-def sample_body(customer: Customer, vehicle: Vehicle | None) -> dict[str, Any]:
+def make_package(dealer: Any, code: str = "OIL-SERVICE", price: str = "149.00", brands: Any = ()) -> ServicePackage:
+    """An oil service (half an hour of OIL and an oil filter) priced for ``dealer``."""
+    oil_change = {"labor_op_code": "OIL", "description": "Oil change", "sold_hours": Decimal("0.5")}
+    return priced_package(
+        dealer, price=price, labour=oil_change, code=code, description=f"{code} package", brands=list(brands)
+    )
+
+
+def sample_body(customer: Customer, vehicle: Vehicle | None = None) -> dict[str, Any]:
     """Seed 001's sample with real values, referring to ``customer`` and ``vehicle`` (dropped when None)."""
     text = SAMPLE_PATH.read_text()
     text = text.replace("{customer_uuid}", str(customer.uuid))
@@ -155,3 +169,34 @@ ORDER_TABLES = (
 
 def row_counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in ORDER_TABLES}
+
+
+def minimal_body(
+    customer: Customer, number: str = "RO-1", date: str = "2024-02-01", time: str = "08:00:00", jobs: int = 0,
+    lines_per_job: int = 0,
+) -> dict[str, Any]:  # fmt: skip
+    """The smallest valid order, optionally with ``jobs`` jobs of ``lines_per_job`` part lines each."""
+    job = {
+        "jobNumberString": "A",
+        "laborOpCode": "OIL",
+        "laborType": "C",
+        "parts": [{"partNumber": f"P-{n}", "quantityOrdered": "1", "salePrice": "10.00"} for n in range(lines_per_job)],
+    }
+    return {
+        "order": {
+            "type": "RO",
+            "header": {
+                "orderNumber": number,
+                "status": "OPENED",
+                "advisorNumber": "ADV-1",
+                "createDate": date,
+                "createTime": time,
+            },
+            "customer": {"uuid": str(customer.uuid)},
+            "jobs": [copy.deepcopy(job) for _ in range(jobs)],
+        }
+    }
+
+
+def orders_url(department: Any) -> str:
+    return f"/order/v2/department/{department.uuid}/order"

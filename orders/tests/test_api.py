@@ -11,21 +11,29 @@ from decimal import Decimal
 import pytest
 
 from orders.models import Job, OrderHistory, PartLine, RepairOrder, Vehicle
+from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory
 
-from .factories import DepartmentFactory, GrantFactory, PartnerFactory
-from .orders_support import SAMPLE, make_customer, make_package, make_vehicle, minimal_body, orders_url, sample_body
+from .factories import SAMPLE_PATH as SAMPLE
+from .factories import (
+    CustomerFactory,
+    VehicleFactory,
+    make_package,
+    minimal_body,
+    orders_url,
+    sample_body,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def customer(department):
-    return make_customer(department.dealer)
+    return CustomerFactory(dealer=department.dealer)
 
 
 @pytest.fixture
 def vehicle(department, customer):
-    return make_vehicle(department.dealer, customer)
+    return VehicleFactory(dealer=department.dealer, customer=customer)
 
 
 def create(api, department, body, **extra):
@@ -393,7 +401,7 @@ class TestIdempotency:
         assert response.json()["errors"][0]["errorCode"] == "CONFLICT"
 
     def test_keys_belong_to_one_partner(self, api, anon, department, customer):
-        from .conftest import basic_auth
+        from tenancy.tests.factories import basic_auth
 
         other = PartnerFactory()
         GrantFactory(partner=other, department=department)
@@ -497,11 +505,11 @@ class TestTenantIsolation:
         other_department = DepartmentFactory()
         other_partner = PartnerFactory()
         GrantFactory(partner=other_partner, department=other_department)
-        customer = make_customer(other_department.dealer)
-        vehicle = make_vehicle(other_department.dealer, customer)
+        customer = CustomerFactory(dealer=other_department.dealer)
+        vehicle = VehicleFactory(dealer=other_department.dealer, customer=customer)
         from rest_framework.test import APIClient
 
-        from .conftest import basic_auth
+        from tenancy.tests.factories import basic_auth
 
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=basic_auth(other_partner.username, other_partner.secret))
@@ -600,7 +608,7 @@ class TestAccessErrorsOnOrderEndpoints:
         assert response.json()["errors"][0]["errorCode"] == "UNAUTHENTICATED"
 
     def test_a_grant_without_the_scope_answers_403(self, anon, department, customer):
-        from .conftest import basic_auth
+        from tenancy.tests.factories import basic_auth
 
         reader = PartnerFactory()
         GrantFactory(partner=reader, department=department, scopes=["order.read", "customer.read"])

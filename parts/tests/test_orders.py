@@ -14,22 +14,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from orders.tests.factories import CustomerFactory
 from orma.idempotency import fingerprint
 from orma.models import IdempotencyRecord
 from parts.models import PartsOrder, PartsOrderLine, Stock
+from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory, client_for, partner_on
 
-from .factories import DepartmentFactory, GrantFactory, PartnerFactory
-from .parts_factories import (
-    CustomerDiscountFactory,
-    CustomerFactory,
-    PartFactory,
-    StockFactory,
-    SurchargeFactory,
-    base_url,
-    client_for,
-    partner_on,
-    seed_002_world,
-)
+from .factories import CustomerDiscountFactory, PartFactory, StockFactory, SurchargeFactory, base_url, seed_002_world
 
 pytestmark = pytest.mark.django_db
 

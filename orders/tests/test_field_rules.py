@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from orders.models import Job, PartLine, RepairOrder, Vehicle
+from tenancy.tests.factories import DealerFactory
 
-from .factories import DealerFactory
-from .order_factories import (
+from .factories import (
     AUDI_VIN,
     HONDA_VIN,
     SKODA_VIN,

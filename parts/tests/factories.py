@@ -1,4 +1,4 @@
-"""factory-boy factories and plain helpers for the parts tests (fixtures live in the test modules)."""
+"""factory-boy factories of the parts app, and seed 002's sample with the rows it names."""
 
 from __future__ import annotations
 
@@ -7,27 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 import factory
-from rest_framework.test import APIClient
 
-from orders.models import Customer
+from orders.tests.factories import CustomerFactory
 from parts.models import CustomerDiscount, Part, Stock, Surcharge
-
-from .conftest import basic_auth
-from .factories import DealerFactory, DepartmentFactory, GrantFactory, PartnerFactory
-
-
-class CustomerFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Customer
-
-    dealer = factory.SubFactory(DealerFactory)
-    title_common = "Mr."
-    given_name = "Ollie"
-    family_name = factory.Sequence(lambda n: f"OrderPerson{n}")
-    street_name = "Invoice Road 1"
-    postal_code = "10115"
-    city = "Berlin"
-    country_code = "DE"
+from tenancy.tests.factories import DealerFactory, DepartmentFactory
 
 
 class PartFactory(factory.django.DjangoModelFactory):
@@ -73,22 +56,6 @@ class SurchargeFactory(factory.django.DjangoModelFactory):
     order_type = "VOR"
     percent = Decimal("5.00")
     fixed_net = None
-
-
-def client_for(partner: Any) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=basic_auth(partner.username, partner.secret))
-    return client
-
-
-def partner_on(store: Any, scopes: list[str] | None = None) -> Any:
-    """A new partner holding ``scopes`` (default: every scope) on ``store``."""
-    partner = PartnerFactory()
-    if scopes is None:
-        GrantFactory(partner=partner, department=store)
-    else:
-        GrantFactory(partner=partner, department=store, scopes=scopes)
-    return partner
 
 
 def base_url(store: Any) -> str:

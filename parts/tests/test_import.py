@@ -12,9 +12,9 @@ from django.core.management.base import CommandError
 
 from parts.importing import COLUMNS, parts_import
 from parts.models import Part, Stock
+from tenancy.tests.factories import DealerFactory, DepartmentFactory
 
-from .factories import DealerFactory, DepartmentFactory
-from .parts_factories import PartFactory, StockFactory
+from .factories import PartFactory, StockFactory
 
 pytestmark = pytest.mark.django_db
 

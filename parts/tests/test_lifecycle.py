@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
+from orders.tests.factories import CustomerFactory
 from orma import events
 from orma.actors import Actor, Channel
 from parts.demo import seed_parts_demo
@@ -20,7 +21,7 @@ from parts.models import CustomerDiscount, Part, PartsOrder, PartsOrderLine, Par
 from parts.services import parts_order_line_status_change, parts_orders_purge
 from parts.tasks import purge_parts_orders
 
-from .parts_factories import CustomerFactory, PartFactory, StockFactory, base_url
+from .factories import PartFactory, StockFactory, base_url
 
 pytestmark = pytest.mark.django_db
 

@@ -30,7 +30,7 @@ from orders import body as spec
 from orders.models import RepairOrder
 from orma.api.errors import ErrorCode
 
-from .order_factories import CustomerFactory, VehicleFactory, priced_package, row_counts, sample_body
+from .factories import CustomerFactory, VehicleFactory, priced_package, row_counts, sample_body
 
 pytestmark = pytest.mark.django_db
 

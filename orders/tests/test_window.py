@@ -14,10 +14,9 @@ from rest_framework.test import APIClient
 
 from orders.rules import OrderStamp, closest_conflict
 from orders.selectors import repair_order_conflict
+from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory, basic_auth
 
-from .conftest import basic_auth
-from .factories import DepartmentFactory, GrantFactory, PartnerFactory
-from .orders_support import make_customer, minimal_body, orders_url
+from .factories import CustomerFactory, minimal_body, orders_url
 
 UTC = dt.UTC
 BASE = dt.datetime(2024, 2, 1, 0, 0, 0, tzinfo=UTC)
@@ -54,7 +53,7 @@ BOUNDARY_TABLE = [
 class TestBoundaryTable:
     @pytest.mark.parametrize(("existing", "new", "named"), BOUNDARY_TABLE)
     def test_it_follows_the_window(self, api, department, existing, new, named):
-        customer = make_customer(department.dealer)
+        customer = CustomerFactory(dealer=department.dealer)
         created = [
             create(api, department, customer, "RO-1234", BASE + offset).json()["orderUUID"] for offset in existing
         ]
@@ -73,13 +72,13 @@ class TestBoundaryTable:
     def test_the_same_number_in_another_department_is_another_order(self, api, department, partner):
         other = DepartmentFactory(dealer=department.dealer)
         GrantFactory(partner=partner, department=other)
-        customer = make_customer(department.dealer)
+        customer = CustomerFactory(dealer=department.dealer)
         assert create(api, department, customer, "RO-1234", BASE).status_code == 201
 
         assert create(api, other, customer, "RO-1234", BASE).status_code == 201
 
     def test_an_update_that_keeps_its_own_number_does_not_conflict_with_itself(self, api, department):
-        customer = make_customer(department.dealer)
+        customer = CustomerFactory(dealer=department.dealer)
         order_uuid = create(api, department, customer, "RO-1234", BASE).json()["orderUUID"]
         body = minimal_body(customer, number="RO-1234", date="2024-02-05", time="09:00:00")
 
@@ -88,7 +87,7 @@ class TestBoundaryTable:
         assert response.status_code == 200, response.json()
 
     def test_an_update_moved_into_another_orders_window_is_a_duplicate(self, api, department):
-        customer = make_customer(department.dealer)
+        customer = CustomerFactory(dealer=department.dealer)
         first = create(api, department, customer, "RO-1234", BASE).json()["orderUUID"]
         second = create(api, department, customer, "RO-1234", BASE + 60 * DAY).json()["orderUUID"]
         moved = minimal_body(customer, number="RO-1234", date="2024-02-20", time="00:00:00")
@@ -99,7 +98,7 @@ class TestBoundaryTable:
         assert first in response.json()["errors"][0]["errorDescription"]
 
     def test_an_update_that_renumbers_into_a_window_is_a_duplicate(self, api, department):
-        customer = make_customer(department.dealer)
+        customer = CustomerFactory(dealer=department.dealer)
         first = create(api, department, customer, "RO-1", BASE).json()["orderUUID"]
         second = create(api, department, customer, "RO-2", BASE).json()["orderUUID"]
 
@@ -131,7 +130,7 @@ def test_the_rule_equals_a_brute_force_oracle(existing, new):
 
 @pytest.mark.django_db
 def test_the_selector_finds_only_the_departments_same_numbered_orders(api, department):
-    customer = make_customer(department.dealer)
+    customer = CustomerFactory(dealer=department.dealer)
     mine = create(api, department, customer, "RO-7", BASE).json()["orderUUID"]
     create(api, department, customer, "RO-8", BASE)
 
@@ -172,7 +171,7 @@ class TestRace:
         department = DepartmentFactory()
         partner = PartnerFactory()
         GrantFactory(partner=partner, department=department)
-        return department, partner, make_customer(department.dealer)
+        return department, partner, CustomerFactory(dealer=department.dealer)
 
     def test_twenty_simultaneous_creates_of_one_number_make_one_order(self, setup):
         department, partner, customer = setup

@@ -10,17 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from .factories import DepartmentFactory
-from .parts_factories import (
-    CustomerDiscountFactory,
-    CustomerFactory,
-    PartFactory,
-    StockFactory,
-    SurchargeFactory,
-    base_url,
-    client_for,
-    partner_on,
-)
+from orders.tests.factories import CustomerFactory
+from tenancy.tests.factories import DepartmentFactory, client_for, partner_on
+
+from .factories import CustomerDiscountFactory, PartFactory, StockFactory, SurchargeFactory, base_url
 
 pytestmark = pytest.mark.django_db
 

@@ -1,8 +1,12 @@
-"""factory-boy factories for the cross-app tests."""
+"""factory-boy factories of tenancy (dealers, departments, partners, grants) and API clients of partners."""
 
 from __future__ import annotations
 
+import base64
+from typing import Any
+
 import factory
+from rest_framework.test import APIClient
 
 from orma.crypto import generate_secret, hash_secret
 from tenancy.choices import ALL_BRANDS, ALL_SCOPES, DepartmentType
@@ -54,3 +58,25 @@ class GrantFactory(factory.django.DjangoModelFactory):
     partner = factory.SubFactory(PartnerFactory)
     department = factory.SubFactory(DepartmentFactory)
     scopes = factory.LazyFunction(lambda: list(ALL_SCOPES))
+
+
+def basic_auth(username: str, secret: str) -> str:
+    """An ``Authorization`` header value for HTTP Basic."""
+    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
+
+
+def client_for(partner: Any) -> APIClient:
+    """An API client authenticated as ``partner`` (made by :class:`PartnerFactory`)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=basic_auth(partner.username, partner.secret))
+    return client
+
+
+def partner_on(department: Any, scopes: list[str] | None = None) -> Any:
+    """A new partner holding ``scopes`` (default: every scope) on ``department``."""
+    partner = PartnerFactory()
+    if scopes is None:
+        GrantFactory(partner=partner, department=department)
+    else:
+        GrantFactory(partner=partner, department=department, scopes=scopes)
+    return partner
