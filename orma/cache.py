@@ -1,32 +1,62 @@
-"""Django's Redis cache, keeping one client per connection pool.
+"""The shared cache as the request's hot path uses it: windowed counters and small JSON values.
 
-Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` on every cache call; with
-redis-py 8 that costs ~180 µs each (it fills a table of response callbacks), three times per
-authenticated request. The client is thread-safe and the pools are already kept, so one client per
-pool is the same behaviour without the cost (bench/auth.py).
+On Redis (``CACHE_URL``) OrMa keeps one redis-py client per process, built with redis-py's public
+``Redis.from_url`` from the cache's own ``LOCATION`` and ``OPTIONS``, and names its keys with Django's
+public ``make_and_validate_key``: Django's ``cache.delete`` and ``cache.clear`` reach them, and nothing
+leans on a private attribute of Django's cache backend. (Django's backend builds a new ``redis.Redis`` on
+every call, ~180 µs with redis-py 8, three times per request before OrMa kept its own client.) Values
+OrMa writes itself are JSON, so they read back the same through either path.
+
+On any other cache (local memory in the embedded default) the same calls go through Django's cache API.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
-from django.core.cache.backends import redis as django_redis
+import redis
+from django.conf import settings
+from django.core.cache import cache
 
 
-class RedisCacheClient(django_redis.RedisCacheClient):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clients: dict[int, Any] = {}
-
-    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
-        client = self._clients.get(index)
-        if client is None:
-            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
-        return client
+@functools.cache
+def _client(location: str, options: tuple[tuple[str, Any], ...]) -> redis.Redis:
+    return redis.Redis.from_url(location, **dict(options))
 
 
-class RedisCache(django_redis.RedisCache):
-    def __init__(self, server: str, params: dict[str, Any]) -> None:
-        super().__init__(server, params)
-        self._class = RedisCacheClient
+def redis_client() -> redis.Redis | None:
+    """The process's Redis client for the default cache, or None when the cache is not Redis."""
+    config = settings.CACHES["default"]
+    if not config["BACKEND"].endswith(".RedisCache"):
+        return None
+    location = config["LOCATION"]
+    first = location[0] if isinstance(location, list | tuple) else location.split(",")[0]
+    return _client(first, tuple(sorted(config.get("OPTIONS", {}).items())))
+
+
+def raw_key(key: str) -> str:
+    """The key as the cache stores it (prefix and version applied), for commands sent to Redis directly."""
+    return cache.make_and_validate_key(key)
+
+
+def get_json(key: str) -> Any:
+    """A value stored by :func:`set_json`, or None."""
+    client = redis_client()
+    raw = client.get(raw_key(key)) if client is not None else cache.get(key)
+    return decode_json(raw)
+
+
+def decode_json(raw: bytes | str | None) -> Any:
+    return None if raw is None else json.loads(raw)
+
+
+def set_json(key: str, value: Any, timeout: int) -> None:
+    """Store a JSON-serialisable value for ``timeout`` seconds."""
+    text = json.dumps(value, separators=(",", ":"))
+    client = redis_client()
+    if client is not None:
+        client.set(raw_key(key), text, ex=timeout)
+    else:
+        cache.set(key, text, timeout)

@@ -137,7 +137,7 @@ CACHE_URL = envstr("CACHE_URL")
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "orma.cache.RedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "orma",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -257,6 +257,8 @@ LOGGING = {
     },
 }
 
-# --- Periodic tasks: parts --------------------------------------------------------------------------
-CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {})
-CELERY_BEAT_SCHEDULE["parts-purge-closed-orders"] = {"task": "parts.purge_parts_orders", "schedule": 6 * 60 * 60}
+# --- Periodic tasks (celery beat) ------------------------------------------------------------------
+CELERY_BEAT_SCHEDULE = {
+    "parts-purge-closed-orders": {"task": "parts.purge_parts_orders", "schedule": 6 * 60 * 60},
+    "idempotency-purge-expired-keys": {"task": "orma.purge_idempotency_keys", "schedule": 60 * 60},
+}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 
+from orma.cache import set_json
 from orma.crypto import cache_key_part
 
 from .models import Grant, Partner
@@ -28,6 +29,27 @@ class PartnerCredentials:
 
     # DRF treats request.user as a user object
     is_authenticated = True
+
+    def as_json(self) -> dict[str, Any]:
+        """The form kept in the shared cache."""
+        return {
+            **asdict(self),
+            "uuid": str(self.uuid),
+            "previous_secret_valid_until": self.previous_secret_valid_until.isoformat()
+            if self.previous_secret_valid_until
+            else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PartnerCredentials:
+        until = data["previous_secret_valid_until"]
+        return cls(
+            **{
+                **data,
+                "uuid": uuid.UUID(data["uuid"]),
+                "previous_secret_valid_until": datetime.fromisoformat(until) if until else None,
+            }
+        )
 
 
 def partner_credentials_cache_key(username: str) -> str:
@@ -52,7 +74,7 @@ def partner_credentials_load(*, username: str) -> PartnerCredentials | None:
     if row is None:
         return None
     credentials = PartnerCredentials(*row)
-    cache.set(partner_credentials_cache_key(username), credentials, settings.ORMA_CREDENTIAL_CACHE_SECONDS)
+    set_json(partner_credentials_cache_key(username), credentials.as_json(), settings.ORMA_CREDENTIAL_CACHE_SECONDS)
     return credentials
 
 

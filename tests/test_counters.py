@@ -81,3 +81,17 @@ def test_an_authenticated_request_is_one_redis_round_trip(monkeypatch, api, depa
 
     # lockout counters + cached credentials + the rate-limit count, one pipeline
     assert calls == {"single": 0, "pipeline": 1}
+
+
+def test_a_json_value_is_reached_by_djangos_own_delete_and_clear():
+    from django.core.cache import cache
+
+    from orma.cache import get_json, set_json
+
+    set_json("t:json", {"a": [1, "b"]}, 60)
+    assert get_json("t:json") == {"a": [1, "b"]}
+    cache.delete("t:json")
+    assert get_json("t:json") is None
+    set_json("t:json", {"a": 1}, 60)
+    cache.clear()
+    assert get_json("t:json") is None

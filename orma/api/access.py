@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache, caches
-
+from orma.cache import decode_json, get_json, raw_key, redis_client
 from orma.crypto import cache_key_part
 
 from .counters import counters
@@ -27,7 +26,7 @@ class AccessState:
 
     user_failures: tuple[int, int]  # (count, seconds left in the window)
     address_failures: tuple[int, int]
-    credentials: Any  # the cached PartnerCredentials, or None when not cached
+    credentials: Any  # the partner's cached credentials (their JSON form), or None when not cached
     requests: tuple[int, int] | None  # (count, seconds left) in the rate window, None without a username
 
 
@@ -50,25 +49,23 @@ def read_access_state(*, username: str | None, address: str, credentials_key: st
         return AccessState((0, 0), counters.peek([address_key])[address_key], None, None)
     user_key = failure_key_for_user(username)
     requests_key = rate_key(username, window)
-    client = counters.redis_client()
+    client = redis_client()
     if client is None:
         failures = counters.peek([user_key, address_key])
-        credentials = cache.get(credentials_key) if credentials_key else None
+        credentials = get_json(credentials_key) if credentials_key else None
         return AccessState(failures[user_key], failures[address_key], credentials, counters.hit(requests_key, window))
 
-    backend = caches["default"]
-    raw = {key: backend.make_and_validate_key(key) for key in (user_key, address_key, requests_key)}
+    raw = {key: raw_key(key) for key in (user_key, address_key, requests_key)}
     pipe = client.pipeline(transaction=False)
     for key in (user_key, address_key):
         pipe.get(raw[key])
         pipe.ttl(raw[key])
-    pipe.get(backend.make_and_validate_key(credentials_key) if credentials_key else raw[user_key])
+    pipe.get(raw_key(credentials_key) if credentials_key else raw[user_key])
     pipe.incr(raw[requests_key])
     pipe.expire(raw[requests_key], window, nx=True)
     pipe.ttl(raw[requests_key])
     user_count, user_ttl, address_count, address_ttl, cached, count, _, ttl = pipe.execute()
-    serializer = backend._cache._serializer  # type: ignore[attr-defined]
-    credentials = serializer.loads(cached) if credentials_key and cached is not None else None
+    credentials = decode_json(cached) if credentials_key else None
     return AccessState(
         (int(user_count or 0), max(0, int(user_ttl))),
         (int(address_count or 0), max(0, int(address_ttl))),

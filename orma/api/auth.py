@@ -106,7 +106,8 @@ class PartnerBasicAuthentication(BaseAuthentication):
                 self._count_failure(None, address)
             raise exceptions.AuthenticationFailed()
         username, secret = presented
-        credentials = state.credentials or partner_credentials_load(username=username)
+        cached = PartnerCredentials.from_json(state.credentials) if state.credentials else None
+        credentials = cached or partner_credentials_load(username=username)
         if credentials is None:
             hash_secret(secret)  # as much work as for a known user
         if credentials is None or not _secret_is_valid(credentials, secret):

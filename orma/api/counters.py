@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
+
+from orma.cache import raw_key, redis_client
 
 
 def _seconds_left(end: float | None, now: float) -> int:
@@ -20,20 +21,15 @@ def _seconds_left(end: float | None, now: float) -> int:
 class WindowCounters:
     """Fixed windows, starting at the first hit, on Django's default cache."""
 
-    def redis_client(self):  # type: ignore[no-untyped-def]
-        """The raw Redis client of the default cache, or None when the cache is not Redis."""
-        backend = caches["default"]  # `cache` is a proxy: isinstance needs the backend itself
-        return backend._cache.get_client(write=True) if isinstance(backend, RedisCache) else None
-
     def hit(self, key: str, window: int) -> tuple[int, int]:
         """Count one event; answer (count in the window, seconds left in it)."""
-        client = self.redis_client()
+        client = redis_client()
         if client is not None:
-            raw_key = cache.make_and_validate_key(key)
+            stored_key = raw_key(key)
             pipe = client.pipeline(transaction=False)
-            pipe.incr(raw_key)
-            pipe.expire(raw_key, window, nx=True)
-            pipe.ttl(raw_key)
+            pipe.incr(stored_key)
+            pipe.expire(stored_key, window, nx=True)
+            pipe.ttl(stored_key)
             count, _, ttl = pipe.execute()
             return int(count), max(1, int(ttl))
         now = time.time()
@@ -48,13 +44,12 @@ class WindowCounters:
 
     def peek(self, keys: list[str]) -> dict[str, tuple[int, int]]:
         """Current (count, seconds left) of each key, without counting; absent keys answer (0, 0)."""
-        client = self.redis_client()
+        client = redis_client()
         if client is not None:
             pipe = client.pipeline(transaction=False)
             for key in keys:
-                raw_key = cache.make_and_validate_key(key)
-                pipe.get(raw_key)
-                pipe.ttl(raw_key)
+                pipe.get(raw_key(key))
+                pipe.ttl(raw_key(key))
             values = pipe.execute()
             return {key: (int(values[2 * i] or 0), max(0, int(values[2 * i + 1]))) for i, key in enumerate(keys)}
         now = time.time()
