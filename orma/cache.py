@@ -28,12 +28,12 @@ def _client(location: str, options: tuple[tuple[str, Any], ...]) -> redis.Redis:
 
 def redis_client() -> redis.Redis | None:
     """The process's Redis client for the default cache, or None when the cache is not Redis."""
-    config = settings.CACHES["default"]
-    if not config["BACKEND"].endswith(".RedisCache"):
+    config: dict[str, Any] = settings.CACHES["default"]
+    if not str(config["BACKEND"]).endswith(".RedisCache"):
         return None
     location = config["LOCATION"]
-    first = location[0] if isinstance(location, list | tuple) else location.split(",")[0]
-    return _client(first, tuple(sorted(config.get("OPTIONS", {}).items())))
+    first = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
+    return _client(first, tuple(sorted(dict(config.get("OPTIONS", {})).items())))
 
 
 def raw_key(key: str) -> str:
