@@ -11,6 +11,9 @@ from io import StringIO
 import pytest
 from rest_framework.test import APIClient
 
+# Every API response of every test is checked against the OpenAPI schema (tests/schema_conformance.py).
+pytest_plugins = ["tests.schema_conformance"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
