@@ -13,7 +13,7 @@ from .base import DmsAdapter
 ADAPTERS: dict[str, str] = {
     DmsKind.SANDBOX: "dms_adapters.sandbox.SandboxAdapter",
     DmsKind.MYKAARMA: "dms_adapters.mykaarma.MyKaarmaAdapter",
-    DmsKind.KEYLOOP: "dms_adapters.http.HttpDmsAdapter",  # the Keyloop adapter comes next
+    DmsKind.KEYLOOP: "dms_adapters.keyloop.KeyloopAdapter",
 }
 
 
