@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import http.server
 import threading
+import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 
@@ -38,7 +40,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def dms_server() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -66,7 +68,8 @@ class TestSandbox:
     @pytest.mark.parametrize(("mode", "accepted"), [(DmsMode.SYNC, True), (DmsMode.ASYNC, False)])
     def test_it_takes_a_parts_order_at_once_only_for_a_synchronous_dealer(self, mode, accepted):
         adapter = adapter_for(dealer(dms_kind=DmsKind.SANDBOX, dms_mode=mode))
-        assert adapter.submit_parts_order(parts_order=None).accepted is accepted
+        parts_order = SimpleNamespace(uuid=uuid.UUID(int=1))  # the sandbox reads only its UUID (its DMS number)
+        assert adapter.submit_parts_order(parts_order=parts_order).accepted is accepted
 
 
 class TestHttpBase:
