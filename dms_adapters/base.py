@@ -135,7 +135,7 @@ class PartsOrderReceipt:
     dms_order_number: str = ""
     line_statuses: dict[str, str] = field(default_factory=dict)
     order_status: str = ""  # the DMS's own order status, when it says one (OrMa re-derives its own)
-    warnings: tuple[str, ...] = ()  # what the adapter could not map (an unknown line status, an extra line)
+    unmapped: tuple[str, ...] = ()  # what the adapter could not map (an unknown line status, an extra line)
     attempt: AttemptSummary | None = None
 
 
@@ -198,6 +198,10 @@ class DmsAdapter:
     # True for a DMS inside OrMa's own process (the sandbox): it may be asked within a request and a
     # transaction. Every real DMS is reached over the network, only ever from a worker.
     in_process: bool = False
+    # What this DMS's protocol takes, so the caller can leave out what it would only refuse (myKaarma's API
+    # is for repair orders, Keyloop's for parts orders).
+    takes_repair_orders: bool = False
+    takes_parts_orders: bool = False
 
     def __init__(self, dealer: Any) -> None:
         self.dealer = dealer
@@ -209,12 +213,23 @@ class DmsAdapter:
     def push_repair_order(self, repair_order: Any, *, dms_order_uuid: str | None) -> RepairOrderReceipt:
         """Create the repair order in the DMS (``dms_order_uuid`` None) or update the DMS order it belongs to,
         with its stored body (``repair_order.document``), its UUID and version; raises :class:`DmsError`."""
-        raise NotImplementedError(f"the {self.kind or type(self).__name__} DMS takes no repair orders")
+        raise self._unsupported("repair orders")
 
     def submit_parts_order(self, parts_order: Any) -> PartsOrderReceipt:
         """Hand a stored parts order to the DMS; raises :class:`DmsError` when it did not take it."""
-        raise NotImplementedError(f"the {self.kind or type(self).__name__} DMS takes no parts orders")
+        raise self._unsupported("parts orders")
 
     def poll_parts_order(self, parts_order: Any) -> PartsOrderReceipt:
         """Ask the DMS where a parts order it holds (``parts_order.dms_order_number``) stands, line by line."""
-        raise NotImplementedError(f"the {self.kind or type(self).__name__} DMS reports no parts orders")
+        raise self._unsupported("parts orders")
+
+    def _unsupported(self, what: str) -> DmsError:
+        # A permanent error rather than NotImplementedError: a worker handed such an order must record an
+        # outcome, not crash and retry it for ever.
+        message = f"the dealer's DMS ({self.kind or type(self).__name__}) takes no {what}"
+        return DmsError(
+            message,
+            permanent=True,
+            reason=Reason.CONFIGURATION,
+            errors=[{"errorCode": "NOT_SUPPORTED", "errorTitle": "Not supported", "errorDescription": message}],
+        )

@@ -12,7 +12,7 @@
   ``orderLineId`` when the DMS answers it, else by position (the DMS lists lines in the order they were
   sent; OrMa sends one request line per stored line, a split line as two). Seed 002's line statuses are
   ``parts.choices.PartsOrderLineStatus`` one for one; a status outside them, or a line OrMa did not send,
-  is left out and named in the receipt's ``warnings``. ``parts`` may be one object (as seed 002's sample
+  is left out and named in the receipt's ``unmapped``. ``parts`` may be one object (as seed 002's sample
   shows) or a list.
 - Errors (seed 002: ``{correlationId, message, details: [{field, value, issue}], links}``): a 4xx is a
   refusal, permanent, keeping ``details``. One exception: a poll's ``404`` is transient, because right after
@@ -99,6 +99,7 @@ class KeyloopAdapter(HttpDmsAdapter):
     """A Keyloop DMS (see the module's docstring)."""
 
     kind = DmsKind.KEYLOOP
+    takes_parts_orders = True
 
     def store_url(self, department: Any) -> str:
         """Seed 002's server URL for one store of this dealer."""
@@ -189,29 +190,29 @@ class KeyloopAdapter(HttpDmsAdapter):
             dms_lines = []
         ours = {str(line.uuid) for line in lines}
         statuses: dict[str, str] = {}
-        warnings: list[str] = []
+        unmapped: list[str] = []
         for position, dms_line in enumerate(dms_lines):
             if not isinstance(dms_line, dict):
-                warnings.append(f"parts[{position}] is not an object")
+                unmapped.append(f"parts[{position}] is not an object")
                 continue
             line_id = str(dms_line.get("orderLineId") or "")
             if line_id not in ours:
                 line_id = str(lines[position].uuid) if position < len(lines) else ""
             status = dms_line.get("partsOrderLineStatus")
             if not line_id:
-                warnings.append(f"parts[{position}] is a line OrMa did not send")
+                unmapped.append(f"parts[{position}] is a line OrMa did not send")
             elif status not in PartsOrderLineStatus.values:
-                warnings.append(f"parts[{position}] has an unknown partsOrderLineStatus {status!r}")
+                unmapped.append(f"parts[{position}] has an unknown partsOrderLineStatus {status!r}")
             else:
                 statuses[line_id] = status
         order_status = answer.get("orderStatus")
         if order_status is not None and order_status not in PartsOrderStatus.values:
-            warnings.append(f"unknown orderStatus {order_status!r}")
+            unmapped.append(f"unknown orderStatus {order_status!r}")
             order_status = None
         return PartsOrderReceipt(
             accepted=True,
             dms_order_number=self._order_id(response, answer),
             line_statuses=statuses,
             order_status=order_status or "",
-            warnings=tuple(warnings),
+            unmapped=tuple(unmapped),
         )

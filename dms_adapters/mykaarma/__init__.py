@@ -66,6 +66,7 @@ class MyKaarmaAdapter(HttpDmsAdapter):
     """A myKaarma DMS (see the module's docstring)."""
 
     kind = DmsKind.MYKAARMA
+    takes_repair_orders = True
 
     @records_attempt
     def push_repair_order(self, repair_order: Any, *, dms_order_uuid: str | None) -> RepairOrderReceipt:

@@ -123,6 +123,8 @@ class SandboxAdapter(DmsAdapter):
 
     kind = DmsKind.SANDBOX
     in_process = True
+    takes_repair_orders = True
+    takes_parts_orders = True
 
     def reachability(self) -> str:
         return "ok"

@@ -2,8 +2,7 @@
 and seed 002 (Keyloop parts orders), so the adapters are tested against sockets, not mocks.
 
     with DmsPeer() as peer:                     # or the ``dms_peer`` fixture (dms_adapters/tests/conftest.py)
-        dealer.dms_base_url = peer.base_url
-        dealer.dms_username, dealer.dms_password = peer.username, peer.password
+        peer.connect(dealer, DmsKind.MYKAARMA)  # the dealer's DMS is this peer, with its credentials
         peer.fail(500, times=2)                 # the next two requests answer 500
         ...
         assert len(peer.orders_of(repair_order.uuid)) == 1
@@ -553,6 +552,14 @@ class DmsPeer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def connect(self, dealer: Any, kind: str) -> Any:
+        """Point ``dealer``'s DMS (of ``kind``) at this peer with its credentials; answers the dealer, saved."""
+        dealer.dms_kind = kind
+        dealer.dms_base_url = self.base_url
+        dealer.dms_username, dealer.dms_password = self.username, self.password
+        dealer.save()
+        return dealer
+
     def release(self) -> None:
         """Let every request on hold go on now (and any held later too)."""
         self._released.set()
@@ -857,6 +864,15 @@ class DmsPeer:
             "orderReference": request.get("orderReference"),
             "parts": lines[0] if self.parts_as_object and len(lines) == 1 else lines,
         }
+
+
+def json_shape(value: Any) -> Any:
+    """The keys of a JSON value, in order, all the way down (values left out): to compare a body with a seed's."""
+    if isinstance(value, dict):
+        return [(key, json_shape(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [json_shape(item) for item in value]
+    return None
 
 
 def _part_id(line: dict[str, Any]) -> str:

@@ -59,6 +59,25 @@ def test_it_has_an_adapter_for_every_dms_kind():
     assert isinstance(adapter_for(dealer(dms_kind=DmsKind.KEYLOOP, dms_base_url="http://x")), HttpDmsAdapter)
 
 
+def test_each_adapter_says_what_it_takes_and_refuses_the_rest_for_good():
+    takes = {
+        kind: (adapter.takes_repair_orders, adapter.takes_parts_orders)
+        for kind in DmsKind.values
+        for adapter in [adapter_for(dealer(dms_kind=kind, dms_base_url="http://x"))]
+    }
+    assert takes == {DmsKind.SANDBOX: (True, True), DmsKind.MYKAARMA: (True, False), DmsKind.KEYLOOP: (False, True)}
+
+    with pytest.raises(DmsError) as raised:
+        adapter_for(dealer(dms_kind=DmsKind.KEYLOOP, dms_base_url="http://x")).push_repair_order(
+            None, dms_order_uuid=None
+        )
+    assert raised.value.permanent and raised.value.errors[0]["errorCode"] == "NOT_SUPPORTED"
+    assert raised.value.message == "the dealer's DMS (keyloop) takes no repair orders"
+    with pytest.raises(DmsError) as raised:
+        adapter_for(dealer(dms_kind=DmsKind.MYKAARMA, dms_base_url="http://x")).poll_parts_order(None)
+    assert raised.value.permanent and raised.value.message == "the dealer's DMS (mykaarma) takes no parts orders"
+
+
 class TestSandbox:
     def test_it_is_always_reachable_and_in_process(self):
         adapter = adapter_for(dealer(dms_kind=DmsKind.SANDBOX))

@@ -14,15 +14,14 @@ from parts.models import PartsOrder
 from parts.tests.factories import SEED_002_REQUEST, PartFactory, StockFactory, base_url, seed_002_world
 from tenancy.choices import DmsKind
 
-from .conftest import connect
-from .test_mykaarma import shape
+from .peer import json_shape
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def adapter(department, dms_peer) -> KeyloopAdapter:
-    adapter = adapter_for(connect(department.dealer, dms_peer, DmsKind.KEYLOOP))
+    adapter = adapter_for(dms_peer.connect(department.dealer, DmsKind.KEYLOOP))
     assert isinstance(adapter, KeyloopAdapter)
     adapter.read_timeout = 0.3
     return adapter
@@ -70,7 +69,9 @@ class TestSubmit:
         [request] = dms_peer.requests
         assert (request.method, request.status) == ("POST", 201)
         assert request.path == f"/{department.dealer.uuid}/{department.dms_id}/v1/parts-orders"
-        assert shape(request.body) == shape(SEED_002_REQUEST)  # every field of seed 002's sample, in its order
+        assert json_shape(request.body) == json_shape(
+            SEED_002_REQUEST
+        )  # every field of seed 002's sample, in its order
         assert request.body == {
             "customerId": "123e4569-e89b-12e3-a452-426655440001",
             "companyId": str(world["company"].uuid),
@@ -120,7 +121,7 @@ class TestSubmit:
         [line] = parts_order.lines.all()
         assert receipt.accepted and receipt.dms_order_number == "123445677"
         assert receipt.line_statuses == {str(line.uuid): "RESERVED"}
-        assert (receipt.order_status, receipt.warnings) == ("CONFIRMED", ())
+        assert (receipt.order_status, receipt.unmapped) == ("CONFIRMED", ())
         assert receipt.attempt.status == 201
 
     def test_a_back_ordered_line_is_reported_so(self, adapter, dms_peer, two_line_order):
@@ -202,7 +203,7 @@ class TestPoll:
         polled = adapter.poll_parts_order(parts_order)
 
         assert polled.line_statuses == {}
-        assert polled.warnings == ("parts[0] has an unknown partsOrderLineStatus 'LOST_IN_SPACE'",)
+        assert polled.unmapped == ("parts[0] has an unknown partsOrderLineStatus 'LOST_IN_SPACE'",)
 
     def test_an_order_the_dms_does_not_show_is_transient(self, adapter, dms_peer, parts_order):
         parts_order.dms_order_number = "999"

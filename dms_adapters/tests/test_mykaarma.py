@@ -24,14 +24,14 @@ from orders.tests.factories import (
 )
 from tenancy.choices import DmsKind
 
-from .conftest import connect
+from .peer import json_shape
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def adapter(department, dms_peer) -> MyKaarmaAdapter:
-    adapter = adapter_for(connect(department.dealer, dms_peer, DmsKind.MYKAARMA))
+    adapter = adapter_for(dms_peer.connect(department.dealer, DmsKind.MYKAARMA))
     assert isinstance(adapter, MyKaarmaAdapter)
     adapter.read_timeout = 0.3  # a hanging peer times out fast
     return adapter
@@ -63,15 +63,6 @@ def sample_order(api, department, customer, vehicle) -> RepairOrder:
     return stored(api, department, sample_body(customer, vehicle))
 
 
-def shape(value: Any) -> Any:
-    """The keys of a JSON value, in order, all the way down (values left out)."""
-    if isinstance(value, dict):
-        return [(key, shape(item)) for key, item in value.items()]
-    if isinstance(value, list):
-        return [shape(item) for item in value]
-    return None
-
-
 def push(adapter, repair_order, dms_order_uuid=None) -> RepairOrderReceipt:
     return adapter.push_repair_order(repair_order, dms_order_uuid=dms_order_uuid)
 
@@ -92,7 +83,7 @@ class TestTheBody:
         seed_sample = sample_body(customer, vehicle)["order"]
         # Every field of the sample (it fills every field seed 001 names), where seed 001 puts it; the
         # vehicle also carries the VIN OrMa knows it by (WorkshopOrder 2.x).
-        assert shape({**sent, "vehicle": {"uuid": ""}}) == shape(seed_sample)
+        assert json_shape({**sent, "vehicle": {"uuid": ""}}) == json_shape(seed_sample)
         assert sent["vehicle"] == {"uuid": str(vehicle.uuid), "vin": vehicle.vin}
         # ... with the values as OrMa stored and answers them, field by field.
         assert sent == sample_order.document
