@@ -12,10 +12,8 @@ from .base import DmsAdapter
 
 ADAPTERS: dict[str, str] = {
     DmsKind.SANDBOX: "dms_adapters.sandbox.SandboxAdapter",
-    # The protocol adapters arrive with the DMS push; until then these kinds reach their DMS over HTTP
-    # (reachability) and push nothing.
-    DmsKind.MYKAARMA: "dms_adapters.http.HttpDmsAdapter",
-    DmsKind.KEYLOOP: "dms_adapters.http.HttpDmsAdapter",
+    DmsKind.MYKAARMA: "dms_adapters.mykaarma.MyKaarmaAdapter",
+    DmsKind.KEYLOOP: "dms_adapters.keyloop.KeyloopAdapter",
 }
 
 

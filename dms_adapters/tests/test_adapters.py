@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import http.server
 import threading
+import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 
@@ -38,7 +40,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def dms_server() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
@@ -57,6 +59,25 @@ def test_it_has_an_adapter_for_every_dms_kind():
     assert isinstance(adapter_for(dealer(dms_kind=DmsKind.KEYLOOP, dms_base_url="http://x")), HttpDmsAdapter)
 
 
+def test_each_adapter_says_what_it_takes_and_refuses_the_rest_for_good():
+    takes = {
+        kind: (adapter.takes_repair_orders, adapter.takes_parts_orders)
+        for kind in DmsKind.values
+        for adapter in [adapter_for(dealer(dms_kind=kind, dms_base_url="http://x"))]
+    }
+    assert takes == {DmsKind.SANDBOX: (True, True), DmsKind.MYKAARMA: (True, False), DmsKind.KEYLOOP: (False, True)}
+
+    with pytest.raises(DmsError) as raised:
+        adapter_for(dealer(dms_kind=DmsKind.KEYLOOP, dms_base_url="http://x")).push_repair_order(
+            None, dms_order_uuid=None
+        )
+    assert raised.value.permanent and raised.value.errors[0]["errorCode"] == "NOT_SUPPORTED"
+    assert raised.value.message == "the dealer's DMS (keyloop) takes no repair orders"
+    with pytest.raises(DmsError) as raised:
+        adapter_for(dealer(dms_kind=DmsKind.MYKAARMA, dms_base_url="http://x")).poll_parts_order(None)
+    assert raised.value.permanent and raised.value.message == "the dealer's DMS (mykaarma) takes no parts orders"
+
+
 class TestSandbox:
     def test_it_is_always_reachable_and_in_process(self):
         adapter = adapter_for(dealer(dms_kind=DmsKind.SANDBOX))
@@ -66,7 +87,8 @@ class TestSandbox:
     @pytest.mark.parametrize(("mode", "accepted"), [(DmsMode.SYNC, True), (DmsMode.ASYNC, False)])
     def test_it_takes_a_parts_order_at_once_only_for_a_synchronous_dealer(self, mode, accepted):
         adapter = adapter_for(dealer(dms_kind=DmsKind.SANDBOX, dms_mode=mode))
-        assert adapter.submit_parts_order(parts_order=None).accepted is accepted
+        parts_order = SimpleNamespace(uuid=uuid.UUID(int=1))  # the sandbox reads only its UUID (its DMS number)
+        assert adapter.submit_parts_order(parts_order=parts_order).accepted is accepted
 
 
 class TestHttpBase:
