@@ -96,16 +96,6 @@ class TestMoney:
 
         assert (price.net, price.tax, price.gross) == (D("10.01"), D("1.90"), D("11.91"))
 
-    def test_as_json_answers_numbers(self):
-        assert rules.Price.of(D("100"), D("20"), "EUR").as_json() == {
-            "netValue": 100,
-            "grossValue": 120,
-            "taxValue": 20,
-            "taxRate": 20,
-            "currencyCode": "EUR",
-        }
-        assert rules.Price.of(D("9.99"), D("19"), "EUR").as_json()["grossValue"] == 11.89
-
     def test_a_line_prices_the_discounted_unit_then_the_quantity_then_the_surcharge(self):
         pricing = rules.price_line(
             list_net=D("33.33"),
