@@ -80,6 +80,7 @@ ZERO = Decimal(0)
 
 
 def minor_unit(currency_code: str) -> int:
+    """The currency's decimal places (ISO 4217): 2 unless listed above."""
     return _MINOR_UNITS.get(currency_code.upper(), 2)
 
 
@@ -114,6 +115,7 @@ class Price:
         return Price.of(self.net * quantity, self.tax_rate, self.currency_code)
 
     def plus(self, other: Price | None) -> Price:
+        """This price and ``other`` (none: this price alone), tax recomputed on the summed net."""
         if other is None:
             return self
         return Price.of(self.net + other.net, self.tax_rate, self.currency_code)

@@ -75,6 +75,7 @@ class Catalogue:
             self.successor_of[part.pk] = part.superseded_by_id
 
     def supersession(self, part: Part) -> rules.Supersession:
+        """Where the part's supersession chain ends in this catalogue (``rules.follow_supersession``)."""
         return rules.follow_supersession(part.pk, self.successor_of)
 
     def chain_part_ids(self, supersession: rules.Supersession) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ class PartsFamilyView(PartnerAPIView):
 
     @property
     def store(self) -> Department:
+        """The store of the URL, as the grant checked it (a department of the enterprise's dealer)."""
         return self.request.grant.department
 
     def serializer_context(self) -> dict[str, Any]:
