@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, reset_queries, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -261,12 +261,10 @@ def _staged(cursor: Any, columns: tuple[tuple[str, str], ...], rows: list[tuple[
     return f"SELECT {names} FROM {table}"
 
 
-def _id_batches(rows: QuerySet[Part], size: int) -> Iterator[list[int]]:
-    """The ids of ``rows`` in ascending batches of ``size`` (keyset, so no batch rereads the ones before)."""
-    after = 0
-    while batch := list(rows.filter(id__gt=after).order_by("id").values_list("id", flat=True)[:size]):
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    while batch := list(itertools.islice(items, size)):
         yield batch
-        after = batch[-1]
 
 
 def _json(expression: str) -> str:
@@ -595,17 +593,23 @@ class _Import:
         if self.bad_lines:
             return  # references of bad rows were never written; their errors are what matters
         imported = Part.objects.filter(dealer=self.dealer, updated_at=self.stamp, superseded_by__isnull=False)
+        starts = imported.order_by("id").values_list("id", flat=True).iterator(chunk_size=self.batch_size)
         described: dict[str, str] = {}
-        for batch in _id_batches(imported, self.batch_size):
+        for batch in _batches(starts, self.batch_size):
             chains = imported.filter(id__gte=batch[0], id__lte=batch[-1]).with_successors()
             links = {
                 pk: (part_id, successor)
                 for pk, part_id, successor in chains.values_list("id", "part_id", "superseded_by_id")
             }
             successor_of = {pk: successor for pk, (_, successor) in links.items()}
+            ending: set[int] = set()  # parts on a chain that ends: none of them is on a cycle
             for start in batch:
+                if start in ending:
+                    continue
                 supersession = rules.follow_supersession(start, successor_of)
-                if supersession.returns_to_start:  # a part that only leads into a cycle is not reported
+                if not supersession.cycle:
+                    ending.update(supersession.chain)
+                elif supersession.returns_to_start:  # a part that only leads into a cycle is not reported
                     described[links[start][0]] = " → ".join(links[pk][0] for pk in supersession.chain)
             reset_queries()
         if not described:
