@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
 from orma.actors import Actor
+from orma.errors import DomainError
 
 from .models import CustomerDiscount, Part, PartsOrder, PartsOrderLine, PartsOrderStatusChange, Stock, Surcharge
 from .services import parts_order_line_status_change
@@ -66,15 +66,15 @@ class SurchargeAdmin(admin.ModelAdmin):
 class LineStatusFormSet(BaseInlineFormSet):
     """Saves a changed line status through the service instead of writing the row."""
 
-    def save_existing(self, form: Any, obj: PartsOrderLine, commit: bool = True) -> PartsOrderLine:
+    def save_existing(self, form: Any, line: PartsOrderLine, commit: bool = True) -> PartsOrderLine:
         if "status" in form.changed_data:
             new_status = form.cleaned_data["status"]
-            obj.status = form.initial["status"]  # the service compares against the stored status
+            line.status = form.initial["status"]  # the service compares against the stored status
             try:
-                parts_order_line_status_change(line=obj, status=new_status, actor=self.actor)
-            except ValidationError as error:
-                messages.error(self.request, f"{obj.part_number}: {'; '.join(error.messages)}")
-        return obj
+                parts_order_line_status_change(line=line, status=new_status, actor=self.actor)
+            except DomainError as error:  # the service refused (stock, a final line): say why, keep the rest
+                messages.error(self.request, f"{line.part_number}: {'; '.join(error.messages)}")
+        return line
 
 
 class PartsOrderLineInline(admin.TabularInline):

@@ -47,12 +47,20 @@ class Availability(models.TextChoices):
 
 
 class UnitOfMeasure(models.TextChoices):
+    """What one piece of a part is measured in (with ``unit_of_measure_value``: 5 LITRE)."""
+
     PIECE = "PIECE", "Piece"
     LITRE = "LITRE", "Litre"
     METRE = "METRE", "Metre"
     KILOGRAM = "KILOGRAM", "Kilogram"
     SET = "SET", "Set"
     PAIR = "PAIR", "Pair"
+
+
+class WeightUnit(models.TextChoices):
+    """The unit a part's weight is answered in."""
+
+    KG = "KG", "Kilogram"
 
 
 # Lines whose part has left the shelf: a reservation they held is consumed (on hand and reserved drop).

@@ -10,8 +10,9 @@ transaction that is rolled back when any row is bad:
    shows up as a row the upsert did not answer, without keeping every partId in memory;
 2. references: the file is read again for ``supersededBy`` and ``alternatives``, now that every part of
    the file exists, and each batch's references are resolved and written in bulk;
-3. cycles: a recursive query walks the supersession chains of the imported parts; a chain that comes
-   back to its start is reported on each of its rows.
+3. cycles: the supersession chains of the imported parts are loaded batch by batch (a recursive query)
+   and followed by ``parts.rules.follow_supersession``, the one cycle check; a chain that comes back to
+   its start is reported on each of its rows.
 
 On PostgreSQL the rows reach the database by ``COPY`` into a temporary table; on SQLite as multi-row
 ``VALUES``. Line numbers are the file's physical lines (the header is line 1).
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -33,8 +35,10 @@ from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from orma.errors import DomainError, ErrorCode, Problem
 from tenancy.models import Dealer, Department
 
+from . import rules
 from .choices import UnitOfMeasure
 from .models import Part, Stock
 
@@ -57,7 +61,6 @@ OPTIONAL_COLUMNS = ("discountGroup", "unitOfMeasure")
 SEPARATOR = "|"
 BATCH_SIZE = 5000
 MAX_REPORTED_ERRORS = 10_000
-MAX_CHAIN = 1000
 # The columns the import writes, in the order of a row's values (after dealer_id and part_id).
 _PART_COLUMNS = (
     "dealer_id",
@@ -139,8 +142,11 @@ class ImportResult:
         return {"created": self.created, "updated": self.updated, "errors": errors}
 
 
-class ImportFileError(Exception):
+class ImportFileError(DomainError):
     """The file cannot be imported at all (unreadable, or its header is wrong)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([Problem(ErrorCode.UNPROCESSABLE, message)])
 
 
 class _Rollback(Exception):
@@ -253,6 +259,12 @@ def _staged(cursor: Any, columns: tuple[tuple[str, str], ...], rows: list[tuple[
         for row in rows:
             copy.write_row(row)
     return f"SELECT {names} FROM {table}"
+
+
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    while batch := list(itertools.islice(items, size)):
+        yield batch
 
 
 def _json(expression: str) -> str:
@@ -577,41 +589,31 @@ class _Import:
     # --- pass 3: cycles ---
 
     def find_cycles(self) -> None:
+        """Follow the chain of every imported part that names a successor, a batch at a time (bounded memory)."""
         if self.bad_lines:
             return  # references of bad rows were never written; their errors are what matters
-        table = Part._meta.db_table
-        sql = (
-            f"WITH RECURSIVE walk(start_id, current_id, depth) AS ("
-            f" SELECT id, superseded_by_id, 1 FROM {table}"
-            f" WHERE dealer_id = %s AND updated_at = %s AND superseded_by_id IS NOT NULL"
-            f" UNION ALL"
-            f" SELECT w.start_id, p.superseded_by_id, w.depth + 1 FROM walk w JOIN {table} p ON p.id = w.current_id"
-            f" WHERE p.superseded_by_id IS NOT NULL AND w.current_id <> w.start_id AND w.depth < %s"
-            f") SELECT DISTINCT start_id FROM walk WHERE current_id = start_id"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [self.dealer.pk, connection.ops.adapt_datetimefield_value(self.stamp), MAX_CHAIN])
-            on_cycles = [row[0] for row in cursor.fetchall()]
-        if not on_cycles:
-            return
+        imported = Part.objects.filter(dealer=self.dealer, updated_at=self.stamp, superseded_by__isnull=False)
+        starts = imported.order_by("id").values_list("id", flat=True).iterator(chunk_size=self.batch_size)
         described: dict[str, str] = {}
-        known: dict[int, tuple[str, int | None]] = {}
-        for start in on_cycles:
-            chain: list[str] = []
-            current: int | None = start
-            while current is not None and len(chain) <= MAX_CHAIN:  # the walk found it comes back to start
-                if current not in known:
-                    known.update(
-                        (pk, (part_id, next_pk))
-                        for pk, part_id, next_pk in Part.objects.filter(id=current).values_list(
-                            "id", "part_id", "superseded_by_id"
-                        )
-                    )
-                part_id, current = known[current]
-                chain.append(part_id)
-                if current == start:
-                    break
-            described[chain[0]] = " → ".join([*chain, chain[0]])
+        for batch in _batches(starts, self.batch_size):
+            chains = imported.filter(id__gte=batch[0], id__lte=batch[-1]).with_successors()
+            links = {
+                pk: (part_id, successor)
+                for pk, part_id, successor in chains.values_list("id", "part_id", "superseded_by_id")
+            }
+            successor_of = {pk: successor for pk, (_, successor) in links.items()}
+            ending: set[int] = set()  # parts on a chain that ends: none of them is on a cycle
+            for start in batch:
+                if start in ending:
+                    continue
+                supersession = rules.follow_supersession(start, successor_of)
+                if not supersession.cycle:
+                    ending.update(supersession.chain)
+                elif supersession.returns_to_start:  # a part that only leads into a cycle is not reported
+                    described[links[start][0]] = " → ".join(links[pk][0] for pk in supersession.chain)
+            reset_queries()
+        if not described:
+            return
         for line, values in self.reader.rows():
             part_id = values.get("partId", "").strip()
             if part_id in described:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from orders.choices import DmsStatus
@@ -16,6 +17,7 @@ from orders.models import Customer
 from orma.actors import Channel
 from tenancy.models import Dealer, Department, Partner
 
+from . import rules
 from .choices import PartsOrderLineStatus, PartsOrderStatus, PartsOrderType, UnitOfMeasure
 
 
@@ -29,13 +31,35 @@ def percent(**kwargs):  # type: ignore[no-untyped-def]
     )
 
 
+class PartQuerySet(models.QuerySet["Part"]):
+    """Queries of the catalogue that follow supersession chains in the database."""
+
+    def with_successors(self) -> PartQuerySet:
+        """These parts and every successor along their supersession chains: one query, a recursive CTE.
+
+        ``UNION`` (not ``UNION ALL``) drops rows already produced, so a cycle in the data ends the recursion.
+        """
+        seeds, params = self.order_by().values("id").query.sql_with_params()
+        table = self.model._meta.db_table
+        sql = (
+            f"WITH RECURSIVE chain(id) AS ({seeds}"
+            f" UNION"
+            f" SELECT p.superseded_by_id FROM {table} p JOIN chain c ON p.id = c.id"
+            f" WHERE p.superseded_by_id IS NOT NULL"
+            f") SELECT id FROM chain"
+        )
+        return Part.objects.filter(id__in=RawSQL(sql, params))
+
+
 class Part(models.Model):
     """A part in one dealer's catalogue, known by its ``partId`` (seed 002), with its list price."""
 
     # no index of its own: the unique (dealer, part_id) index serves every lookup by dealer
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="parts", db_index=False)
-    part_id = models.CharField(max_length=50, help_text="seed 002's partId, unique per dealer (e.g. S7654321)")
-    brand_code = models.CharField(max_length=20, help_text="short brand code (seed 002: S)")
+    part_id = models.CharField(
+        max_length=rules.PART_ID_MAX_LENGTH, help_text="seed 002's partId, unique per dealer (e.g. S7654321)"
+    )
+    brand_code = models.CharField(max_length=rules.BRAND_CODE_MAX_LENGTH, help_text="short brand code (seed 002: S)")
     part_code = models.CharField(max_length=50)
     description = models.CharField(max_length=500, blank=True)
     weight_kg = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
@@ -61,6 +85,8 @@ class Part(models.Model):
     # Set explicitly (not auto_now) so one import stamps all its rows alike and spots a repeated partId.
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    objects = PartQuerySet.as_manager()
+
     class Meta:
         ordering = ["part_id"]
         constraints = [models.UniqueConstraint(fields=["dealer", "part_id"], name="part_dealer_part_id")]
@@ -75,12 +101,11 @@ class Part(models.Model):
             return
         if successor.dealer_id != self.dealer_id:
             raise ValidationError({"superseded_by": "the successor must be a part of the same dealer"})
-        seen = {self.pk}
-        while successor is not None:  # an admin edit must not close a supersession cycle
-            if successor.pk in seen:
-                raise ValidationError({"superseded_by": f"{self.superseded_by} would close a supersession cycle"})
-            seen.add(successor.pk)
-            successor = successor.superseded_by
+        # An admin edit must not close a supersession cycle: follow the chain as this edit would leave it.
+        chain = Part.objects.filter(pk=successor.pk).with_successors().values_list("id", "superseded_by_id")
+        successor_of = {**dict(chain), self.pk: successor.pk}
+        if rules.follow_supersession(self.pk, successor_of).cycle:
+            raise ValidationError({"superseded_by": f"{successor} would close a supersession cycle"})
 
 
 class Stock(models.Model):

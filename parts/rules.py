@@ -1,21 +1,49 @@
-"""Pure rules of the parts app: order status derivation, price arithmetic, availability, supersession.
+"""Pure rules of the parts app: limits, order status derivation, price arithmetic, availability,
+supersession, and seed 002's rules on a parts order request.
 
-No database access here. Money is ``Decimal`` throughout and rounded half-up to the currency's minor
-unit: a price's net value is rounded first, its tax is rounded from the rounded net, and gross is
-their sum, so ``net + tax == gross`` always holds exactly.
+No database access here: the callers load what a rule reads (``parts.selectors``) and a rule answers,
+or raises :class:`orma.errors.DomainError` with every problem, each named by its field path. The API
+serializers, the services, the importer and the admin call the same functions. Money is ``Decimal``
+throughout and rounded half-up to the currency's minor unit: a price's net value is rounded first, its
+tax is rounded from the rounded net, and gross is their sum, so ``net + tax == gross`` always holds exactly.
 """
 
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from orma.errors import DomainError, ErrorCode, Problem
 
 from .choices import Availability, PartsOrderLineStatus, PartsOrderStatus
 
+if TYPE_CHECKING:
+    from orders.models import Customer
+
+    from .models import Part
+    from .selectors import Catalogue, PricedCustomer
+
 L = PartsOrderLineStatus
+
+# --- limits -------------------------------------------------------------------------------------
+
+MAX_LINES = 200  # lines of one parts order
+MAX_BASKET = 200  # parts of one price & availability request
+MAX_QUANTITY = 999_999  # of one line or one basket item
+PART_ID_MAX_LENGTH = 50  # seed 002's partId (Part.part_id)
+BRAND_CODE_MAX_LENGTH = 20  # Part.brand_code
+
+
+def not_one_of(value: str, choices: type[models.TextChoices]) -> str:
+    """The message for a value that is not one of an enumeration's (the API's enum fields say the same)."""
+    return f"The value '{value}' is not valid; use one of {', '.join(choices.values)}."
+
 
 # --- order status -------------------------------------------------------------------------------
 
@@ -52,6 +80,7 @@ ZERO = Decimal(0)
 
 
 def minor_unit(currency_code: str) -> int:
+    """The currency's decimal places (ISO 4217): 2 unless listed above."""
     return _MINOR_UNITS.get(currency_code.upper(), 2)
 
 
@@ -86,23 +115,10 @@ class Price:
         return Price.of(self.net * quantity, self.tax_rate, self.currency_code)
 
     def plus(self, other: Price | None) -> Price:
+        """This price and ``other`` (none: this price alone), tax recomputed on the summed net."""
         if other is None:
             return self
         return Price.of(self.net + other.net, self.tax_rate, self.currency_code)
-
-    def as_json(self) -> dict[str, Any]:
-        # JSON numbers as seed 002 shows them; a float prints the exact decimal for these magnitudes.
-        return {
-            "netValue": _number(self.net),
-            "grossValue": _number(self.gross),
-            "taxValue": _number(self.tax),
-            "taxRate": _number(self.tax_rate),
-            "currencyCode": self.currency_code,
-        }
-
-
-def _number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def customer_unit_net(list_net: Decimal, discount_percent: Decimal, currency_code: str) -> Decimal:
@@ -234,12 +250,19 @@ class Supersession:
     def superseded(self) -> bool:
         return len(self.chain) > 1
 
+    @property
+    def returns_to_start(self) -> bool:
+        """The cycle comes back to the part the walk started from: that part is on it, not only leading into it."""
+        return self.cycle and self.chain[-1] == self.chain[0]
+
 
 def follow_supersession(start: Any, successor_of: Mapping[Any, Any]) -> Supersession:
     """Follow successors from ``start`` to the final one; a cycle or a successor missing from the map is reported.
 
     ``successor_of`` maps each known part to its successor (None for a current part). On a cycle or a gap
     the chain walked so far is returned and ``final`` is ``start`` itself: there is no part to supply.
+    The one supersession-cycle check: the order path, price & availability, ``Part.clean`` (the admin)
+    and the catalogue import all follow chains through it.
     """
     chain = [start]
     seen = {start}
@@ -255,3 +278,197 @@ def follow_supersession(start: Any, successor_of: Mapping[Any, Any]) -> Superses
             return Supersession(start, tuple(chain), cycle=True)
         seen.add(successor)
         current = successor
+
+
+# --- who and what a request names ---------------------------------------------------------------
+
+
+def customer_problem(
+    customer_uuid: uuid.UUID, customers: Mapping[uuid.UUID, Any], *, field: str = "customerId"
+) -> Problem | None:
+    """UNKNOWN_CUSTOMER unless ``customer_uuid`` is among ``customers``, the dealer's customers the caller loaded."""
+    if customer_uuid in customers:
+        return None
+    return Problem(
+        ErrorCode.UNKNOWN_CUSTOMER, f"{field} {customer_uuid} is not a customer of this dealer", field, customer_uuid
+    )
+
+
+def unknown_part(part_id: str, field: str) -> Problem:
+    """UNKNOWN_PART: ``part_id`` names no part of the dealer's catalogue."""
+    return Problem(ErrorCode.UNKNOWN_PART, f"part {part_id} is not in this dealer's catalogue", field, part_id)
+
+
+@dataclass(frozen=True)
+class PartsOrderFilters:
+    """The filters of a parts order list: a customer and an order status, each optional."""
+
+    customer_uuid: uuid.UUID | None = None
+    status: str | None = None
+
+
+def parts_order_filters(*, customer_id: str | None, order_status: str | None) -> PartsOrderFilters:
+    """The list filters from their query values: ``customerId`` a UUID, ``orderStatus`` one of seed 002's."""
+    problems = []
+    customer_uuid = None
+    if customer_id is not None:
+        try:
+            customer_uuid = uuid.UUID(customer_id)
+        except ValueError:
+            problems.append(Problem(ErrorCode.FIELD_INVALID, "customerId must be a UUID", "customerId", customer_id))
+    if order_status is not None and order_status not in PartsOrderStatus.values:
+        problems.append(
+            Problem(ErrorCode.FIELD_INVALID, not_one_of(order_status, PartsOrderStatus), "orderStatus", order_status)
+        )
+    if problems:
+        raise DomainError(problems)
+    return PartsOrderFilters(customer_uuid, order_status)
+
+
+# --- placing a parts order ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    """One line of a parts order request: the part (by partId, or brandCode + partCode) and how many."""
+
+    quantity: int
+    part_id: str | None = None
+    brand_code: str | None = None
+    part_code: str | None = None
+    vehicle_references: tuple[Mapping[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PartsOrderRequest:
+    """A syntactically valid parts order request (seed 002's body), before the dealer's rules are checked."""
+
+    customer_uuid: uuid.UUID
+    order_type: str
+    lines: Sequence[RequestedLine]
+    company_uuid: uuid.UUID | None = None
+    order_reference: str = ""
+    contact: Mapping[str, str] = field(default_factory=dict)
+    delivery_address: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class CheckedLine:
+    """A requested line that passed the rules: the part to supply and, when it is superseded, the part asked for."""
+
+    requested: RequestedLine
+    part: Part
+    superseded: Part | None
+
+
+@dataclass(frozen=True)
+class CheckedPartsOrder:
+    """A parts order request that passed the dealer's rules, with what they loaded (``parts_order_place`` takes it)."""
+
+    request: PartsOrderRequest
+    customer: PricedCustomer
+    company: Customer | None
+    lines: tuple[CheckedLine, ...]
+
+
+def _resolve_part(catalogue: Catalogue, line: RequestedLine, prefix: str) -> Part | Problem:
+    """The part a line names, or the problem naming it."""
+    if line.part_id:
+        path = f"{prefix}.part.partId"
+        part = catalogue.by_part_id.get(line.part_id)
+        if part is None:
+            return unknown_part(line.part_id, path)
+        for name, given, actual in (
+            ("brandCode", line.brand_code, part.brand_code),
+            ("partCode", line.part_code, part.part_code),
+        ):
+            if given not in (None, "") and given != actual:
+                reason = f"part {line.part_id} has {name} {actual}, not {given}"
+                return Problem(ErrorCode.UNKNOWN_PART, reason, path, line.part_id)
+        return part
+    matches = catalogue.by_code.get((line.brand_code or "", line.part_code or ""), [])
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        reason = f"brandCode {line.brand_code} and partCode {line.part_code} name several parts; give partId"
+    else:
+        reason = f"no part with brandCode {line.brand_code} and partCode {line.part_code} in this dealer's catalogue"
+    return Problem(ErrorCode.UNKNOWN_PART, reason, f"{prefix}.part.partCode", line.part_code)
+
+
+def _check_line(catalogue: Catalogue, line: RequestedLine, prefix: str) -> tuple[CheckedLine | None, list[Problem]]:
+    """One line against the catalogue: the part resolves (through its supersession), the quantity, the references."""
+    requested = _resolve_part(catalogue, line, prefix)
+    if isinstance(requested, Problem):
+        return None, [requested]
+    supersession = catalogue.supersession(requested)
+    if supersession.cycle or supersession.broken:
+        chain = " → ".join(catalogue.chain_part_ids(supersession))
+        what = "loops" if supersession.cycle else "names a successor that is not in the catalogue"
+        reason = f"the supersession of part {requested.part_id} {what} ({chain}); ask the dealer"
+        return None, [Problem(ErrorCode.UNKNOWN_PART, reason, f"{prefix}.part.partId", requested.part_id)]
+    part = catalogue.parts[supersession.final]
+    problems = []
+    issue = quantity_problem(line.quantity, part.unit_of_sale)
+    if issue:
+        problems.append(Problem(ErrorCode.FIELD_INVALID, issue, f"{prefix}.quantity", line.quantity))
+    for ref_type in missing_vehicle_references(part.mandatory_vehicle_references or (), line.vehicle_references):
+        problems.append(
+            Problem(
+                ErrorCode.FIELD_REQUIRED,
+                f"a {ref_type} vehicle reference is mandatory for part {part.part_id}",
+                f"{prefix}.mandatoryVehicleReferences",
+                ref_type,
+            )
+        )
+    return CheckedLine(line, part, requested if part.pk != requested.pk else None), problems
+
+
+def parts_order_checked(
+    *,
+    request: PartsOrderRequest,
+    reference_required: bool,
+    customers: Mapping[uuid.UUID, PricedCustomer],
+    catalogue: Catalogue,
+) -> CheckedPartsOrder:
+    """Seed 002's rules on a parts order, against the dealer's customers and catalogue loaded by the caller.
+
+    The customer (and the company, when given) must be the dealer's; ``orderReference`` is required when
+    the dealer says so; without ``alternateDeliveryAddress`` the customer needs an invoice address; every
+    part must resolve, through its supersession, to one the store can supply, in a multiple of its unit of
+    sale and with the vehicle references it declares. Every problem at once, in that order (DomainError).
+    """
+    problems: list[Problem] = []
+    priced = customers.get(request.customer_uuid)
+    company = None
+    if problem := customer_problem(request.customer_uuid, customers):
+        problems.append(problem)
+    if request.company_uuid is not None:
+        if problem := customer_problem(request.company_uuid, customers, field="companyId"):
+            problems.append(problem)
+        else:
+            company = customers[request.company_uuid].customer
+    if reference_required and not request.order_reference.strip():
+        problems.append(
+            Problem(ErrorCode.FIELD_REQUIRED, "orderReference is required by this dealer", "orderReference", "")
+        )
+    if not request.delivery_address and priced is not None:
+        customer = priced.customer
+        if not (customer.street_name or customer.city):
+            problems.append(
+                Problem(
+                    ErrorCode.FIELD_REQUIRED,
+                    "alternateDeliveryAddress is required: the customer has no invoice address to deliver to",
+                    "alternateDeliveryAddress",
+                    "",
+                )
+            )
+    lines = []
+    for index, line in enumerate(request.lines):
+        checked, line_problems = _check_line(catalogue, line, f"parts[{index}]")
+        problems.extend(line_problems)
+        if checked is not None:
+            lines.append(checked)
+    if problems or priced is None:
+        raise DomainError(problems)
+    return CheckedPartsOrder(request, priced, company, tuple(lines))

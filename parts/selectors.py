@@ -8,17 +8,19 @@ recursive CTE), and the alternatives of those parts with their stock (one query)
 
 from __future__ import annotations
 
+import functools
+import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from django.db.models import F, FilteredRelation, OuterRef, Prefetch, Q, Subquery
-from django.db.models.expressions import RawSQL
 
 from orders.models import Customer
+from orma.errors import DomainError
+from tenancy.models import Department
 
 from . import rules
 from .choices import Availability
@@ -73,31 +75,12 @@ class Catalogue:
             self.successor_of[part.pk] = part.superseded_by_id
 
     def supersession(self, part: Part) -> rules.Supersession:
+        """Where the part's supersession chain ends in this catalogue (``rules.follow_supersession``)."""
         return rules.follow_supersession(part.pk, self.successor_of)
 
-
-def _chain_sql(dealer_id: int, part_ids: Sequence[str], codes: Sequence[tuple[str, str]]) -> tuple[str, list[Any]]:
-    """A recursive CTE: the ids of the named parts and of every successor along their chains.
-
-    ``UNION`` (not ``UNION ALL``) drops rows already produced, so a cycle in the data ends the recursion.
-    """
-    table = Part._meta.db_table
-    seeds: list[str] = []
-    params: list[Any] = [dealer_id]
-    if part_ids:
-        seeds.append(f"p.part_id IN ({', '.join(['%s'] * len(part_ids))})")
-        params.extend(part_ids)
-    for brand_code, part_code in codes:
-        seeds.append("(p.brand_code = %s AND p.part_code = %s)")
-        params.extend((brand_code, part_code))
-    sql = (
-        f"WITH RECURSIVE chain(id) AS ("
-        f" SELECT p.id FROM {table} p WHERE p.dealer_id = %s AND ({' OR '.join(seeds)})"
-        f" UNION"
-        f" SELECT p.superseded_by_id FROM {table} p JOIN chain c ON p.id = c.id WHERE p.superseded_by_id IS NOT NULL"
-        f") SELECT id FROM chain"
-    )
-    return sql, params
+    def chain_part_ids(self, supersession: rules.Supersession) -> tuple[str, ...]:
+        """The partIds along a followed chain (``?`` for a successor missing from the catalogue)."""
+        return tuple(self.parts[pk].part_id if pk in self.parts else "?" for pk in supersession.chain)
 
 
 def catalogue_load(
@@ -113,9 +96,11 @@ def catalogue_load(
     codes = sorted(set(codes))
     if not part_ids and not codes:
         return Catalogue({})
-    sql, params = _chain_sql(dealer_id, part_ids, codes)
+    named = [Q(part_id__in=part_ids)] if part_ids else []
+    named += [Q(brand_code=brand_code, part_code=part_code) for brand_code, part_code in codes]
+    chains = Part.objects.filter(functools.reduce(operator.or_, named), dealer_id=dealer_id).with_successors()
     parts = (
-        Part.objects.filter(dealer_id=dealer_id, id__in=RawSQL(sql, params))
+        chains.filter(dealer_id=dealer_id)
         .defer("created_at", "updated_at")  # never shown; loading them costs a datetime parse per part
         .annotate(
             store_stock=FilteredRelation("stock", condition=Q(stock__department_id=store_id)),
@@ -265,34 +250,61 @@ def price_part(
     )
 
 
-def price_availability(
-    *,
-    dealer_id: int,
-    store_id: int,
-    items: Sequence[BasketItem],
-    priced_customer: PricedCustomer | None,
-    order_type: str | None = None,
-) -> tuple[list[PriceAvailability], list[int]]:
-    """Price & availability of each item, and the indexes of items naming no part of the dealer.
+@dataclass(frozen=True)
+class Basket:
+    """A price & availability request that passed its rules, with what they loaded (one part or up to 200)."""
 
-    Three queries whatever the number of items: the parts with their chains, stock and surcharge,
-    then their alternatives (the customer is loaded by the caller).
+    items: tuple[BasketItem, ...]
+    priced_customer: PricedCustomer | None
+    catalogue: Catalogue
+
+
+def basket_check(
+    *,
+    store: Department,
+    items: Sequence[BasketItem],
+    customer_uuid: uuid.UUID | None,
+    order_type: str | None,
+    part_fields: Sequence[str],
+) -> Basket:
+    """Price & availability's rules: the customer, when given, is the dealer's; then every part is (DomainError).
+
+    ``part_fields`` names each item's field in the request, for the problems. Two queries: the customer
+    with its discounts, the parts with their chains, stock and the order type's surcharge.
     """
+    priced_customer = None
+    if customer_uuid is not None:
+        customers = customers_with_discounts(dealer_id=store.dealer_id, customer_uuids=[customer_uuid])
+        if problem := rules.customer_problem(customer_uuid, customers):
+            raise DomainError([problem])
+        priced_customer = customers[customer_uuid]
     catalogue = catalogue_load(
-        dealer_id=dealer_id, store_id=store_id, part_ids=[i.part_id for i in items], order_type=order_type
+        dealer_id=store.dealer_id, store_id=store.id, part_ids=[i.part_id for i in items], order_type=order_type
     )
-    unknown = [index for index, item in enumerate(items) if item.part_id not in catalogue.by_part_id]
-    if unknown or not items:
-        return [], unknown
+    unknown = [
+        rules.unknown_part(item.part_id, part_field)
+        for item, part_field in zip(items, part_fields, strict=True)
+        if item.part_id not in catalogue.by_part_id
+    ]
+    if unknown:
+        raise DomainError(unknown)
+    return Basket(tuple(items), priced_customer, catalogue)
+
+
+def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailability]:
+    """Price & availability of each item of a checked basket: one query (the alternatives with their stock)."""
+    catalogue = basket.catalogue
     resolved = []
-    for item in items:
+    for item in basket.items:
         requested = catalogue.by_part_id[item.part_id]
         supersession = catalogue.supersession(requested)
         resolved.append((item, requested, supersession, catalogue.parts[supersession.final]))
+    if not resolved:
+        return []
     alternatives = alternatives_load(
         part_pks={pk for _, requested, _, final in resolved for pk in (requested.pk, final.pk)}, store_id=store_id
     )
-    discounts = priced_customer.discounts if priced_customer else ()
+    discounts = basket.priced_customer.discounts if basket.priced_customer else ()
     answers = []
     for item, requested, supersession, part in resolved:
         stocked, available = stock_of(part)
@@ -305,7 +317,7 @@ def price_availability(
                 part=part,
                 supersession=supersession,
                 successor=part if supersession.superseded and not supersession.cycle else None,
-                chain=tuple(catalogue.parts[pk].part_id if pk in catalogue.parts else "?" for pk in supersession.chain),
+                chain=catalogue.chain_part_ids(supersession),
                 pricing=price_part(part=part, quantity=item.quantity, discounts=discounts),
                 stocked=stocked,
                 available=max(available, 0),
@@ -314,7 +326,7 @@ def price_availability(
                 mandatory_vehicle_references=tuple(part.mandatory_vehicle_references or ()),
             )
         )
-    return answers, []
+    return answers
 
 
 # --- parts orders -------------------------------------------------------------------------------
@@ -335,17 +347,16 @@ def parts_order_get(*, department_id: int, order_uuid: uuid.UUID) -> PartsOrder 
 def parts_order_list(
     *,
     department_id: int,
-    customer_uuid: uuid.UUID | None = None,
-    status: str | None = None,
+    filters: rules.PartsOrderFilters,
     after: tuple[datetime, int] | None = None,
     limit: int,
 ) -> list[PartsOrder]:
     """One page of the store's parts orders, newest first, keyset-paginated on (created_at, id)."""
     orders = PartsOrder.objects.filter(department_id=department_id)
-    if customer_uuid is not None:
-        orders = orders.filter(customer__uuid=customer_uuid)
-    if status:
-        orders = orders.filter(status=status)
+    if filters.customer_uuid is not None:
+        orders = orders.filter(customer__uuid=filters.customer_uuid)
+    if filters.status:
+        orders = orders.filter(status=filters.status)
     if after is not None:
         created_at, order_id = after
         orders = orders.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=order_id))

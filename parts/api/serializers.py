@@ -1,15 +1,16 @@
 """Serializers of the parts family (``/parts-api/{enterpriseId}/{storeId}/v1/``).
 
-Request serializers validate the shape of a body (types, lengths, enums, required fields) and map it
-to the services' request objects; the dealer's rules (customers and parts exist, quantities, vehicle
-references, orderReference) are checked by ``parts.services``. Response serializers document the
-bodies the views build; they are not used to render (the views build plain JSON directly, which is
-cheaper and keeps money as JSON numbers, as seed 002 shows them).
+Every request body and query enters through one of the request serializers here (``RequestSerializer``,
+DRF's ``is_valid()`` idiom). They check the shape first (types, lengths, enums, required fields): any
+problem there is answered at once, in one 400. Only a well-shaped request reaches ``validate()``, which
+runs the dealer's rules (``parts.services.parts_order_check``, ``parts.selectors.basket_check``: the
+customers and parts exist, quantities, vehicle references, orderReference ...), again every problem in
+one 400, and hands the view what they loaded. Response serializers document the bodies built by
+:mod:`parts.api.representations`; they are not used to render.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
@@ -18,12 +19,11 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orma.api.errors import ErrorCode, Problem, problems_from_validation_detail
+from orma.api.serializers import RequestSerializer
 
-from ..choices import Availability, PartsOrderLineStatus, PartsOrderStatus, PartsOrderType, UnitOfMeasure
-from ..services import MAX_LINES, PartsOrderRequest, RequestedLine
-
-MAX_BASKET = 200
+from .. import rules, selectors, services
+from ..choices import Availability, PartsOrderLineStatus, PartsOrderStatus, PartsOrderType, UnitOfMeasure, WeightUnit
+from ..rules import BRAND_CODE_MAX_LENGTH, MAX_BASKET, MAX_LINES, MAX_QUANTITY, PART_ID_MAX_LENGTH
 
 
 class EnumRefField(serializers.ChoiceField):
@@ -35,10 +35,7 @@ class EnumRefField(serializers.ChoiceField):
 
     def __init__(self, component_name: str, choices: Any, **kwargs: Any) -> None:
         self.component_name = component_name
-        kwargs.setdefault(
-            "error_messages",
-            {"invalid_choice": f"The value '{{input}}' is not valid; use one of {', '.join(choices.values)}."},
-        )
+        kwargs.setdefault("error_messages", {"invalid_choice": rules.not_one_of("{input}", choices)})
         super().__init__(choices=choices.values, **kwargs)
 
 
@@ -67,13 +64,14 @@ def _money(**kwargs: Any) -> serializers.DecimalField:
 # --- requests -----------------------------------------------------------------------------------
 
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+SEARCH_MAX_LENGTH = 100  # longer search text is cut, not refused
 
 
 class PartsOrderPartRefSerializer(serializers.Serializer):
     """The part of an order line: ``partId``, or ``brandCode`` with ``partCode``."""
 
-    partId = serializers.CharField(max_length=50, required=False)
-    brandCode = serializers.CharField(max_length=20, required=False)
+    partId = serializers.CharField(max_length=PART_ID_MAX_LENGTH, required=False)
+    brandCode = serializers.CharField(max_length=BRAND_CODE_MAX_LENGTH, required=False)
     partCode = serializers.CharField(max_length=50, required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +89,7 @@ class PartsVehicleReferenceSerializer(serializers.Serializer):
 
 class PartsOrderLineRequestSerializer(serializers.Serializer):
     part = PartsOrderPartRefSerializer()
-    quantity = serializers.IntegerField(min_value=1, max_value=999_999, help_text="a multiple of the unit of sale")
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, help_text="a multiple of the unit of sale")
     mandatoryVehicleReferences = PartsVehicleReferenceSerializer(many=True, required=False, max_length=20)
 
 
@@ -121,7 +119,7 @@ class PartsAddressSerializer(serializers.Serializer):
         return attrs
 
 
-class PartsOrderCreateSerializer(serializers.Serializer):
+class PartsOrderCreateSerializer(RequestSerializer):
     """Seed 002's ``PartsOrderCreateRequest``."""
 
     customerId = serializers.UUIDField(help_text="a customer of this dealer (customerUUID)")
@@ -136,31 +134,62 @@ class PartsOrderCreateSerializer(serializers.Serializer):
     )
     parts = PartsOrderLineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
-    def to_request(self) -> PartsOrderRequest:
-        data = self.validated_data
-        return PartsOrderRequest(
-            customer_uuid=data["customerId"],
-            company_uuid=data.get("companyId"),
-            order_type=data["orderType"],
-            order_reference=(data.get("orderReference") or "").strip(),
-            contact={k: v for k, v in (data.get("orderContact") or {}).items() if v},
-            delivery_address=data.get("alternateDeliveryAddress") or None,
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The dealer's rules on the well-shaped order; ``checked`` is what ``parts_order_place`` takes."""
+        checked = services.parts_order_check(store=self.context["store"], request=self.parts_order_request(attrs))
+        return {**attrs, "checked": checked}
+
+    @staticmethod
+    def parts_order_request(attrs: dict[str, Any]) -> rules.PartsOrderRequest:
+        """The body's fields as the rules read them."""
+        return rules.PartsOrderRequest(
+            customer_uuid=attrs["customerId"],
+            company_uuid=attrs.get("companyId"),
+            order_type=attrs["orderType"],
+            order_reference=(attrs.get("orderReference") or "").strip(),
+            contact={k: v for k, v in (attrs.get("orderContact") or {}).items() if v},
+            delivery_address=attrs.get("alternateDeliveryAddress") or None,
             lines=[
-                RequestedLine(
+                rules.RequestedLine(
                     quantity=line["quantity"],
                     part_id=line["part"].get("partId"),
                     brand_code=line["part"].get("brandCode"),
                     part_code=line["part"].get("partCode"),
                     vehicle_references=tuple(line.get("mandatoryVehicleReferences", ())),
                 )
-                for line in data["parts"]
+                for line in attrs["parts"]
             ],
         )
 
 
+class PartsOrderListQuerySerializer(RequestSerializer):
+    """The filters of ``GET parts-orders`` (``rules.parts_order_filters``); ``limit`` and ``cursor`` are the page's.
+
+    No declared fields: the rule checks the raw query values, so its messages name them as sent.
+    """
+
+    def to_internal_value(self, data: Any) -> rules.PartsOrderFilters:
+        return rules.parts_order_filters(customer_id=data.get("customerId"), order_status=data.get("orderStatus"))
+
+
+class PartsSearchQuerySerializer(RequestSerializer):
+    """The query of ``GET parts``: search text and brand code, both optional (``limit``, ``cursor``: the page's)."""
+
+    search = serializers.CharField(
+        required=False, allow_blank=True, help_text="start of a partId or partCode, or description"
+    )
+    brandCode = serializers.CharField(source="brand_code", required=False, allow_blank=True)
+
+    def validate_search(self, value: str) -> str:
+        return value[:SEARCH_MAX_LENGTH]
+
+    def validate_brandCode(self, value: str) -> str:
+        return value[:BRAND_CODE_MAX_LENGTH]
+
+
 class PartsBasketItemSerializer(serializers.Serializer):
-    partId = serializers.CharField(max_length=50)
-    quantity = serializers.IntegerField(min_value=1, max_value=999_999, default=1)
+    partId = serializers.CharField(max_length=PART_ID_MAX_LENGTH)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
 
 
 @extend_schema_field(PartsBasketItemSerializer(many=True))
@@ -187,10 +216,10 @@ class BasketItemsField(serializers.Field):
                 problems["partId"] = "Expected an object with partId and quantity."
             elif isinstance(part_id, bool) or not isinstance(part_id, str | int) or part_id in ("", None):
                 problems["partId"] = "This field is required." if part_id in ("", None) else "Not a valid string."
-            elif len(str(part_id)) > 50 or "\x00" in str(part_id):
-                problems["partId"] = "Ensure this field has no more than 50 characters and no NUL."
-            if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 999_999:
-                problems["quantity"] = "A whole number from 1 to 999999 is required."
+            elif len(str(part_id)) > PART_ID_MAX_LENGTH or "\x00" in str(part_id):
+                problems["partId"] = f"Ensure this field has no more than {PART_ID_MAX_LENGTH} characters and no NUL."
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+                problems["quantity"] = f"A whole number from 1 to {MAX_QUANTITY} is required."
             errors.append(problems)
             failed = failed or bool(problems)
             if not problems:
@@ -203,44 +232,45 @@ class BasketItemsField(serializers.Field):
         return value
 
 
-class PartsBasketSerializer(serializers.Serializer):
+class _PriceAvailabilityRequestSerializer(RequestSerializer):
+    """What both price & availability requests share: their rules (``selectors.basket_check``)."""
+
+    def with_basket(
+        self, attrs: dict[str, Any], items: list[selectors.BasketItem], part_fields: list[str]
+    ) -> dict[str, Any]:
+        """The request's fields with ``basket``: the checked items, the customer pricing them, their catalogue."""
+        basket = selectors.basket_check(
+            store=self.context["store"],
+            items=items,
+            customer_uuid=attrs.get("customerId"),
+            order_type=attrs.get("orderType"),
+            part_fields=part_fields,
+        )
+        return {**attrs, "basket": basket}
+
+
+class PartsBasketSerializer(_PriceAvailabilityRequestSerializer):
     """A basket: up to 200 parts, priced for the customer when ``customerId`` is given."""
 
     customerId = serializers.UUIDField(required=False, allow_null=True)
     orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType, required=False, allow_null=True)
     parts = BasketItemsField()
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        items = [selectors.BasketItem(item["partId"], item["quantity"]) for item in attrs["parts"]]
+        return self.with_basket(attrs, items, [f"parts[{index}].partId" for index in range(len(items))])
 
-class PartsPriceAvailabilityQuerySerializer(serializers.Serializer):
+
+class PartsPriceAvailabilityQuerySerializer(_PriceAvailabilityRequestSerializer):
     """The query of ``GET price-availability``."""
 
-    partId = serializers.CharField(max_length=50)
-    quantity = serializers.IntegerField(min_value=1, max_value=999_999, default=1)
+    partId = serializers.CharField(max_length=PART_ID_MAX_LENGTH)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
     customerId = serializers.UUIDField(required=False)
     orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType, required=False)
 
-
-def _value_at(data: Any, path: str | None) -> Any:
-    """The request's value at ``parts[0].part.partId`` (None when absent)."""
-    if not path:
-        return None
-    value = data
-    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
-        try:
-            value = value[int(index)] if index else value[name]
-        except (KeyError, IndexError, TypeError, ValueError):
-            return None
-    return value if not isinstance(value, dict | list) else None
-
-
-def validation_problems(serializer: serializers.Serializer, data: Any) -> list[Problem]:
-    """The serializer's errors as problems named by field path, each with the value that was sent."""
-    if not isinstance(data, dict):
-        return [Problem(ErrorCode.MALFORMED_JSON, "The request body must be a JSON object.")]
-    return [
-        dataclasses.replace(problem, value=_value_at(data, problem.field))
-        for problem in problems_from_validation_detail(serializer.errors)
-    ]
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return self.with_basket(attrs, [selectors.BasketItem(attrs["partId"], attrs["quantity"])], ["partId"])
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -281,7 +311,7 @@ class PartsPartListSerializer(serializers.Serializer):
 
 class PartsWeightSerializer(serializers.Serializer):
     value = serializers.DecimalField(max_digits=10, decimal_places=3, coerce_to_string=False)
-    unit = serializers.ChoiceField(choices=["KG"])
+    unit = serializers.ChoiceField(choices=WeightUnit.values)
 
 
 class PartsPartDetailSerializer(PartsPartRefSerializer):

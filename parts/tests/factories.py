@@ -9,7 +9,7 @@ from typing import Any
 import factory
 
 from orders.tests.factories import CustomerFactory
-from parts.models import CustomerDiscount, Part, Stock, Surcharge
+from parts.models import CustomerDiscount, Part, PartsOrder, Stock, Surcharge
 from tenancy.tests.factories import DealerFactory, DepartmentFactory
 
 
@@ -60,6 +60,24 @@ class SurchargeFactory(factory.django.DjangoModelFactory):
 
 def base_url(store: Any) -> str:
     return f"/parts-api/{store.dealer.uuid}/{store.uuid}/v1"
+
+
+def place(api: Any, store: Any, customer: Any, *lines: tuple[Part, int]) -> PartsOrder:
+    """Place a STK parts order of ``(part, quantity)`` lines through the API (it must answer 201)."""
+    body = {
+        "customerId": str(customer.uuid),
+        "orderType": "STK",
+        "parts": [{"part": {"partId": part.part_id}, "quantity": quantity} for part, quantity in lines],
+    }
+    response = api.post(f"{base_url(store)}/parts-orders", body, format="json")
+    assert response.status_code == 201, response.content
+    return PartsOrder.objects.get(uuid=response.json()["partsOrderId"])
+
+
+def fresh(row: Any) -> Any:
+    """``row`` as the database has it now."""
+    row.refresh_from_db()
+    return row
 
 
 # Seed 002's sample request, verbatim except for companyId: the sample's "345e7890-f23y-12d3-a456-537766551112"

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from decimal import Decimal
 
 import pytest
 
+from orders.models import Customer
+from orma.errors import DomainError, ErrorCode, Problem
 from parts import rules
-from parts.choices import PartsOrderLineStatus
+from parts.choices import PartsOrderLineStatus, PartsOrderStatus
+from parts.models import Part
+from parts.selectors import Catalogue, PricedCustomer
 
 LINE_STATUSES = ["OPEN", "RESERVED", "ISSUED", "BACKORDER", "PACKED", "INTRANSIT", "DELIVERED", "CANCELLED", "INVOICED"]
 
@@ -96,16 +101,6 @@ class TestMoney:
 
         assert (price.net, price.tax, price.gross) == (D("10.01"), D("1.90"), D("11.91"))
 
-    def test_as_json_answers_numbers(self):
-        assert rules.Price.of(D("100"), D("20"), "EUR").as_json() == {
-            "netValue": 100,
-            "grossValue": 120,
-            "taxValue": 20,
-            "taxRate": 20,
-            "currencyCode": "EUR",
-        }
-        assert rules.Price.of(D("9.99"), D("19"), "EUR").as_json()["grossValue"] == 11.89
-
     def test_a_line_prices_the_discounted_unit_then_the_quantity_then_the_surcharge(self):
         pricing = rules.price_line(
             list_net=D("33.33"),
@@ -190,3 +185,118 @@ class TestSupersession:
         result = rules.follow_supersession("A", {"A": "B"})
 
         assert result.broken and result.final == "A"
+
+    def test_it_tells_a_part_on_its_cycle_from_one_leading_into_it(self):
+        successor_of = {"A": "B", "B": "C", "C": "B", "D": None}
+
+        assert not rules.follow_supersession("A", successor_of).returns_to_start  # leads into B → C → B
+        assert rules.follow_supersession("B", successor_of).returns_to_start
+        assert not rules.follow_supersession("D", successor_of).returns_to_start
+
+
+class TestRequests:
+    def test_an_unknown_customer_is_named_by_its_field(self):
+        known, unknown = uuid.uuid4(), uuid.uuid4()
+
+        assert rules.customer_problem(known, {known: object()}) is None
+        assert rules.customer_problem(unknown, {known: object()}, field="companyId") == Problem(
+            ErrorCode.UNKNOWN_CUSTOMER, f"companyId {unknown} is not a customer of this dealer", "companyId", unknown
+        )
+
+    def test_an_unknown_part_is_named_by_its_field(self):
+        assert rules.unknown_part("VW1", "parts[2].partId") == Problem(
+            ErrorCode.UNKNOWN_PART, "part VW1 is not in this dealer's catalogue", "parts[2].partId", "VW1"
+        )
+
+    def test_the_list_filters_parse_their_query_values(self):
+        customer = uuid.uuid4()
+
+        assert rules.parts_order_filters(customer_id=None, order_status=None) == rules.PartsOrderFilters()
+        assert rules.parts_order_filters(customer_id=str(customer), order_status="CLOSED") == rules.PartsOrderFilters(
+            customer, "CLOSED"
+        )
+
+    def test_bad_list_filters_are_refused_together(self):
+        with pytest.raises(DomainError) as refused:
+            rules.parts_order_filters(customer_id="x", order_status="DONE")
+
+        assert refused.value.problems == [
+            Problem(ErrorCode.FIELD_INVALID, "customerId must be a UUID", "customerId", "x"),
+            Problem(
+                ErrorCode.FIELD_INVALID,
+                "The value 'DONE' is not valid; use one of CREATED, CONFIRMED, INPROGRESS, SHIPPED, CLOSED.",
+                "orderStatus",
+                "DONE",
+            ),
+        ]
+
+    def test_not_one_of_lists_the_values_in_their_order(self):
+        assert rules.not_one_of("X", PartsOrderStatus) == (
+            "The value 'X' is not valid; use one of CREATED, CONFIRMED, INPROGRESS, SHIPPED, CLOSED."
+        )
+
+
+def _part(pk, part_id, **fields):
+    return Part(pk=pk, part_id=part_id, brand_code="VW", part_code=part_id[2:], **fields)
+
+
+class TestPartsOrderRules:
+    """``rules.parts_order_checked`` on data built in memory: the rule reads no database."""
+
+    customer = Customer(uuid=uuid.uuid4(), street_name="Main street 1", city="Town")
+
+    def catalogue(self):
+        final = _part(3, "VW3", unit_of_sale=2, mandatory_vehicle_references=["VIN"])
+        return Catalogue(
+            {
+                1: _part(1, "VW1", superseded_by_id=3),
+                3: final,
+                4: _part(4, "VW4", superseded_by_id=5),
+                5: _part(5, "VW5", superseded_by_id=4),
+            }
+        )
+
+    def check(self, *lines, customers=None, reference_required=False, **fields):
+        request = rules.PartsOrderRequest(
+            customer_uuid=self.customer.uuid,
+            order_type="STK",
+            lines=[rules.RequestedLine(**line) for line in lines],
+            **fields,
+        )
+        return rules.parts_order_checked(
+            request=request,
+            reference_required=reference_required,
+            customers={self.customer.uuid: PricedCustomer(self.customer, ())} if customers is None else customers,
+            catalogue=self.catalogue(),
+        )
+
+    def test_a_superseded_part_is_supplied_by_its_final_successor(self):
+        references = ({"type": "VIN", "value": "WVWZZZ1KZAW000001"},)
+
+        checked = self.check({"quantity": 4, "part_id": "VW1", "vehicle_references": references})
+
+        (line,) = checked.lines
+        assert (line.part.part_id, line.superseded.part_id) == ("VW3", "VW1")
+        assert checked.customer.customer is self.customer
+
+    def test_every_problem_is_raised_at_once_in_the_bodys_order(self):
+        with pytest.raises(DomainError) as refused:
+            self.check(
+                {"quantity": 3, "part_id": "VW1"},
+                {"quantity": 1, "part_id": "VW4"},
+                {"quantity": 1, "brand_code": "VW", "part_code": "9"},
+                customers={},
+                reference_required=True,
+            )
+
+        assert [(p.code, p.field, p.value) for p in refused.value.problems] == [
+            (ErrorCode.UNKNOWN_CUSTOMER, "customerId", self.customer.uuid),
+            (ErrorCode.FIELD_REQUIRED, "orderReference", ""),
+            (ErrorCode.FIELD_INVALID, "parts[0].quantity", 3),
+            (ErrorCode.FIELD_REQUIRED, "parts[0].mandatoryVehicleReferences", "VIN"),
+            (ErrorCode.UNKNOWN_PART, "parts[1].part.partId", "VW4"),
+            (ErrorCode.UNKNOWN_PART, "parts[2].part.partCode", "9"),
+        ]
+        assert refused.value.problems[4].description == (
+            "the supersession of part VW4 loops (VW4 → VW5 → VW4); ask the dealer"
+        )

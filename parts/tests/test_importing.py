@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from parts.importing import COLUMNS, parts_import
+from orma.errors import DomainError, ErrorCode
+from parts.importing import COLUMNS, ImportFileError, parts_import
 from parts.models import Part, Stock
 from tenancy.tests.factories import DealerFactory, DepartmentFactory
 
@@ -178,6 +179,31 @@ class TestBadFile:
         assert result["errors"] == [{"line": 2, "issue": "supersession cycle: VW1 → VW2 → VW1"}]
         assert Part.objects.get(part_id="VW1").superseded_by is None
 
+    def test_a_cycle_across_batches_is_found_and_a_chain_across_them_is_not_one(self, tmp_path, dealer):
+        rows = [
+            "VW1,VW,1,One,1.00,EUR,19,1,,VW2,,,",
+            "VW2,VW,2,Two,1.00,EUR,19,1,,VW3,,,",
+            "VW3,VW,3,Three,1.00,EUR,19,1,,,,,",  # VW1 → VW2 → VW3 ends: not a cycle
+            "VW4,VW,4,Four,1.00,EUR,19,1,,VW5,,,",
+            "VW5,VW,5,Five,1.00,EUR,19,1,,VW4,,,",
+        ]
+
+        result = parts_import(path=write(tmp_path, rows), dealer=dealer, batch_size=1, progress=False)
+
+        assert result.as_json()["errors"] == [
+            {"line": 5, "issue": "supersession cycle: VW4 → VW5 → VW4"},
+            {"line": 6, "issue": "supersession cycle: VW5 → VW4 → VW5"},
+        ]
+        assert Part.objects.count() == 0
+
+    def test_a_chain_is_imported_whatever_the_batch_size(self, tmp_path, dealer):
+        rows = [f"VW{n},VW,{n},Part,1.00,EUR,19,1,,{f'VW{n + 1}' if n < 5 else ''},,," for n in range(1, 6)]
+
+        result = parts_import(path=write(tmp_path, rows), dealer=dealer, batch_size=2, progress=False)
+
+        assert result.as_json() == {"created": 5, "updated": 0, "errors": []}
+        assert Part.objects.get(part_id="VW1").superseded_by.part_id == "VW2"
+
     def test_a_part_id_repeated_in_a_later_batch_is_found(self, tmp_path, dealer):
         rows = [f"VW{n},VW,{n},Part,1.00,EUR,19,1,,,,," for n in (1, 2, 3, 4)] + ["VW1,VW,1,Again,1.00,EUR,19,1,,,,,"]
 
@@ -218,6 +244,17 @@ class TestBadFile:
             call_command("orma_import_parts", str(path), "--dealer", str(dealer.uuid), "--no-progress")
 
         assert Part.objects.count() == 0
+
+    def test_a_file_that_cannot_be_imported_is_a_domain_error(self, tmp_path, dealer):
+        path = tmp_path / "empty.csv"
+        path.write_text("")
+
+        with pytest.raises(ImportFileError) as refused:
+            parts_import(path=path, dealer=dealer, progress=False)
+
+        assert isinstance(refused.value, DomainError)
+        assert refused.value.code == ErrorCode.UNPROCESSABLE
+        assert str(refused.value) == "the file is empty: line 1 must be the header"
 
     def test_a_file_that_is_not_utf8_is_refused(self, tmp_path, dealer):
         path = tmp_path / "latin1.csv"

@@ -29,11 +29,6 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 @pytest.fixture
-def store(department):
-    return department
-
-
-@pytest.fixture
 def world(store):
     return seed_002_world(store)
 
@@ -526,6 +521,19 @@ def seed_002_world_elsewhere(store):
             "parts": [{"part": {"partId": "S7654321"}, "quantity": 1}],
         }
     }
+
+
+def test_both_bad_list_filters_are_answered_at_once(api, store):
+    response = api.get(orders_url(store), {"customerId": "x", "orderStatus": "DONE"})
+
+    assert details(response) == [
+        {"field": "customerId", "value": "x", "issue": "customerId must be a UUID"},
+        {
+            "field": "orderStatus",
+            "value": "DONE",
+            "issue": "The value 'DONE' is not valid; use one of CREATED, CONFIRMED, INPROGRESS, SHIPPED, CLOSED.",
+        },
+    ]
 
 
 class TestScopes:

@@ -1,0 +1,212 @@
+"""The JSON bodies of the parts family, built from rows and the selectors' answers (seed 002 and 003).
+
+Built as plain dicts rather than rendered by serializers: cheaper, and money stays a JSON number, as
+seed 002 shows it. The response serializers in :mod:`parts.api.serializers` document these shapes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from .. import rules, selectors
+from ..choices import WeightUnit
+from ..models import Part, PartsOrder, PartsOrderLine
+
+
+def number(value: Decimal) -> int | float:
+    """A decimal as seed 002's JSON number: whole values as integers; a float prints the exact decimal here."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def price_json(price: rules.Price) -> dict[str, Any]:
+    """Seed 002's ``{netValue, grossValue, taxValue, taxRate, currencyCode}``."""
+    return {
+        "netValue": number(price.net),
+        "grossValue": number(price.gross),
+        "taxValue": number(price.tax),
+        "taxRate": number(price.tax_rate),
+        "currencyCode": price.currency_code,
+    }
+
+
+def _optional_price_json(price: rules.Price | None) -> dict[str, Any] | None:
+    return price_json(price) if price is not None else None
+
+
+def _list_price_json(part: Part) -> dict[str, Any]:
+    return price_json(rules.Price.of(part.list_net_price, part.tax_rate, part.currency_code))
+
+
+def _unit_of_measure(unit: str, value: Decimal) -> dict[str, Any]:
+    return {"unit": unit, "value": number(value)}
+
+
+def _timestamp(moment: dt.datetime) -> str:
+    """Seed 002's ``2019-07-21T17:32:28.000Z``: UTC with milliseconds."""
+    moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def page_json(results: list[dict[str, Any]], next_url: str | None) -> dict[str, Any]:
+    """One page of a list: its results and the URL of the next page (null on the last)."""
+    return {"results": results, "next": next_url}
+
+
+# --- catalogue ----------------------------------------------------------------------------------
+
+
+def part_ref(part: Any) -> dict[str, Any]:
+    """A part named: partId, brandCode, partCode, description (a Part or an alternative's answer)."""
+    return {
+        "partId": part.part_id,
+        "brandCode": part.brand_code,
+        "partCode": part.part_code,
+        "description": part.description,
+    }
+
+
+def part_summary(part: Part) -> dict[str, Any]:
+    """A search result: the part named, its unit of sale, list price and direct successor."""
+    return {
+        **part_ref(part),
+        "unitOfSale": part.unit_of_sale,
+        "listPrice": _list_price_json(part),
+        "supersededBy": part.superseded_by.part_id if part.superseded_by else None,  # select_related
+    }
+
+
+def part_detail(part: Part) -> dict[str, Any]:
+    """A part's details, with its supersession both ways and its alternatives."""
+    return {
+        **part_ref(part),
+        "weight": {"value": number(part.weight_kg), "unit": WeightUnit.KG.value}
+        if part.weight_kg is not None
+        else None,
+        "unitOfMeasure": _unit_of_measure(part.unit_of_measure, part.unit_of_measure_value),
+        "unitOfSale": part.unit_of_sale,
+        "listPrice": _list_price_json(part),
+        "discountGroup": part.discount_group or None,
+        "supersededBy": part_ref(part.superseded_by) if part.superseded_by else None,  # select_related
+        "supersedes": [part_ref(p) for p in part.supersedes.all()],
+        "alternatives": [part_ref(p) for p in part.alternatives.all()],
+        "mandatoryVehicleReferences": list(part.mandatory_vehicle_references or []),
+    }
+
+
+# --- price & availability -----------------------------------------------------------------------
+
+
+def price_availability_json(answer: selectors.PriceAvailability) -> dict[str, Any]:
+    """Price & availability of one requested part (seed 003)."""
+    supersession = answer.supersession
+    part = answer.part
+    return {
+        "partId": answer.requested_part_id,
+        "quantity": answer.quantity,
+        "part": part_ref(part),
+        "supersession": {
+            "supersededBy": answer.successor.part_id if answer.successor else None,
+            "chain": list(answer.chain),
+            "cycle": supersession.cycle,
+        }
+        if supersession.superseded or supersession.broken
+        else None,
+        "unitOfMeasure": _unit_of_measure(part.unit_of_measure, part.unit_of_measure_value),
+        "unitOfSale": part.unit_of_sale,
+        "listPrice": price_json(answer.pricing.list_unit),
+        "customerPrice": price_json(answer.pricing.customer_unit),
+        "discountPercent": number(answer.pricing.discount_percent),
+        "surcharge": _optional_price_json(answer.pricing.surcharge),
+        "totalPrice": price_json(answer.pricing.total),
+        "availableQuantity": answer.available,
+        "availability": answer.availability,
+        "alternatives": [
+            {
+                **part_ref(alternative),
+                "availableQuantity": max(alternative.available, 0),
+                "availability": rules.availability(
+                    stocked=alternative.stocked, available=alternative.available, quantity=answer.quantity
+                ),
+            }
+            for alternative in answer.alternatives
+        ],
+        "mandatoryVehicleReferences": list(answer.mandatory_vehicle_references),
+    }
+
+
+def basket_json(
+    *, customer_uuid: uuid.UUID | None, order_type: str | None, answers: Iterable[selectors.PriceAvailability]
+) -> dict[str, Any]:
+    """Price & availability of a basket: for whom, for which order type, and each part in the request's order."""
+    return {
+        "customerId": str(customer_uuid) if customer_uuid else None,
+        "orderType": order_type,
+        "parts": [price_availability_json(answer) for answer in answers],
+    }
+
+
+# --- parts orders -------------------------------------------------------------------------------
+
+
+def parts_order_line_json(line: PartsOrderLine) -> dict[str, Any]:
+    """Seed 002's ``PartsOrderLine``: prices per unit at order time, with the supersession and totals."""
+    order_price = rules.Price.of(line.order_net_price, line.tax_rate, line.currency_code)
+    surcharge = (
+        rules.Price.of(line.surcharge_net, line.tax_rate, line.currency_code)
+        if line.surcharge_net is not None
+        else None
+    )
+    references = [{"type": ref["type"], "value": ref["value"]} for ref in line.vehicle_references or []]
+    return {
+        "orderLineId": str(line.uuid),
+        "partId": line.part_number,
+        "supersededPartId": line.superseded_part_number or None,
+        "quantity": line.quantity,
+        "unitOfMeasure": _unit_of_measure(line.unit_of_measure, line.unit_of_measure_value),
+        "unitOfSale": line.unit_of_sale,
+        "partsOrderLineStatus": line.status,
+        "mandatoryVehicleReference": references[0] if references else None,
+        "mandatoryVehicleReferences": references,
+        "listPrice": price_json(rules.Price.of(line.list_net_price, line.tax_rate, line.currency_code)),
+        "orderPrice": price_json(order_price),
+        "surcharge": _optional_price_json(surcharge),
+        "totalPrice": price_json(order_price.times(line.quantity).plus(surcharge)),
+    }
+
+
+def parts_order_json(parts_order: PartsOrder, lines: Iterable[PartsOrderLine] | None = None) -> dict[str, Any]:
+    """Seed 002's ``PartsOrder`` body (201 and read); ``lines`` when they are at hand, else its prefetched lines."""
+    customer = parts_order.customer
+    company = parts_order.company
+    lines = parts_order.lines.all() if lines is None else lines
+    return {
+        "partsOrderId": str(parts_order.uuid),
+        "partsOrderDateTime": _timestamp(parts_order.created_at),
+        "orderStatus": parts_order.status,
+        "customer": {
+            "customerId": str(customer.uuid),
+            "familyName": customer.family_name,
+            "givenName": customer.given_name,
+            "titleCommon": customer.title_common,
+        },
+        "company": {"companyId": str(company.uuid), "name": company.company_name or str(company)} if company else None,
+        "orderContact": dict(parts_order.contact) or None,
+        "deliveryAddress": {
+            "streetName": parts_order.delivery_street_name,
+            "postalCode": parts_order.delivery_postal_code,
+            "city": parts_order.delivery_city,
+            "countryCode": parts_order.delivery_country_code,
+        },
+        "orderType": parts_order.order_type,
+        "orderReference": parts_order.order_reference or None,
+        "parts": [parts_order_line_json(line) for line in lines],
+    }
+
+
+def parts_order_accepted_json(parts_order: PartsOrder) -> dict[str, Any]:
+    """Seed 002's 202 body: the order is stored and completes in the background."""
+    return {"partsOrderId": str(parts_order.uuid)}
