@@ -43,6 +43,10 @@ class DecimalFormat:
     digits: int
     places: int = 2
 
+    def __post_init__(self) -> None:
+        if not 0 < self.places < self.digits:
+            raise ValueError("a format has fewer places after the point than digits before it")
+
     @property
     def regex(self) -> str:
         """The value's syntax, unanchored (matched whole)."""

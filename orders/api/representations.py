@@ -11,9 +11,9 @@ from orders.models import Customer, OrderHistory, RepairOrder, Vehicle
 from orders.selectors import PricedPackage
 
 
-def _present(pairs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """The pairs whose value is not empty (absent fields are left out of an answer, not sent empty)."""
-    return {key: value for key, value in pairs if value not in ("", None)}
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields whose value is not empty (absent fields are left out of an answer, not sent empty)."""
+    return {key: value for key, value in fields.items() if value not in ("", None)}
 
 
 def order_representation(repair_order: RepairOrder) -> dict[str, Any]:
@@ -46,26 +46,22 @@ def history_representation(entry: OrderHistory) -> dict[str, Any]:
 
 def customer_representation(customer: Customer) -> dict[str, Any]:
     """A customer with the fields it has (an empty field is left out), and its invoice address if any."""
-    data: dict[str, Any] = {"customerUUID": str(customer.uuid)}
-    data.update(
-        _present(
-            (
-                ("titleCommon", customer.title_common),
-                ("givenName", customer.given_name),
-                ("familyName", customer.family_name),
-                ("companyName", customer.company_name),
-                ("email", customer.email),
-                ("phone", customer.phone),
-            )
-        )
-    )
+    data: dict[str, Any] = {
+        "customerUUID": str(customer.uuid),
+        **_present(
+            titleCommon=customer.title_common,
+            givenName=customer.given_name,
+            familyName=customer.family_name,
+            companyName=customer.company_name,
+            email=customer.email,
+            phone=customer.phone,
+        ),
+    }
     address = _present(
-        (
-            ("streetName", customer.street_name),
-            ("postalCode", customer.postal_code),
-            ("city", customer.city),
-            ("countryCode", customer.country_code),
-        )
+        streetName=customer.street_name,
+        postalCode=customer.postal_code,
+        city=customer.city,
+        countryCode=customer.country_code,
     )
     if address:
         data["invoiceAddress"] = address
@@ -79,12 +75,10 @@ def vehicle_representation(vehicle: Vehicle) -> dict[str, Any]:
         data["customerUUID"] = str(vehicle.customer.uuid)
     data.update(
         _present(
-            (
-                ("model", vehicle.model),
-                ("modelYear", vehicle.model_year),
-                ("licensePlate", vehicle.license_plate),
-                ("mileage", vehicle.mileage),
-            )
+            model=vehicle.model,
+            modelYear=vehicle.model_year,
+            licensePlate=vehicle.license_plate,
+            mileage=vehicle.mileage,
         )
     )
     return data

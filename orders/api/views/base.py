@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orma.api.errors import order_envelope
+from orma.api.errors import ApiError, order_envelope
 from orma.api.views import PartnerAPIView
 from tenancy.models import Department
 
 from ..serializers import OrdersRequestSerializer
+
+T = TypeVar("T")
+View = TypeVar("View", bound=type)
 
 
 class OrdersFamilyView(PartnerAPIView):
@@ -39,3 +46,24 @@ class OrdersFamilyView(PartnerAPIView):
         )
         body.update(data)
         return Response(body, status=status)
+
+    def found(self, row: T | None) -> T:
+        """The row a path names, or 404 (another dealer's row is as unknown as a missing one)."""
+        if row is None:
+            raise ApiError.of(404)
+        return row
+
+
+class CreatingView(OrdersFamilyView):
+    """A collection that creates by PUT (seed 001) and, the same way, by POST."""
+
+    def post(self, request: Request, departmentUUID: UUID) -> Response:
+        return self.put(request, departmentUUID)  # type: ignore[attr-defined]  # each subclass's create
+
+
+def creation_schema(*, operation_id: str, summary: str, post_summary: str, **schema: Any) -> Callable[[View], View]:
+    """Document a :class:`CreatingView`'s PUT and its POST twin (``<operation_id>_post``), alike but for the summary."""
+    return extend_schema_view(
+        put=extend_schema(operation_id=operation_id, summary=summary, **schema),
+        post=extend_schema(operation_id=f"{operation_id}_post", summary=post_summary, **schema),
+    )

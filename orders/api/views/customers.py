@@ -11,44 +11,35 @@ from rest_framework.response import Response
 
 from orders import selectors, services
 from orders.models import Customer
-from orma.api.errors import ApiError
 from orma.api.pagination import cursor_id, decode_cursor, keyset_page
 from tenancy.choices import Scope
 
 from .. import serializers as s
 from ..representations import customer_representation
-from .base import OrdersFamilyView
+from .base import CreatingView, OrdersFamilyView, creation_schema
 
 
 def _decode_id_cursor(raw: str) -> int:
     return cursor_id(decode_cursor(raw, 1)[0])
 
 
-class CustomerCollectionView(OrdersFamilyView):
+@creation_schema(
+    operation_id="customer_create",
+    summary="Create a customer of the dealer",
+    post_summary="Create a customer (POST, same as PUT)",
+    request=s.CustomerRequestSerializer,
+    responses={201: s.CustomerEnvelopeSerializer},
+)
+class CustomerCollectionView(CreatingView):
     """``customer``: create (PUT or POST) and search."""
 
     required_scopes = {"PUT": Scope.CUSTOMER_WRITE, "POST": Scope.CUSTOMER_WRITE, "GET": Scope.CUSTOMER_READ}
     query_parameters = {"GET": ("search", "limit", "cursor")}
 
-    @extend_schema(
-        operation_id="customer_create",
-        request=s.CustomerRequestSerializer,
-        responses={201: s.CustomerEnvelopeSerializer},
-        summary="Create a customer of the dealer",
-    )
     def put(self, request: Request, departmentUUID: UUID) -> Response:
         validated = self.validated(s.CustomerRequestSerializer, request.data)
         customer = services.customer_create(dealer=self.department.dealer, data=validated.data)
         return self.envelope(201, customer.uuid, validated.warnings)
-
-    @extend_schema(
-        operation_id="customer_create_post",
-        request=s.CustomerRequestSerializer,
-        responses={201: s.CustomerEnvelopeSerializer},
-        summary="Create a customer (POST, same as PUT)",
-    )
-    def post(self, request: Request, departmentUUID: UUID) -> Response:
-        return self.put(request, departmentUUID)
 
     @extend_schema(
         operation_id="customer_search",
@@ -80,10 +71,7 @@ class CustomerDetailView(OrdersFamilyView):
     required_scopes = {"GET": Scope.CUSTOMER_READ, "PUT": Scope.CUSTOMER_WRITE}
 
     def customer(self, customer_uuid: UUID) -> Customer:
-        customer = selectors.customer_get(dealer_id=self.department.dealer_id, customer_uuid=customer_uuid)
-        if customer is None:
-            raise ApiError.of(404)
-        return customer
+        return self.found(selectors.customer_get(dealer_id=self.department.dealer_id, customer_uuid=customer_uuid))
 
     @extend_schema(operation_id="customer_read", responses={200: s.CustomerReadSerializer}, summary="Read a customer")
     def get(self, request: Request, departmentUUID: UUID, customerUUID: UUID) -> Response:

@@ -14,14 +14,13 @@ from orders import selectors, services
 from orders.choices import RepairOrderStatus
 from orders.models import RepairOrder
 from orma.actors import Actor
-from orma.api.errors import ApiError
 from orma.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_instant_cursor, keyset_page
 from orma.idempotency import idempotent
 from tenancy.choices import Scope
 
 from .. import serializers as s
 from ..representations import history_representation, order_representation
-from .base import OrdersFamilyView
+from .base import CreatingView, OrdersFamilyView, creation_schema
 
 _LIST_PARAMETERS = [
     OpenApiParameter("status", OpenApiTypes.STR, enum=RepairOrderStatus.values),
@@ -36,7 +35,6 @@ _LIST_PARAMETERS = [
 _IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, description="repeat-safe creation (72 hours)"
 )
-_CREATE_RESPONSES = {201: s.OrderEnvelopeSerializer, 409: s.OrderEnvelopeSerializer, 422: s.OrderEnvelopeSerializer}
 
 
 def parse_if_match(header: str | None) -> int | None:
@@ -59,7 +57,15 @@ def _created_key(repair_order: RepairOrder) -> tuple[Any, int]:
     return repair_order.created_instant, repair_order.id
 
 
-class RepairOrderCollectionView(OrdersFamilyView):
+@creation_schema(
+    operation_id="repair_order_create",
+    summary="Create a repair order (seed 001)",
+    post_summary="Create a repair order (POST, same as PUT)",
+    request=s.RepairOrderRequestSerializer,
+    parameters=[_IDEMPOTENCY_PARAMETER],
+    responses={201: s.OrderEnvelopeSerializer, 409: s.OrderEnvelopeSerializer, 422: s.OrderEnvelopeSerializer},
+)
+class RepairOrderCollectionView(CreatingView):
     """``order``: create (PUT or POST) and list."""
 
     required_scopes = {"PUT": Scope.ORDER_CREATE, "POST": Scope.ORDER_CREATE, "GET": Scope.ORDER_READ}
@@ -67,13 +73,6 @@ class RepairOrderCollectionView(OrdersFamilyView):
         "GET": ("status", "orderNumber", "vin", "createdFrom", "createdTo", "updatedSince", "limit", "cursor")
     }
 
-    @extend_schema(
-        operation_id="repair_order_create",
-        request=s.RepairOrderRequestSerializer,
-        parameters=[_IDEMPOTENCY_PARAMETER],
-        responses=_CREATE_RESPONSES,
-        summary="Create a repair order (seed 001)",
-    )
     @idempotent
     def put(self, request: Request, departmentUUID: UUID) -> Response:
         validated = self.validated(s.RepairOrderRequestSerializer, request.data)
@@ -81,16 +80,6 @@ class RepairOrderCollectionView(OrdersFamilyView):
             department=self.department, validated=validated, actor=Actor.partner(request.user)
         )
         return self.envelope(201, repair_order.uuid, validated.warnings)
-
-    @extend_schema(
-        operation_id="repair_order_create_post",
-        request=s.RepairOrderRequestSerializer,
-        parameters=[_IDEMPOTENCY_PARAMETER],
-        responses=_CREATE_RESPONSES,
-        summary="Create a repair order (POST, same as PUT)",
-    )
-    def post(self, request: Request, departmentUUID: UUID) -> Response:
-        return self.put(request, departmentUUID)
 
     @extend_schema(
         operation_id="repair_order_list",
@@ -110,10 +99,10 @@ class RepairOrderCollectionView(OrdersFamilyView):
 
 
 class RepairOrderLookup(OrdersFamilyView):
+    """A view of one repair order of the department, named by ``orderUUID``."""
+
     def repair_order(self, order_uuid: UUID) -> RepairOrder:
-        repair_order = selectors.repair_order_get(department_id=self.department.id, order_uuid=order_uuid)
-        if repair_order is None:
-            raise ApiError.of(404)
+        repair_order = self.found(selectors.repair_order_get(department_id=self.department.id, order_uuid=order_uuid))
         repair_order.department = self.department  # already loaded with its dealer
         return repair_order
 

@@ -11,43 +11,34 @@ from rest_framework.response import Response
 
 from orders import selectors, services
 from orders.models import Vehicle
-from orma.api.errors import ApiError
 from tenancy.choices import Scope
 
 from .. import serializers as s
 from ..representations import vehicle_representation
-from .base import OrdersFamilyView
+from .base import CreatingView, OrdersFamilyView, creation_schema
 
 _WRITE_RESPONSES = {201: s.VehicleEnvelopeSerializer, 409: s.VehicleEnvelopeSerializer}
 
 
-class VehicleCollectionView(OrdersFamilyView):
+@creation_schema(
+    operation_id="vehicle_create",
+    summary="Create a vehicle of the dealer (brand from the VIN)",
+    post_summary="Create a vehicle (POST, same as PUT)",
+    request=s.VehicleRequestSerializer,
+    responses=_WRITE_RESPONSES,
+)
+class VehicleCollectionView(CreatingView):
     """``vehicle``: create (PUT or POST) and find by VIN."""
 
     required_scopes = {"PUT": Scope.CUSTOMER_WRITE, "POST": Scope.CUSTOMER_WRITE, "GET": Scope.CUSTOMER_READ}
     query_parameters = {"GET": ("vin",)}
 
-    @extend_schema(
-        operation_id="vehicle_create",
-        request=s.VehicleRequestSerializer,
-        responses=_WRITE_RESPONSES,
-        summary="Create a vehicle of the dealer (brand from the VIN)",
-    )
     def put(self, request: Request, departmentUUID: UUID) -> Response:
         validated = self.validated(s.VehicleRequestSerializer, request.data)
         vehicle = services.vehicle_create(
             dealer=self.department.dealer, data=validated.data, customer=validated.customer, brand=validated.brand
         )
         return self.envelope(201, vehicle.uuid, validated.warnings)
-
-    @extend_schema(
-        operation_id="vehicle_create_post",
-        request=s.VehicleRequestSerializer,
-        responses=_WRITE_RESPONSES,
-        summary="Create a vehicle (POST, same as PUT)",
-    )
-    def post(self, request: Request, departmentUUID: UUID) -> Response:
-        return self.put(request, departmentUUID)
 
     @extend_schema(
         operation_id="vehicle_find",
@@ -67,10 +58,7 @@ class VehicleDetailView(OrdersFamilyView):
     required_scopes = {"GET": Scope.CUSTOMER_READ, "PUT": Scope.CUSTOMER_WRITE}
 
     def vehicle(self, vehicle_uuid: UUID) -> Vehicle:
-        vehicle = selectors.vehicle_get(dealer_id=self.department.dealer_id, vehicle_uuid=vehicle_uuid)
-        if vehicle is None:
-            raise ApiError.of(404)
-        return vehicle
+        return self.found(selectors.vehicle_get(dealer_id=self.department.dealer_id, vehicle_uuid=vehicle_uuid))
 
     @extend_schema(operation_id="vehicle_read", responses={200: s.VehicleReadSerializer}, summary="Read a vehicle")
     def get(self, request: Request, departmentUUID: UUID, vehicleUUID: UUID) -> Response:
