@@ -1,11 +1,11 @@
 """The value rules of seed 001's fields: one :class:`ValueRule` per kind, answering the normalised value.
 
 A rule raises :class:`FieldRuleError` with the error code and a message; the body walker adds the field's
-path. Each rule also carries what the OpenAPI schema says of it (pattern, maximum length, choices, bounds),
-which ``orders.api.serializers`` reads, so the documented rule and the applied one have one home. Money,
-hours and quantities are :class:`DecimalFormat` s: the request pattern, the schema pattern, the largest
-value and the model columns' digits all derive from them. Money is ``Decimal``, never float; dates and
-times are real calendar values.
+path. Each rule also carries what the OpenAPI schema says of it (pattern, maximum length, example,
+choices, bounds), which ``orders.api.serializers`` reads, so the documented rule and the applied one
+have one home. Money, hours and quantities are :class:`DecimalFormat` s: the request pattern, the
+schema pattern, the largest value and the model columns' digits all derive from them. Money is
+``Decimal``, never float; dates and times are real calendar values.
 """
 
 from __future__ import annotations
@@ -118,8 +118,8 @@ class ValueRule(Generic[T]):
 
     The attributes say how the OpenAPI schema documents it: ``pattern`` (None: any text without NUL),
     ``max_length``, ``choices`` (an enum), ``minimum``/``maximum`` (an integer), ``schema_format``
-    ("uuid"); ``example`` is the value the rule's messages quote. ``is_text``: "" is a value (an empty
-    text), not an absent one (as an empty amount or date is).
+    ("uuid"), ``example`` (the value the schema shows and the messages quote). ``is_text``: "" is a
+    value (an empty text), not an absent one (as an empty amount or date is).
     """
 
     __slots__ = (
@@ -200,7 +200,7 @@ name = _text(NAME_MAX)
 text = _text(TEXT_MAX)
 
 
-def _decimal(number: DecimalFormat, example: str, what: str, pattern: str | None = None) -> ValueRule[Decimal]:
+def _decimal(number: DecimalFormat, example: str, what: str) -> ValueRule[Decimal]:
     syntax = re.compile(number.regex, re.ASCII)
 
     def rule(value: Any) -> Decimal:
@@ -209,7 +209,7 @@ def _decimal(number: DecimalFormat, example: str, what: str, pattern: str | None
             raise FieldRuleError(ErrorCode.FIELD_INVALID, f'must be {what} like "{example}", not {raw[:60]!r}')
         return Decimal(raw).quantize(number.quantum)
 
-    return ValueRule(rule, pattern=pattern or number.schema_pattern, example=example)
+    return ValueRule(rule, pattern=number.schema_pattern, example=example)
 
 
 money = _decimal(
@@ -234,7 +234,7 @@ _WHOLE_SYNTAX = re.compile(_WHOLE, re.ASCII)
 
 @value_rule(pattern=rf"^(?:{_WHOLE})?$", example="12345")
 def whole_number(value: Any) -> int:
-    raw = _string(value, ' like "12345"')
+    raw = _string(value, f' like "{whole_number.example}"')
     if not _WHOLE_SYNTAX.fullmatch(raw):
         raise FieldRuleError(ErrorCode.FIELD_INVALID, f"must be a whole non-negative number, not {raw[:60]!r}")
     return int(raw)
@@ -259,15 +259,17 @@ def model_year(value: Any) -> int:
 
 @value_rule(pattern=rf"^(?:{_COUNTRY})?$", example="DE")
 def country_code(value: Any) -> str:
-    raw = _string(value, ' like "DE"')
+    raw = _string(value, f' like "{country_code.example}"')
     if not re.fullmatch(_COUNTRY, raw):
-        raise FieldRuleError(ErrorCode.FIELD_INVALID, 'must be an ISO 3166-1 alpha-2 code like "DE"')
+        raise FieldRuleError(
+            ErrorCode.FIELD_INVALID, f'must be an ISO 3166-1 alpha-2 code like "{country_code.example}"'
+        )
     return raw.upper()
 
 
 @value_rule(pattern=rf"^(?:{DATE_PATTERN})?$", example="2024-02-01")
 def date(value: Any) -> dt.date:
-    raw = _string(value, ' in yyyy-MM-dd format like "2024-02-01"')
+    raw = _string(value, f' in yyyy-MM-dd format like "{date.example}"')
     try:
         if not _DATE.fullmatch(raw):
             raise ValueError
@@ -280,7 +282,7 @@ def date(value: Any) -> dt.date:
 
 @value_rule(pattern=rf"^(?:{TIME_PATTERN})?$", example="08:30:00")
 def time(value: Any) -> dt.time:
-    raw = _string(value, ' in HH:mm:ss format like "08:30:00"')
+    raw = _string(value, f' in HH:mm:ss format like "{time.example}"')
     try:
         if not _TIME.fullmatch(raw):
             raise ValueError

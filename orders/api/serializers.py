@@ -1,13 +1,14 @@
 """Serializers of the orders family: the request serializers every body and query enters through, and
 the response shapes for the schema.
 
-Request serializers subclass ``orma.api.serializers.RequestSerializer``: views call ``is_valid(
-raise_exception=True)``, and validation is the app's rules (``orders.validation``, ``orders.filters``),
-which raise the DomainError the API answers. The body serializers' fields are generated from the
-request spec (``orders.body``) and document the body: each value rule carries its own pattern, length,
-choices and bounds (``orders.fields``), so the schema states exactly the rules the API applies. Where a
-rule cannot be expressed in JSON Schema (familyName or companyName; advisorNumber or assignedUserUuid;
-references that must exist) the schema is looser than the API and the API answers 400.
+Request serializers subclass ``orma.api.serializers.RequestSerializer``: views call
+``is_valid(raise_exception=True)``, and validation is the app's rules (``orders.validation``,
+``orders.filters``), which raise the DomainError the API answers. The body serializers' fields are
+generated from the request spec (``orders.body``) and document the body: each value rule carries its
+own pattern, length, example, choices and bounds (``orders.fields``), so the schema states exactly the
+rules the API applies. Where a rule cannot be expressed in JSON Schema (familyName or companyName;
+advisorNumber or assignedUserUuid; references that must exist) the schema is looser than the API and
+the API answers 400.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def _schema_field(spec: Field) -> serializers.Field:
         schema["maxLength"] = rule.max_length
     if rule.pattern is None and spec.required:  # required text must not be empty
         schema["minLength"] = 1
+    if rule.example is not None:
+        schema["example"] = rule.example
     return _string_field(schema, **options)
 
 
