@@ -9,13 +9,13 @@ walker costs a fraction of DRF's per-field machinery (see STYLE.md, "Where the t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orma.api.errors import ErrorCode, Problem, Warning
+from orma.errors import DomainError, ErrorCode, Problem, Warning
 
 from . import fields as f
+from .choices import ReferenceType, RepairOrderStatus
 from .vins import normalise_vin
 
 MAX_JOBS = 200
@@ -33,7 +33,7 @@ PREFERRED_LABOR_TYPES = ("C", "W", "I")
 class Field:
     """A scalar field: its rule and whether it must be present."""
 
-    rule: Callable[[Any], Any]
+    rule: f.ValueRule[Any]
     required: bool = False
     description: str = ""
 
@@ -65,7 +65,7 @@ HEADER = Obj(
         "orderNumber": Field(f.order_number, required=True),
         "serviceAccount": Field(f.code),
         "accountingAccount": Field(f.code),
-        "status": Field(f.one_of("OPENED", "PRE-INVOICED", "CLOSED"), required=True),
+        "status": Field(f.one_of(RepairOrderStatus.values), required=True),
         "deptType": Field(f.code),
         "advisorNumber": Field(f.code),
         "advisorName": Field(f.name),
@@ -252,12 +252,10 @@ JOB = Obj(
     },
 )
 
-REFERENCE_TYPES = ("APPOINTMENT", "BOOKING", "CLAIM", "PARTNER_ORDER_ID")
-
 ORDER = Obj(
     "RepairOrderBody",
     {
-        "type": Field(f.one_of("RO"), required=True),
+        "type": Field(f.order_type, required=True),
         "header": HEADER,
         "vehicle": Obj(
             "RepairOrderVehicleRef",
@@ -269,7 +267,7 @@ ORDER = Obj(
         "references": ListOf(
             Obj(
                 "RepairOrderReference",
-                {"type": Field(f.one_of(*REFERENCE_TYPES), required=True), "value": Field(f.code, required=True)},
+                {"type": Field(f.one_of(ReferenceType.values), required=True), "value": Field(f.code, required=True)},
             )
         ),
         "customerContact": Obj(
@@ -337,7 +335,6 @@ VEHICLE_BODY = Obj(
 )
 
 LINE_LISTS = ("parts", "gog", "techHours", "comments", "mls", "packages", "labour")
-_TEXT_RULES = {f.code, f.name, f.text, f.email, f.order_number, normalise_vin}
 
 
 @dataclass
@@ -384,7 +381,7 @@ def walk_object(spec: Obj, value: Any, path: str, report: Report) -> dict[str, A
     for key, sub in spec_fields.items():
         raw = value.get(key)
         sub_path = _join(path, key)
-        if isinstance(sub, Field) and raw == "" and sub.rule not in _TEXT_RULES:
+        if isinstance(sub, Field) and raw == "" and not sub.rule.is_text:
             raw = None  # an empty money, date or flag is an absent one
         if raw is None or (raw == "" and isinstance(sub, Field) and sub.required):
             if sub.required:
@@ -418,23 +415,23 @@ def walk_list(spec: ListOf, value: Any, path: str, report: Report) -> list[dict[
     return items
 
 
-class TooLarge(Exception):
-    """More jobs, or more lines in a job, than OrMa accepts (413)."""
+def _too_large(description: str) -> DomainError:
+    return DomainError.of(ErrorCode.PAYLOAD_TOO_LARGE, description)
 
 
 def check_size(body: Any) -> None:
-    """Refuse absurd orders before walking them: more than 200 jobs or 500 lines in one job."""
+    """Refuse absurd orders before walking them: more than 200 jobs or 500 lines in one job (PAYLOAD_TOO_LARGE)."""
     order = body.get("order") if isinstance(body, dict) else None
     jobs = order.get("jobs") if isinstance(order, dict) else None
     if not isinstance(jobs, list):
         return
     if len(jobs) > MAX_JOBS:
-        raise TooLarge(f"order.jobs has {len(jobs)} jobs; at most {MAX_JOBS} are accepted")
+        raise _too_large(f"order.jobs has {len(jobs)} jobs; at most {MAX_JOBS} are accepted")
     for index, job in enumerate(jobs):
         if isinstance(job, dict):
             lines = sum(len(job[key]) for key in LINE_LISTS if isinstance(job.get(key), list))
             if lines > MAX_LINES_PER_JOB:
-                raise TooLarge(
+                raise _too_large(
                     f"order.jobs[{index}] has {lines} lines; at most {MAX_LINES_PER_JOB} lines per job are accepted"
                 )
 

@@ -1,4 +1,5 @@
-"""Enumerations of the orders app: repair-order statuses, the DMS sync state, reference types."""
+"""Enumerations of the orders app: the one home of each (body rules, serializers, filters and the schema's
+enum names in ``SPECTACULAR_SETTINGS`` refer to these)."""
 
 from django.db import models
 
@@ -25,3 +26,16 @@ class ReferenceType(models.TextChoices):
     BOOKING = "BOOKING"
     CLAIM = "CLAIM"
     PARTNER_ORDER_ID = "PARTNER_ORDER_ID"
+
+
+class OrderType(models.TextChoices):
+    """Seed 001's ``order.type``: a repair order."""
+
+    RO = "RO"
+
+
+class YesNo(models.TextChoices):
+    """Seed 001's flags (``waiter``, ``rental``)."""
+
+    Y = "Y"
+    N = "N"

@@ -1,4 +1,5 @@
-"""Pure business rules of repair orders: the ±30-day window and the totals. No database access here.
+"""Pure business rules of the orders app: the ±30-day window, the totals, a customer's name. No database
+access here.
 
 The ±30-day rule lives in :func:`closest_conflict`. It is called twice on every write: by the request
 validation for a fast answer (through ``selectors.repair_order_conflict``), and by the create and update
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+from .fields import HOURS, MONEY
 
 ORDER_WINDOW = dt.timedelta(days=30)
 
@@ -62,7 +65,7 @@ def _part_sale(line: dict[str, Any]) -> Decimal | None:
     if "saleTotal" in line:
         return line["saleTotal"]
     if "salePrice" in line:
-        return (line["salePrice"] * _quantity(line)).quantize(Decimal("0.01"))
+        return (line["salePrice"] * _quantity(line)).quantize(MONEY.quantum)
     return None
 
 
@@ -103,7 +106,7 @@ def computed_totals(order: dict[str, Any]) -> dict[str, Decimal]:
                 sums["partsSale"].add(_part_sale(part))
         for part in job.get("parts", ()):
             if "cost" in part:
-                sums["partsCost"].add((part["cost"] * _quantity(part)).quantize(Decimal("0.01")))
+                sums["partsCost"].add((part["cost"] * _quantity(part)).quantize(MONEY.quantum))
         sums["miscSale"].add(job.get("miscSale"))
         sums["soldHours"].add(job.get("soldHours"))
         for labour in job.get("labour", ()):
@@ -121,15 +124,12 @@ def computed_totals(order: dict[str, Any]) -> dict[str, Decimal]:
     return {name: running.total for name, running in sums.items() if running.seen}
 
 
-# The largest values the columns hold (and the request patterns admit): 10, 6 and 8 digits, 2 decimals.
-MONEY_LIMIT = Decimal("9999999999.99")
-HOURS_LIMIT = Decimal("999999.99")
-QUANTITY_LIMIT = Decimal("99999999.99")
 HOURS_TOTALS = ("soldHours", "actualHours")
 
 
 def total_limit(name: str) -> Decimal:
-    return HOURS_LIMIT if name in HOURS_TOTALS else MONEY_LIMIT
+    """The largest value a header total holds: hours for the hour totals, money for the others."""
+    return HOURS.limit if name in HOURS_TOTALS else MONEY.limit
 
 
 def apply_totals(header: dict[str, Any], computed: dict[str, Decimal]) -> list[str]:
@@ -141,3 +141,11 @@ def apply_totals(header: dict[str, Any], computed: dict[str, Decimal]) -> list[s
         elif header[name] != total:
             disagreeing.append(f"order.header.{name} is {header[name]:.2f} but the lines add up to {total:.2f}")
     return disagreeing
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+def customer_has_name(family_name: str, company_name: str) -> bool:
+    """A customer is a person with a family name or a company with a name (DESIGN §4): blanks do not count."""
+    return bool(family_name.strip() or company_name.strip())

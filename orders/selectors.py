@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
 from .models import (
     Customer,
+    Job,
+    MlsLine,
     OrderHistory,
+    OrderReference,
     PackageLabourLine,
     PackagePartLine,
     PackagePrice,
@@ -20,6 +24,7 @@ from .models import (
     ServicePackage,
     Vehicle,
 )
+from .persistence import JOB_LISTS, column, document_from_rows
 from .rules import ORDER_WINDOW, OrderStamp, closest_conflict
 
 # --- customers, vehicles, packages ---------------------------------------------------------------
@@ -122,7 +127,7 @@ def repair_order_get(*, department_id: int, order_uuid: uuid.UUID | str) -> Repa
     )
 
 
-# What GET answers (orders.api.views.order_representation); other columns load only if asked for.
+# What GET answers (orders.api.representations.order_representation); other columns load only if asked for.
 REPAIR_ORDER_READ_COLUMNS = (
     "id",
     "uuid",
@@ -139,36 +144,19 @@ REPAIR_ORDER_READ_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class RepairOrderFilters:
-    """The list filters of ``GET order``."""
-
-    status: str | None = None
-    order_number: str | None = None
-    vin: str | None = None
-    created_from: date | None = None
-    created_to: date | None = None
-    updated_since: datetime | None = None
+def repair_orders(*, department_id: int) -> QuerySet[RepairOrder]:
+    """The department's repair orders, unfiltered: what the list's FilterSet (``orders.filters``) narrows."""
+    return RepairOrder.objects.filter(department_id=department_id)
 
 
 def repair_order_list(
-    *, department_id: int, filters: RepairOrderFilters, after: tuple[datetime, int] | None, limit: int
+    *, orders: QuerySet[RepairOrder], after: tuple[datetime, int] | None, limit: int
 ) -> list[RepairOrder]:
-    """One page of the department's orders, newest first, keyset-paginated on (created_instant, id)."""
-    orders = RepairOrder.objects.filter(department_id=department_id)
-    if filters.status:
-        orders = orders.filter(status=filters.status)
-    if filters.order_number:
-        orders = orders.filter(order_number=filters.order_number)
-    if filters.vin:
-        orders = orders.filter(vin=filters.vin)
-    if filters.created_from:
-        orders = orders.filter(created_instant__gte=datetime.combine(filters.created_from, time.min, tzinfo=UTC))
-    if filters.created_to and filters.created_to < date.max:
-        next_day = datetime.combine(filters.created_to + timedelta(days=1), time.min, tzinfo=UTC)
-        orders = orders.filter(created_instant__lt=next_day)
-    if filters.updated_since:
-        orders = orders.filter(updated_at__gte=filters.updated_since)
+    """One page of (filtered) orders, newest first, keyset-paginated on (created_instant, id).
+
+    Up to ``limit + 1`` orders after the cursor's (created_instant, id): the extra one tells that a next
+    page exists. One query, on the department's list index (or its status index).
+    """
     if after is not None:
         instant, order_id = after
         orders = orders.filter(Q(created_instant__lt=instant) | Q(created_instant=instant, id__lt=order_id))
@@ -176,4 +164,25 @@ def repair_order_list(
 
 
 def repair_order_history(*, repair_order: RepairOrder) -> list[OrderHistory]:
+    """The order's history rows, oldest first."""
     return list(repair_order.history.order_by("version", "id"))
+
+
+def repair_order_from_rows(repair_order: RepairOrder) -> dict[str, Any]:
+    """The order's document as its header columns and line tables render it (not read from ``document``).
+
+    For the admin, reporting and the test that keeps the rows equal to the stored document; a constant
+    number of queries whatever the order's size.
+    """
+    lines = [Prefetch(column(name), queryset=model._default_manager.order_by("position")) for name, model in JOB_LISTS]
+    lines.append(Prefetch("mls", queryset=MlsLine.objects.order_by("position")))
+    loaded = (
+        RepairOrder.objects.select_related("customer", "vehicle")
+        .prefetch_related(
+            Prefetch("jobs", queryset=Job.objects.order_by("position").prefetch_related(*lines)),
+            Prefetch("references", queryset=OrderReference.objects.order_by("position")),
+        )
+        .get(pk=repair_order.pk)
+    )
+    order_mls = list(MlsLine.objects.filter(repair_order=loaded, job=None).order_by("position"))
+    return document_from_rows(loaded, jobs=list(loaded.jobs.all()), order_mls=order_mls)

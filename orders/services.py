@@ -1,4 +1,9 @@
-"""Writes of the orders app: customers, vehicles and repair orders."""
+"""Writes of the orders app: customers, vehicles and repair orders.
+
+Services take data that passed the app's rules (``orders.validation``) and raise
+:class:`~orma.errors.DomainError` for what only the write can find out (a duplicate VIN, a version
+that moved, a closed order, an order the ±30-day rule repeats under the lock). They know no HTTP.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,15 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from orma.actors import Actor
-from orma.api.errors import ApiError, ErrorCode
 from orma.context import current_correlation_id
+from orma.errors import DomainError, ErrorCode
 from orma.events import EventType, emit
 from tenancy.models import Dealer, Department
 
 from .choices import DmsStatus, RepairOrderStatus
 from .models import Customer, OrderHistory, RepairOrder, Vehicle
 from .persistence import delete_lines, header_columns, write_lines
-from .selectors import repair_order_conflict
-from .validation import ValidatedOrder, duplicate_order_error
+from .validation import ValidatedOrder, repair_order_window_check
 
 # --- customers and vehicles ----------------------------------------------------------------------
 
@@ -64,29 +68,27 @@ def _vehicle_values(data: dict[str, Any], customer: Customer | None, brand: str)
     }
 
 
-def vehicle_create(*, dealer: Dealer, data: dict[str, Any], customer: Customer | None, brand: str) -> Vehicle:
-    """Create a dealer's vehicle; a VIN the dealer already knows is refused (409)."""
+def _vehicle_save(vehicle: Vehicle) -> Vehicle:
+    """Save a vehicle; a VIN the dealer already knows for another vehicle is DUPLICATE_VEHICLE."""
     try:
         with transaction.atomic():
-            vehicle = Vehicle(dealer=dealer, **_vehicle_values(data, customer, brand))
             vehicle.save()
     except IntegrityError:
-        existing = Vehicle.objects.get(dealer=dealer, vin=data["vin"])
-        raise ApiError.of(409, "DUPLICATE_VEHICLE", f"A vehicle with this VIN exists: {existing.uuid}") from None
+        existing = Vehicle.objects.get(dealer_id=vehicle.dealer_id, vin=vehicle.vin)
+        raise DomainError.of(ErrorCode.DUPLICATE_VEHICLE, f"A vehicle with this VIN exists: {existing.uuid}") from None
     return vehicle
+
+
+def vehicle_create(*, dealer: Dealer, data: dict[str, Any], customer: Customer | None, brand: str) -> Vehicle:
+    """Create a dealer's vehicle; a VIN the dealer already knows is refused (DUPLICATE_VEHICLE)."""
+    return _vehicle_save(Vehicle(dealer=dealer, **_vehicle_values(data, customer, brand)))
 
 
 def vehicle_update(*, vehicle: Vehicle, data: dict[str, Any], customer: Customer | None, brand: str) -> Vehicle:
-    """Replace a vehicle's data with a validated ``vehicle`` body (a full update)."""
+    """Replace a vehicle's data with a validated ``vehicle`` body (a full update; DUPLICATE_VEHICLE too)."""
     for name, value in _vehicle_values(data, customer, brand).items():
         setattr(vehicle, name, value)
-    try:
-        with transaction.atomic():
-            vehicle.save()
-    except IntegrityError:
-        existing = Vehicle.objects.get(dealer_id=vehicle.dealer_id, vin=data["vin"])
-        raise ApiError.of(409, "DUPLICATE_VEHICLE", f"A vehicle with this VIN exists: {existing.uuid}") from None
-    return vehicle
+    return _vehicle_save(vehicle)
 
 
 # --- repair orders -------------------------------------------------------------------------------
@@ -99,11 +101,11 @@ def _lock_department(department: Department) -> None:
     list(Department.objects.select_for_update().filter(pk=department.pk).order_by().values_list("pk", flat=True))
 
 
-def _vehicle_for(validated: ValidatedOrder, dealer: Dealer) -> Vehicle | None:
+def _vehicle_for(validated: ValidatedOrder, department: Department) -> Vehicle | None:
     if validated.vehicle is not None or validated.new_vehicle_vin is None:
         return validated.vehicle
     vehicle, _ = Vehicle.objects.get_or_create(
-        dealer=dealer,
+        dealer_id=department.dealer_id,
         vin=validated.new_vehicle_vin,
         defaults={"brand": validated.new_vehicle_brand, "customer": validated.customer},
     )
@@ -130,94 +132,83 @@ def _stored_document(validated: ValidatedOrder, vehicle: Vehicle | None) -> dict
     return document
 
 
+@transaction.atomic(savepoint=False)  # inside the caller's transaction: no savepoint, no extra statements
+def repair_order_write(
+    *, repair_order: RepairOrder, department: Department, validated: ValidatedOrder, actor: Actor
+) -> RepairOrder:
+    """Write a repair order in all its forms, record the change in its history and announce it.
+
+    The one write path of a repair order (create, update; the admin and the DMS to come): the document
+    (what reads answer), the header columns and the line tables (what filters, the admin and reporting
+    use; ``selectors.repair_order_from_rows`` renders them back) are written from the same validated
+    order, in one transaction with the history row and the ``order.created``/``order.updated`` event.
+    A new order (no primary key yet) is inserted, an existing one replaced whole. The caller holds the
+    department lock and has checked the ±30-day rule and its own preconditions under it.
+    """
+    creating = repair_order.pk is None
+    old_document = None if creating else repair_order.document
+    vehicle = _vehicle_for(validated, department)
+    for name, value in header_columns(validated.order).items():
+        setattr(repair_order, name, value)
+    repair_order.department = department
+    repair_order.created_instant = validated.created_instant
+    repair_order.customer = validated.customer
+    repair_order.vehicle = vehicle
+    repair_order.vin = vehicle.vin if vehicle else ""
+    repair_order.document = _stored_document(validated, vehicle)
+    repair_order.save()
+    if creating:
+        changes: list[dict[str, Any]] = [{"field": "order", "old": None, "new": "created"}]
+    else:
+        delete_lines(repair_order)
+        changes = document_diff(old_document or {}, repair_order.document)
+    write_lines(repair_order, validated.order)
+    _record_history(repair_order, actor, changes)
+    event = EventType.ORDER_CREATED if creating else EventType.ORDER_UPDATED
+    emit(event, subject=repair_order, department_id=department.id)
+    return repair_order
+
+
 @transaction.atomic
 def repair_order_create(*, department: Department, validated: ValidatedOrder, actor: Actor) -> RepairOrder:
     """Store a technically approved order; the ±30-day rule is re-checked under the department lock."""
     _lock_department(department)
-    conflict = repair_order_conflict(
+    repair_order_window_check(
         department_id=department.id, order_number=validated.order_number, created_instant=validated.created_instant
     )
-    if conflict is not None:
-        raise duplicate_order_error(conflict.uuid)
-    vehicle = _vehicle_for(validated, department.dealer)
-    repair_order = RepairOrder(
-        department=department,
-        created_instant=validated.created_instant,
-        customer=validated.customer,
-        vehicle=vehicle,
-        vin=vehicle.vin if vehicle else "",
-        document=_stored_document(validated, vehicle),
-        created_by_id=actor.partner_id,
-        **header_columns(validated.order),
-    )
-    repair_order.save()
-    write_lines(repair_order, validated.order)
-    _record_history(repair_order, actor, [{"field": "order", "old": None, "new": "created"}])
-    emit(EventType.ORDER_CREATED, subject=repair_order, department_id=department.id)
-    return repair_order
-
-
-def parse_if_match(header: str | None) -> int | None | str:
-    """The version an ``If-Match`` header names: an int, ``"*"``, or None when absent."""
-    if header is None:
-        return None
-    value = header.strip()
-    if value == "*":
-        return "*"
-    if value.startswith("W/"):
-        value = value[2:]
-    try:
-        return int(value.strip('"'))
-    except ValueError:
-        return -1  # matches no version
+    repair_order = RepairOrder(created_by_id=actor.partner_id)
+    return repair_order_write(repair_order=repair_order, department=department, validated=validated, actor=actor)
 
 
 @transaction.atomic
 def repair_order_update(
-    *, repair_order: RepairOrder, validated: ValidatedOrder, actor: Actor, if_match: int | str | None = None
+    *, repair_order: RepairOrder, validated: ValidatedOrder, actor: Actor, expected_version: int | None = None
 ) -> RepairOrder:
     """Replace an order with a technically approved body (a full update) and record the diff.
 
-    Refused: a version other than ``If-Match`` (412), an order that is CLOSED (409), a number or instant
-    that repeats another order of the department (409, re-checked under the department lock).
+    Refused: a version other than ``expected_version`` (VERSION_MISMATCH; None accepts any), an order
+    that is CLOSED (ORDER_CLOSED), a number or instant that repeats another order of the department
+    (DUPLICATE_ORDER, re-checked under the department lock).
     """
     department = repair_order.department
     _lock_department(department)
     current = RepairOrder.objects.select_for_update().get(pk=repair_order.pk)
-    if if_match not in (None, "*") and if_match != current.version:
-        raise ApiError.of(
-            412,
+    if expected_version is not None and expected_version != current.version:
+        raise DomainError.of(
             ErrorCode.VERSION_MISMATCH,
-            f"If-Match names version {if_match}, but the order is at version {current.version}.",
+            f"If-Match names version {expected_version}, but the order is at version {current.version}.",
         )
     if current.status == RepairOrderStatus.CLOSED:
-        raise ApiError.of(409, ErrorCode.ORDER_CLOSED, "The order is CLOSED and can no longer be changed.")
-    conflict = repair_order_conflict(
+        raise DomainError.of(ErrorCode.ORDER_CLOSED, "The order is CLOSED and can no longer be changed.")
+    repair_order_window_check(
         department_id=department.id,
         order_number=validated.order_number,
         created_instant=validated.created_instant,
         exclude_id=current.id,
     )
-    if conflict is not None:
-        raise duplicate_order_error(conflict.uuid)
-    vehicle = _vehicle_for(validated, department.dealer)
-    old_document = current.document
-    new_document = _stored_document(validated, vehicle)
-    for name, value in header_columns(validated.order).items():
-        setattr(current, name, value)
-    current.created_instant = validated.created_instant
-    current.customer = validated.customer
-    current.vehicle = vehicle
-    current.vin = vehicle.vin if vehicle else ""
-    current.document = new_document
     current.version += 1
     current.dms_status = DmsStatus.PENDING
-    current.save()
-    delete_lines(current)
-    write_lines(current, validated.order)
-    _record_history(current, actor, document_diff(old_document, new_document))
-    emit(EventType.ORDER_UPDATED, subject=current, department_id=department.id)
-    return current
+    return repair_order_write(repair_order=current, department=department, validated=validated, actor=actor)
 
 
 def _flatten(value: Any, path: str, into: dict[str, Any]) -> None:

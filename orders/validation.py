@@ -1,8 +1,12 @@
-"""Technical approval of a repair-order request: every field rule, every reference, the ±30-day rule.
+"""Technical approval of the orders app's requests: repair orders, customers, vehicles, and the lookups.
 
 ``validate_repair_order`` answers a :class:`ValidatedOrder` ready for the create or update service, or
-raises one ``ApiError`` naming every problem of the request at once. It reads (customer, vehicle,
-packages, the window) but never writes; the services write and re-check the window under a lock.
+raises one :class:`~orma.errors.DomainError` naming every problem of the request at once: the field rules
+(the spec walker, :func:`repair_order_fields`), then the references, the packages, the totals and the
+±30-day rule (:func:`repair_order_approve`). ``validate_customer`` and ``validate_vehicle`` do the same for
+their bodies. These read (customer, vehicle, packages, the window) but never write; the services write
+and re-check the window under a lock. The API's request serializers call them, and so do the admin and
+the commands, so every write path applies the same rules.
 """
 
 from __future__ import annotations
@@ -12,21 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from orma.api.errors import ApiError, ErrorCode, Problem, Warning
-from tenancy.models import Department
+from orma.errors import DomainError, ErrorCode, Problem, Warning
+from tenancy.models import Dealer, Department
 
 from . import body as spec
-from .fields import FieldRuleError, render
+from .fields import HOURS, MONEY, NAME_MAX, QUANTITY, FieldRuleError, render
 from .models import Customer, RepairOrder, Vehicle
-from .rules import (
-    HOURS_LIMIT,
-    MONEY_LIMIT,
-    QUANTITY_LIMIT,
-    apply_totals,
-    computed_totals,
-    creation_instant,
-    total_limit,
-)
+from .rules import apply_totals, computed_totals, creation_instant, customer_has_name, total_limit
 from .selectors import (
     PricedPackage,
     customer_get,
@@ -35,7 +31,7 @@ from .selectors import (
     vehicle_get,
     vehicle_get_by_vin,
 )
-from .vins import serviced_brand
+from .vins import normalise_vin, serviced_brand
 
 
 @dataclass
@@ -59,7 +55,16 @@ class ValidatedOrder:
         return render_tree(self.order)
 
 
+@dataclass
+class CheckedOrder:
+    """A body through the field rules: its normalised ``order`` and every problem found so far."""
+
+    order: dict[str, Any]
+    report: spec.Report
+
+
 def render_tree(value: Any) -> Any:
+    """A normalised tree as JSON values (``orders.fields.render`` on every leaf)."""
     if isinstance(value, dict):
         return {key: render_tree(item) for key, item in value.items()}
     if isinstance(value, list):
@@ -67,28 +72,42 @@ def render_tree(value: Any) -> Any:
     return render(value)
 
 
-def duplicate_order_error(order_uuid: Any) -> ApiError:
-    return ApiError.of(
-        409,
+def duplicate_order_error(order_uuid: Any) -> DomainError:
+    return DomainError.of(
         ErrorCode.DUPLICATE_ORDER,
         f"An order with this orderNumber exists within 30 days of this createDate/createTime: {order_uuid}. "
         f"Use the update endpoint (PUT order/{order_uuid}) to change it.",
     )
 
 
-def too_large_error(message: str) -> ApiError:
-    return ApiError.of(413, ErrorCode.PAYLOAD_TOO_LARGE, message)
+def repair_order_window_check(
+    *, department_id: int, order_number: str, created_instant: dt.datetime, exclude_id: int | None = None
+) -> None:
+    """The ±30-day rule: DUPLICATE_ORDER naming the order a write at this number and instant would repeat.
+
+    Called by the validation for a fast answer, and again by the create and update services under the
+    department lock, where two simultaneous writers cannot both pass it.
+    """
+    conflict = repair_order_conflict(
+        department_id=department_id, order_number=order_number, created_instant=created_instant, exclude_id=exclude_id
+    )
+    if conflict is not None:
+        raise duplicate_order_error(conflict.uuid)
 
 
-def validate_repair_order(data: Any, *, department: Department, existing: RepairOrder | None = None) -> ValidatedOrder:
-    """Check a create or update body against every rule; raise ApiError (400/409/413) or answer it."""
-    try:
-        spec.check_size(data)
-    except spec.TooLarge as error:
-        raise too_large_error(str(error)) from None
+def _malformed(envelope_key: str, article: str = "a") -> DomainError:
+    return DomainError.of(
+        ErrorCode.MALFORMED_JSON, f'The body must be a JSON object with {article} "{envelope_key}" object.'
+    )
+
+
+def repair_order_fields(data: Any) -> CheckedOrder:
+    """The per-field work on a create or update body: its size (413), its shape (MALFORMED_JSON), every
+    field rule, and advisorNumber or assignedUserUuid. Field problems are collected, not raised, so that
+    :func:`repair_order_approve` answers them together with the references'."""
+    spec.check_size(data)
     if not isinstance(data, dict) or not isinstance(data.get("order"), dict):
-        raise ApiError.of(400, ErrorCode.MALFORMED_JSON, 'The body must be a JSON object with an "order" object.')
-
+        raise _malformed("order", "an")
     report = spec.Report()
     normalised = spec.walk_object(spec.BODY, data, "", report) or {}
     order = normalised.get("order", {})
@@ -97,10 +116,20 @@ def validate_repair_order(data: Any, *, department: Department, existing: Repair
         report.problem(
             ErrorCode.FIELD_REQUIRED, "order.header.advisorNumber", "or order.header.assignedUserUuid is required"
         )
+    return CheckedOrder(order, report)
 
+
+def repair_order_approve(
+    checked: CheckedOrder, *, department: Department, existing: RepairOrder | None = None
+) -> ValidatedOrder:
+    """The rest of technical approval: customer, vehicle and packages of this dealer, totals, warnings, and
+    the ±30-day rule (excluding ``existing``, the order an update replaces); DomainError (400/409) or the
+    validated order."""
+    order, report = checked.order, checked.report
+    header = order.get("header", {})
     dealer = department.dealer
-    customer = _customer(order, dealer.id, report)
-    vehicle, new_vin, new_brand = _vehicle(order, dealer, customer, report)
+    customer = _customer_reference(dealer.id, order.get("customer", {}).get("uuid"), "order.customer.uuid", report)
+    vehicle, new_vin, new_brand = _vehicle(order, dealer, report)
     _expand_packages(order, dealer.id, vehicle.brand if vehicle else new_brand, report)
     computed = computed_totals(order)
     for name, total in computed.items():
@@ -111,7 +140,7 @@ def validate_repair_order(data: Any, *, department: Department, existing: Repair
                 f"is missing and the lines add up to {total:.2f}, more than the field holds",
             )
     if report.problems:
-        raise ApiError(400, report.problems)
+        raise DomainError(report.problems)
 
     warnings: list[Warning] = []
     if vehicle is None and new_vin is None:
@@ -125,33 +154,34 @@ def validate_repair_order(data: Any, *, department: Department, existing: Repair
     warnings.extend(report.unknown_fields_warnings())
 
     instant = creation_instant(header["createDate"], header["createTime"])
-    conflict = repair_order_conflict(
+    repair_order_window_check(
         department_id=department.id,
         order_number=header["orderNumber"],
         created_instant=instant,
         exclude_id=existing.id if existing else None,
     )
-    if conflict is not None:
-        raise duplicate_order_error(conflict.uuid)
     assert customer is not None  # a missing customer is a problem above
     return ValidatedOrder(order, warnings, customer, vehicle, new_vin, new_brand, instant)
 
 
-def _customer(order: dict[str, Any], dealer_id: int, report: spec.Report) -> Customer | None:
-    customer_uuid = order.get("customer", {}).get("uuid")
+def validate_repair_order(data: Any, *, department: Department, existing: RepairOrder | None = None) -> ValidatedOrder:
+    """Check a create or update body against every rule; raise DomainError (400/409/413) or answer it."""
+    return repair_order_approve(repair_order_fields(data), department=department, existing=existing)
+
+
+def _customer_reference(dealer_id: int, customer_uuid: str | None, path: str, report: spec.Report) -> Customer | None:
+    """The dealer's customer a body names at ``path`` (UNKNOWN_CUSTOMER when it has no such customer)."""
     if customer_uuid is None:
         return None
     customer = customer_get(dealer_id=dealer_id, customer_uuid=customer_uuid)
     if customer is None:
         report.problems.append(
-            Problem(ErrorCode.UNKNOWN_CUSTOMER, f"order.customer.uuid {customer_uuid} is not a customer of this dealer")
+            Problem(ErrorCode.UNKNOWN_CUSTOMER, f"{path} {customer_uuid} is not a customer of this dealer")
         )
     return customer
 
 
-def _vehicle(
-    order: dict[str, Any], dealer: Any, customer: Customer | None, report: spec.Report
-) -> tuple[Vehicle | None, str | None, str]:
+def _vehicle(order: dict[str, Any], dealer: Dealer, report: spec.Report) -> tuple[Vehicle | None, str | None, str]:
     """The order's vehicle: by uuid, or by VIN (found, or to be created with the brand the VIN names)."""
     reference = order.get("vehicle", {})
     vin = reference.get("vin")  # syntax already checked and upper-cased by the spec
@@ -225,9 +255,9 @@ def _package_fits(use: dict[str, Any], priced: PricedPackage) -> bool:
     times = use.get("quantity", Decimal("1.00"))
     package = priced.package
     return (
-        priced.price * times <= MONEY_LIMIT
-        and all(line.sold_hours * times <= HOURS_LIMIT for line in package.labour_lines.all())
-        and all(line.quantity * times <= QUANTITY_LIMIT for line in package.part_lines.all())
+        priced.price * times <= MONEY.limit
+        and all(line.sold_hours * times <= HOURS.limit for line in package.labour_lines.all())
+        and all(line.quantity * times <= QUANTITY.limit for line in package.part_lines.all())
     )
 
 
@@ -236,14 +266,14 @@ def _apply_package(job: dict[str, Any], use: dict[str, Any], priced: PricedPacka
     code = priced.package.code
     use["description"] = priced.package.description
     use["unitPrice"] = priced.price
-    use["price"] = (priced.price * times).quantize(Decimal("0.01"))
+    use["price"] = (priced.price * times).quantize(MONEY.quantum)
     use["currencyCode"] = priced.currency_code
     for line in priced.package.labour_lines.all():
         job["labour"].append(
             {
                 "laborOpCode": line.labor_op_code,
                 "laborOpCodeDesc": line.description,
-                "soldHours": (line.sold_hours * times).quantize(Decimal("0.01")),
+                "soldHours": (line.sold_hours * times).quantize(HOURS.quantum),
                 "packageCode": code,
             }
         )
@@ -252,8 +282,88 @@ def _apply_package(job: dict[str, Any], use: dict[str, Any], priced: PricedPacka
             {
                 "partNumber": part_line.part_number,
                 "description": part_line.description,
-                "quantityOrdered": (part_line.quantity * times).quantize(Decimal("0.01")),
+                "quantityOrdered": (part_line.quantity * times).quantize(QUANTITY.quantum),
                 "salePrice": Decimal("0.00"),  # priced in the package
                 "packageCode": code,
             }
         )
+
+
+# --- customers and vehicles ----------------------------------------------------------------------
+
+
+@dataclass
+class ValidatedCustomer:
+    """A ``customer`` body that passed its rules: the normalised object and the warnings (1004)."""
+
+    data: dict[str, Any]
+    warnings: list[Warning]
+
+
+@dataclass
+class ValidatedVehicle:
+    """A ``vehicle`` body that passed its rules, with the customer it names and the brand its VIN says."""
+
+    data: dict[str, Any]
+    customer: Customer | None
+    brand: str
+    warnings: list[Warning]
+
+
+def _walk_body(body_spec: spec.Obj, data: Any, envelope_key: str) -> tuple[dict[str, Any], spec.Report]:
+    """The ``envelope_key`` object of a body through the field rules (MALFORMED_JSON without one)."""
+    if not isinstance(data, dict) or not isinstance(data.get(envelope_key), dict):
+        raise _malformed(envelope_key)
+    report = spec.Report()
+    normalised = spec.walk_object(body_spec, data, "", report) or {}
+    return normalised.get(envelope_key, {}), report
+
+
+def validate_customer(data: Any) -> ValidatedCustomer:
+    """Check a customer create or update body: the field rules, and familyName or companyName."""
+    customer, report = _walk_body(spec.CUSTOMER_BODY, data, "customer")
+    if not customer_has_name(customer.get("familyName", ""), customer.get("companyName", "")):
+        report.problem(ErrorCode.FIELD_REQUIRED, "customer.familyName", "or customer.companyName is required")
+    if report.problems:
+        raise DomainError(report.problems)
+    return ValidatedCustomer(customer, report.unknown_fields_warnings())
+
+
+def validate_vehicle(data: Any, *, dealer: Dealer) -> ValidatedVehicle:
+    """Check a vehicle create or update body: the field rules, a VIN of a brand the dealer services, and
+    the customer it names (one of this dealer's)."""
+    vehicle, report = _walk_body(spec.VEHICLE_BODY, data, "vehicle")
+    brand = ""
+    if "vin" in vehicle:  # syntax already checked by the spec; the brand must be one the dealer services
+        try:
+            brand = serviced_brand(vehicle["vin"], dealer.brands)
+        except FieldRuleError as error:
+            report.problem(error.code, "vehicle.vin", error.message, vehicle["vin"])
+    customer = _customer_reference(dealer.id, vehicle.get("customerUUID"), "vehicle.customerUUID", report)
+    if report.problems:
+        raise DomainError(report.problems)
+    return ValidatedVehicle(vehicle, customer, brand, report.unknown_fields_warnings())
+
+
+# --- query parameters ----------------------------------------------------------------------------
+
+
+def customer_search_text(raw: str | None) -> str:
+    """What ``GET customer?search=`` looks for: trimmed, at most a name's length, without NUL."""
+    return (raw or "").strip()[:NAME_MAX].replace("\x00", "")
+
+
+def vehicle_lookup_vin(raw: str | None) -> str:
+    """The VIN ``GET vehicle?vin=`` looks for: trimmed and upper-cased (FIELD_REQUIRED when empty)."""
+    vin = (raw or "").strip().upper()
+    if not vin:
+        raise DomainError.of(ErrorCode.FIELD_REQUIRED, "vin is required", field="vin")
+    return vin[:17]
+
+
+def package_lookup_vin(raw: str | None) -> str:
+    """The VIN ``GET package?vin=`` fits packages to: a valid VIN (FIELD_INVALID otherwise)."""
+    try:
+        return normalise_vin(raw or "")
+    except FieldRuleError as error:
+        raise DomainError.of(error.code, f"vin {error.message}", field="vin", value=raw) from None

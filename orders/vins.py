@@ -8,9 +8,9 @@ from typing import Any
 from vininfo import Vin
 from vininfo.exceptions import ValidationError as VinValidationError
 
-from orma.api.errors import ErrorCode
+from orma.errors import ErrorCode
 
-from .fields import FieldRuleError
+from .fields import FieldRuleError, value_rule
 
 # vininfo's manufacturer names -> OrMa's brand codes (choices.Brand). SEAT's WMI covers CUPRA too.
 _BRAND_BY_MANUFACTURER = {
@@ -24,6 +24,11 @@ _BRAND_BY_MANUFACTURER = {
 }
 
 
+# 17 characters, no I, O or Q (either case): the schema's spelling of what vininfo checks
+VIN_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"
+
+
+@value_rule(pattern=VIN_PATTERN, example="WVWZZZ1JZXW000001", is_text=True)
 def normalise_vin(raw: Any) -> str:
     """The VIN upper-cased and checked (17 characters, no I, O or Q); FieldRuleError otherwise."""
     if not isinstance(raw, str):

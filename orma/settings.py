@@ -220,11 +220,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Import strings: each enum's one home is its app's choices (orma imports no domain app). Their
+    # ``.values``, as the schema's enums list the values (with the values as labels).
     "ENUM_NAME_OVERRIDES": {
-        "YesNoEnum": ["Y", "N"],
-        "OrderTypeEnum": ["RO"],
-        "ReferenceTypeEnum": ["APPOINTMENT", "BOOKING", "CLAIM", "PARTNER_ORDER_ID"],
-        "RepairOrderStatusEnum": ["OPENED", "PRE-INVOICED", "CLOSED"],
+        "YesNoEnum": "orders.choices.YesNo.values",
+        "OrderTypeEnum": "orders.choices.OrderType.values",
+        "ReferenceTypeEnum": "orders.choices.ReferenceType.values",
+        "RepairOrderStatusEnum": "orders.choices.RepairOrderStatus.values",
     },
 }
 

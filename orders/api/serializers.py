@@ -1,52 +1,40 @@
-"""Serializers of the orders family, for the OpenAPI schema.
+"""Serializers of the orders family: the request serializers every body and query enters through, and
+the response shapes for the schema.
 
-Request bodies are validated by ``orders.body`` (the spec walker); the request serializers here are
-generated from that same spec, so the schema states exactly the rules the API applies: patterns for
-money, dates and times, maximum lengths, enums and required fields. Where a rule cannot be expressed
-in JSON Schema (familyName or companyName; advisorNumber or assignedUserUuid; references that must
-exist) the schema is looser than the API and the API answers 400.
+Request serializers subclass ``orma.api.serializers.RequestSerializer``: views call
+``is_valid(raise_exception=True)``, and validation is the app's rules (``orders.validation``,
+``orders.filters``), which raise the DomainError the API answers. The body serializers' fields are
+generated from the request spec (``orders.body``) and document the body: each value rule carries its
+own pattern, length, example, choices and bounds (``orders.fields``), so the schema states exactly the
+rules the API applies. Where a rule cannot be expressed in JSON Schema (familyName or companyName;
+advisorNumber or assignedUserUuid; references that must exist) the schema is looser than the API and
+the API answers 400.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from orders import fields as f
+from orders import selectors, validation
 from orders.body import BODY, CUSTOMER_BODY, VEHICLE_BODY, Field, ListOf, Obj
-from orders.vins import normalise_vin
-from orma.api.serializers import CustomerEnvelopeSerializer, OrderEnvelopeSerializer, VehicleEnvelopeSerializer
-
-_YEAR = r"(?:[1-9]\d{3}|0[1-9]\d{2}|00[1-9]\d|000[1-9])"
-_LEAP_YEAR = r"(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
-# Real calendar dates only, as the API checks them (no 2024-02-30, 2023-02-29 or year 0).
-DATE_PATTERN = (
-    rf"(?:{_YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
-    rf"|02-(?:0[1-9]|1\d|2[0-8]))|{_LEAP_YEAR}-02-29)"
+from orders.choices import DmsStatus
+from orders.filters import RepairOrderFilterSet
+from orders.models import RepairOrder
+from orma.actors import Channel
+from orma.api.serializers import (
+    CustomerEnvelopeSerializer,
+    OrderEnvelopeSerializer,
+    RequestSerializer,
+    VehicleEnvelopeSerializer,
 )
-TIME_PATTERN = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-NO_NUL = r"^[^\x00]*$"
 
-# Optional non-text values may be sent as "" (= absent), so their patterns admit the empty string.
-_PATTERNS: dict[Any, str] = {
-    f.money: r"^(?:\d{1,10}(?:\.\d{1,2})?)?$",
-    f.hours: r"^(?:\d{1,6}(?:\.\d{1,2})?)?$",
-    f.quantity: r"^(?:\d{1,8}(?:\.\d{1,2})?)?$",
-    f.positive_quantity: r"^(?:0{0,7}[1-9]\d{0,7}(?:\.\d{1,2})?|0{1,8}\.(?:0[1-9]|[1-9]\d?))?$",
-    f.whole_number: r"^(?:\d{1,9})?$",
-    f.date: rf"^(?:{DATE_PATTERN})?$",
-    f.time: rf"^(?:{TIME_PATTERN})?$",
-    f.date_time: rf"^(?:{DATE_PATTERN} {TIME_PATTERN})?$",
-    f.country_code: r"^(?:[A-Za-z]{2})?$",
-    f.email: r"^(?:[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+)?$",
-    f.order_number: r"^[a-zA-Z0-9\-#_\s]*[a-zA-Z0-9\-#_][a-zA-Z0-9\-#_\s]*$",
-}
-_LENGTHS = {f.code: f.CODE_MAX, f.name: f.NAME_MAX, f.text: f.TEXT_MAX, f.email: f.NAME_MAX, f.order_number: 50}
-_CHOICES = {f.yes_no: ("Y", "N")}
-VIN_PATTERN = r"^[A-HJ-NPR-Za-hj-npr-z0-9]{17}$"  # 17 characters, no I, O or Q (either case)
+NO_NUL = r"^[^\x00]*$"  # any text the database can store
 
 
 _STRING_FIELDS: dict[str, type[serializers.Field]] = {}
@@ -65,27 +53,24 @@ def _string_field(schema: dict[str, Any], **options: Any) -> serializers.Field:
 
 
 def _schema_field(spec: Field) -> serializers.Field:
+    """The field documenting one spec field, from what its value rule says of itself."""
     options: dict[str, Any] = {"required": spec.required, "allow_null": not spec.required}
     if spec.description:
         options["help_text"] = spec.description
     rule = spec.rule
-    if rule is normalise_vin:
-        return _string_field({"type": "string", "pattern": VIN_PATTERN}, **options)
-    if rule is f.uuid_text:
+    if rule.schema_format == "uuid":
         return serializers.UUIDField(**options)
-    if rule is f.count:
-        return serializers.IntegerField(min_value=0, max_value=999_999_999, **options)
-    if rule is f.model_year:
-        return serializers.IntegerField(min_value=1900, max_value=2100, **options)
-    choices = _CHOICES.get(rule) or getattr(rule, "choices", None)
-    if choices:
-        return serializers.ChoiceField(choices=list(choices), **options)
-    pattern = _PATTERNS.get(rule)
-    schema: dict[str, Any] = {"type": "string", "pattern": pattern or NO_NUL}
-    if rule in _LENGTHS:
-        schema["maxLength"] = _LENGTHS[rule]
-    if pattern is None and spec.required:  # required text must not be empty
+    if rule.minimum is not None:
+        return serializers.IntegerField(min_value=rule.minimum, max_value=rule.maximum, **options)
+    if rule.choices:
+        return serializers.ChoiceField(choices=list(rule.choices), **options)
+    schema: dict[str, Any] = {"type": "string", "pattern": rule.pattern or NO_NUL}
+    if rule.max_length is not None:
+        schema["maxLength"] = rule.max_length
+    if rule.pattern is None and spec.required:  # required text must not be empty
         schema["minLength"] = 1
+    if rule.example is not None:
+        schema["example"] = rule.example
     return _string_field(schema, **options)
 
 
@@ -109,16 +94,88 @@ def serializer_for(spec: Obj) -> type[serializers.Serializer]:
     return serializer_class
 
 
-RepairOrderRequestSerializer = serializer_for(BODY)
-CustomerRequestSerializer = serializer_for(CUSTOMER_BODY)
-VehicleRequestSerializer = serializer_for(VEHICLE_BODY)
+# --- requests ------------------------------------------------------------------------------------
+
+
+class OrdersRequestSerializer(RequestSerializer):
+    """A request of the orders family: ``context`` holds the ``department`` (and, for an update, the
+    ``repair_order`` it replaces)."""
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # A JSON null (or no body) is judged by the app's rules (MALFORMED_JSON), not answered by DRF's "null".
+        return False, data
+
+
+class RepairOrderRequestSerializer(OrdersRequestSerializer, serializer_for(BODY)):  # type: ignore[misc]
+    """A repair order to create, or to replace whole (seed 001 and WorkshopOrder 2.x)."""
+
+    def to_internal_value(self, data: Any) -> validation.CheckedOrder:
+        return validation.repair_order_fields(data)
+
+    def validate(self, attrs: validation.CheckedOrder) -> validation.ValidatedOrder:
+        return validation.repair_order_approve(
+            attrs, department=self.context["department"], existing=self.context.get("repair_order")
+        )
+
+
+class CustomerRequestSerializer(OrdersRequestSerializer, serializer_for(CUSTOMER_BODY)):  # type: ignore[misc]
+    """A customer of the dealer to create, or to replace whole."""
+
+    def to_internal_value(self, data: Any) -> validation.ValidatedCustomer:
+        return validation.validate_customer(data)
+
+
+class VehicleRequestSerializer(OrdersRequestSerializer, serializer_for(VEHICLE_BODY)):  # type: ignore[misc]
+    """A vehicle of the dealer to create, or to replace whole; its brand comes from the VIN."""
+
+    def to_internal_value(self, data: Any) -> validation.ValidatedVehicle:
+        return validation.validate_vehicle(data, dealer=self.context["department"].dealer)
+
+
+class RepairOrderListQuerySerializer(OrdersRequestSerializer):
+    """``GET order``'s filters: the department's orders they select (``limit`` and ``cursor`` are the page's)."""
+
+    def to_internal_value(self, data: Any) -> QuerySet[RepairOrder]:
+        orders = selectors.repair_orders(department_id=self.context["department"].id)
+        return RepairOrderFilterSet(data, queryset=orders).filtered()
+
+
+class QueryParameterSerializer(OrdersRequestSerializer):
+    """A query of one parameter, read by its rule."""
+
+    parameter: ClassVar[str]
+    rule: ClassVar[Callable[[str | None], str]]
+
+    def to_internal_value(self, data: Any) -> str:
+        return type(self).rule(data.get(self.parameter))
+
+
+class CustomerSearchQuerySerializer(QueryParameterSerializer):
+    """``GET customer?search=``: what to look for (``limit`` and ``cursor`` are the page's)."""
+
+    parameter = "search"
+    rule = staticmethod(validation.customer_search_text)
+
+
+class VehicleLookupQuerySerializer(QueryParameterSerializer):
+    """``GET vehicle?vin=``: the VIN to find."""
+
+    parameter = "vin"
+    rule = staticmethod(validation.vehicle_lookup_vin)
+
+
+class PackageQuerySerializer(QueryParameterSerializer):
+    """``GET package?vin=``: the vehicle the packages must fit."""
+
+    parameter = "vin"
+    rule = staticmethod(validation.package_lookup_vin)
 
 
 # --- responses -----------------------------------------------------------------------------------
 
 
 class DmsStateSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["PENDING", "SYNCED", "REJECTED", "FAILED"])
+    status = serializers.ChoiceField(choices=DmsStatus.values)
     orderNumber = serializers.CharField(allow_null=True)
     errors = serializers.ListField(child=serializers.DictField())
     syncedAt = serializers.DateTimeField(allow_null=True)
@@ -152,7 +209,7 @@ class HistoryChangeSerializer(serializers.Serializer):
 class HistoryEntrySerializer(serializers.Serializer):
     version = serializers.IntegerField()
     at = serializers.DateTimeField()
-    channel = serializers.ChoiceField(choices=["API", "ADMIN", "DMS"])
+    channel = serializers.ChoiceField(choices=Channel.values)
     actor = serializers.CharField()
     changes = HistoryChangeSerializer(many=True)
 

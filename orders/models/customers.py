@@ -7,6 +7,7 @@ import uuid
 from django.db import models
 from django.db.models.functions import Lower
 
+from orders.fields import HOURS, MONEY, QUANTITY
 from tenancy.models import Dealer
 
 
@@ -84,7 +85,7 @@ class PackageLabourLine(models.Model):
     package = models.ForeignKey(ServicePackage, on_delete=models.CASCADE, related_name="labour_lines")
     labor_op_code = models.CharField(max_length=50)
     description = models.CharField(max_length=4000, blank=True)
-    sold_hours = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    sold_hours = models.DecimalField(max_digits=HOURS.max_digits, decimal_places=HOURS.places, default=0)
 
     class Meta:
         ordering = ["id"]
@@ -96,7 +97,7 @@ class PackagePartLine(models.Model):
     package = models.ForeignKey(ServicePackage, on_delete=models.CASCADE, related_name="part_lines")
     part_number = models.CharField(max_length=50)
     description = models.CharField(max_length=4000, blank=True)
-    quantity = models.DecimalField(max_digits=10, decimal_places=2, default=1)
+    quantity = models.DecimalField(max_digits=QUANTITY.max_digits, decimal_places=QUANTITY.places, default=1)
 
     class Meta:
         ordering = ["id"]
@@ -107,7 +108,7 @@ class PackagePrice(models.Model):
 
     package = models.ForeignKey(ServicePackage, on_delete=models.CASCADE, related_name="prices")
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="package_prices")
-    price = models.DecimalField(max_digits=12, decimal_places=2)
+    price = models.DecimalField(max_digits=MONEY.max_digits, decimal_places=MONEY.places)
     currency_code = models.CharField(max_length=3, default="EUR")
 
     class Meta:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from orders.choices import DmsStatus, RepairOrderStatus
+from orders.fields import CODE_MAX, HOURS, MONEY, NAME_MAX, QUANTITY
 from orma.actors import Channel
 from tenancy.models import Department, Partner
 
@@ -15,23 +16,29 @@ from .customers import Customer, Vehicle
 
 
 def money(**kwargs):  # type: ignore[no-untyped-def]
-    return models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, **kwargs)
+    return models.DecimalField(
+        max_digits=MONEY.max_digits, decimal_places=MONEY.places, null=True, blank=True, **kwargs
+    )
 
 
 def hours(**kwargs):  # type: ignore[no-untyped-def]
-    return models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True, **kwargs)
+    return models.DecimalField(
+        max_digits=HOURS.max_digits, decimal_places=HOURS.places, null=True, blank=True, **kwargs
+    )
 
 
 def quantity(**kwargs):  # type: ignore[no-untyped-def]
-    return models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True, **kwargs)
+    return models.DecimalField(
+        max_digits=QUANTITY.max_digits, decimal_places=QUANTITY.places, null=True, blank=True, **kwargs
+    )
 
 
 def code(**kwargs):  # type: ignore[no-untyped-def]
-    return models.CharField(max_length=50, blank=True, **kwargs)
+    return models.CharField(max_length=CODE_MAX, blank=True, **kwargs)
 
 
 def name(**kwargs):  # type: ignore[no-untyped-def]
-    return models.CharField(max_length=200, blank=True, **kwargs)
+    return models.CharField(max_length=NAME_MAX, blank=True, **kwargs)
 
 
 def text(**kwargs):  # type: ignore[no-untyped-def]
@@ -41,9 +48,13 @@ def text(**kwargs):  # type: ignore[no-untyped-def]
 class RepairOrder(models.Model):
     """A workshop repair order of one department: seed 001's header, identified by number and instant.
 
-    ``document`` is the normalised body as the API answers it, written by the same service that writes
-    the columns and lines, so a read is one row; the columns and line tables serve filters, the admin
-    and reporting.
+    An order is held in three forms, all written by one function (``services.repair_order_write``) from
+    one validated order: ``document``, the normalised body as the API answers it; the header columns
+    below; the jobs and line tables. The document is authoritative: every read answers it (one row), and
+    it alone keeps what the rows cannot tell apart (an empty text, list or object sent, from an absent
+    one). The columns and line tables are derived from the same data for filters, the admin and
+    reporting; ``selectors.repair_order_from_rows`` renders them back into a document, and a test keeps
+    the two equal, so a mistake in the rows shows.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -248,6 +259,7 @@ class PackageUse(JobLine):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="packages")
     package_code = code()
+    description = text()
     quantity = quantity()
     unit_price = money()
     price = money()

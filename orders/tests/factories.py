@@ -200,3 +200,28 @@ def minimal_body(
 
 def orders_url(department: Any) -> str:
     return f"/order/v2/department/{department.uuid}/order"
+
+
+def workshop_order_body(customer: Customer, vehicle: Vehicle, package: ServicePackage) -> dict[str, Any]:
+    """A WorkshopOrder 2.x order on seed 001's sample: a package on its job, references, the customer's
+    contact, warranty, and sublet lines of the order and of the job."""
+    body = sample_body(customer, vehicle)
+    order = body["order"]
+    order["header"]["orderNumber"] = "WO-2001"
+    order["jobs"][0]["packages"] = [{"packageCode": package.code, "quantity": "2"}]
+    order["jobs"][0]["mls"] = [
+        {"mlsType": "SUBLET", "laborType": "C", "opCode": "GLASS", "salePrice": "80.00", "description": "Windscreen",
+         "vendor": "Glas Meier GmbH", "poNumber": "PO-10", "poCreateDate": "2024-02-01"},
+    ]  # fmt: skip
+    order["mls"].append({"mlsType": "SUBLET", "opCode": "TOW", "salePrice": "45.5", "vendor": "Abschlepp Nord"})
+    order["references"] = [
+        {"type": "APPOINTMENT", "value": "APT-55"},
+        {"type": "PARTNER_ORDER_ID", "value": "partner-77"},
+    ]
+    order["customerContact"] = {"name": "Erika Mustermann", "phone": "+49 30 7654321", "email": "erika@example.com"}
+    order["warranty"] = {
+        "warrantyStartDate": "2022-05-01",
+        "extendedWarrantyUntil": "2027-04-30",
+        "claimReference": "CLM-9",
+    }
+    return body

@@ -183,18 +183,6 @@ class TestOrderByVinAndPackages:
         assert error["errorCode"] == "UNKNOWN_PACKAGE"
         assert error["errorDescription"].startswith("order.jobs[0].packages[0].packageCode")
 
-    def test_the_package_list_answers_what_fits_the_vin_at_this_dealers_price(self, api, department):
-        make_package(department.dealer, "ANY", "99.00")
-        make_package(department.dealer, "AUDI-ONLY", "199.00", brands=["AUDI"])
-        make_package(DepartmentFactory().dealer, "OTHER-DEALER")
-
-        response = api.get(f"/order/v2/department/{department.uuid}/package", {"vin": "WVWZZZ1JZXW000001"})
-
-        assert response.status_code == 200
-        [package] = response.json()["results"]
-        assert package["packageCode"] == "ANY" and package["price"] == "99.00"
-        assert package["labour"] == [{"laborOpCode": "OIL", "description": "Oil change", "soldHours": "0.50"}]
-
 
 class TestTotals:
     def test_missing_totals_are_computed_from_the_lines(self, api, department, customer):

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from orders import body as spec
 from orders.models import RepairOrder
-from orma.api.errors import ErrorCode
+from orma.errors import ErrorCode
 
 from .factories import CustomerFactory, VehicleFactory, priced_package, row_counts, sample_body
 

@@ -1,0 +1,103 @@
+"""The JSON the orders family answers for each resource: one function per representation.
+
+The response serializers (``orders.api.serializers``) describe these shapes for the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orders.models import Customer, OrderHistory, RepairOrder, Vehicle
+from orders.selectors import PricedPackage
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The fields whose value is not empty (absent fields are left out of an answer, not sent empty)."""
+    return {key: value for key, value in fields.items() if value not in ("", None)}
+
+
+def order_representation(repair_order: RepairOrder) -> dict[str, Any]:
+    """The order as GET answers it: the stored normalised body plus identity, version and DMS state."""
+    return {
+        **repair_order.document,
+        "orderUUID": str(repair_order.uuid),
+        "version": repair_order.version,
+        "createdAt": repair_order.created_at.isoformat(),
+        "updatedAt": repair_order.updated_at.isoformat(),
+        "dms": {
+            "status": repair_order.dms_status,
+            "orderNumber": repair_order.dms_order_number or None,
+            "errors": repair_order.dms_errors,
+            "syncedAt": repair_order.dms_synced_at.isoformat() if repair_order.dms_synced_at else None,
+        },
+    }
+
+
+def history_representation(entry: OrderHistory) -> dict[str, Any]:
+    """One change of an order: its version, when, through which channel, who, and the field-level diff."""
+    return {
+        "version": entry.version,
+        "at": entry.at.isoformat(),
+        "channel": entry.channel,
+        "actor": entry.actor,
+        "changes": entry.changes,
+    }
+
+
+def customer_representation(customer: Customer) -> dict[str, Any]:
+    """A customer with the fields it has (an empty field is left out), and its invoice address if any."""
+    data: dict[str, Any] = {
+        "customerUUID": str(customer.uuid),
+        **_present(
+            titleCommon=customer.title_common,
+            givenName=customer.given_name,
+            familyName=customer.family_name,
+            companyName=customer.company_name,
+            email=customer.email,
+            phone=customer.phone,
+        ),
+    }
+    address = _present(
+        streetName=customer.street_name,
+        postalCode=customer.postal_code,
+        city=customer.city,
+        countryCode=customer.country_code,
+    )
+    if address:
+        data["invoiceAddress"] = address
+    return data
+
+
+def vehicle_representation(vehicle: Vehicle) -> dict[str, Any]:
+    """A vehicle: its VIN and brand, its owner's UUID if any, and the fields it has."""
+    data: dict[str, Any] = {"vehicleUUID": str(vehicle.uuid), "vin": vehicle.vin, "brand": vehicle.brand}
+    if vehicle.customer_id:
+        data["customerUUID"] = str(vehicle.customer.uuid)
+    data.update(
+        _present(
+            model=vehicle.model,
+            modelYear=vehicle.model_year,
+            licensePlate=vehicle.license_plate,
+            mileage=vehicle.mileage,
+        )
+    )
+    return data
+
+
+def package_representation(priced: PricedPackage) -> dict[str, Any]:
+    """A service package at this dealer's price, with its labour and part lines."""
+    package = priced.package
+    return {
+        "packageCode": package.code,
+        "description": package.description,
+        "price": f"{priced.price:.2f}",
+        "currencyCode": priced.currency_code,
+        "labour": [
+            {"laborOpCode": line.labor_op_code, "description": line.description, "soldHours": f"{line.sold_hours:.2f}"}
+            for line in package.labour_lines.all()
+        ],
+        "parts": [
+            {"partNumber": line.part_number, "description": line.description, "quantity": f"{line.quantity:.2f}"}
+            for line in package.part_lines.all()
+        ],
+    }

@@ -1,0 +1,158 @@
+"""``order``, ``order/{orderUUID}`` and its history: create, list, read, replace."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from orders import selectors, services
+from orders.choices import RepairOrderStatus
+from orders.models import RepairOrder
+from orma.actors import Actor
+from orma.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_instant_cursor, keyset_page
+from orma.idempotency import idempotent
+from tenancy.choices import Scope
+
+from .. import serializers as s
+from ..representations import history_representation, order_representation
+from .base import CreatingView, OrdersFamilyView, creation_schema
+
+_LIST_PARAMETERS = [
+    OpenApiParameter("status", OpenApiTypes.STR, enum=RepairOrderStatus.values),
+    OpenApiParameter("orderNumber", OpenApiTypes.STR),
+    OpenApiParameter("vin", OpenApiTypes.STR),
+    OpenApiParameter("createdFrom", OpenApiTypes.DATE, description="yyyy-MM-dd, on the order's creation instant"),
+    OpenApiParameter("createdTo", OpenApiTypes.DATE, description="yyyy-MM-dd, inclusive"),
+    OpenApiParameter("updatedSince", OpenApiTypes.DATETIME, description="ISO 8601"),
+    OpenApiParameter("limit", OpenApiTypes.INT, description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}"),
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="the opaque cursor of a previous page's next"),
+]
+_IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, description="repeat-safe creation (72 hours)"
+)
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """The version an ``If-Match`` header names; None when absent or ``*`` (any version), -1 when it
+    names none that can exist (a tag that is not a number)."""
+    if header is None:
+        return None
+    value = header.strip()
+    if value == "*":
+        return None
+    if value.startswith("W/"):
+        value = value[2:]
+    try:
+        return int(value.strip('"'))
+    except ValueError:
+        return -1
+
+
+def _created_key(repair_order: RepairOrder) -> tuple[Any, int]:
+    return repair_order.created_instant, repair_order.id
+
+
+@creation_schema(
+    operation_id="repair_order_create",
+    summary="Create a repair order (seed 001)",
+    post_summary="Create a repair order (POST, same as PUT)",
+    request=s.RepairOrderRequestSerializer,
+    parameters=[_IDEMPOTENCY_PARAMETER],
+    responses={201: s.OrderEnvelopeSerializer, 409: s.OrderEnvelopeSerializer, 422: s.OrderEnvelopeSerializer},
+)
+class RepairOrderCollectionView(CreatingView):
+    """``order``: create (PUT or POST) and list."""
+
+    required_scopes = {"PUT": Scope.ORDER_CREATE, "POST": Scope.ORDER_CREATE, "GET": Scope.ORDER_READ}
+    query_parameters = {
+        "GET": ("status", "orderNumber", "vin", "createdFrom", "createdTo", "updatedSince", "limit", "cursor")
+    }
+
+    @idempotent
+    def put(self, request: Request, departmentUUID: UUID) -> Response:
+        validated = self.validated(s.RepairOrderRequestSerializer, request.data)
+        repair_order = services.repair_order_create(
+            department=self.department, validated=validated, actor=Actor.partner(request.user)
+        )
+        return self.envelope(201, repair_order.uuid, validated.warnings)
+
+    @extend_schema(
+        operation_id="repair_order_list",
+        parameters=_LIST_PARAMETERS,
+        responses={200: s.RepairOrderListSerializer},
+        summary="List the department's repair orders, newest first",
+    )
+    def get(self, request: Request, departmentUUID: UUID) -> Response:
+        orders = self.validated(s.RepairOrderListQuerySerializer, request.query_params)
+        page, next_url = keyset_page(
+            request,
+            fetch=lambda after, limit: selectors.repair_order_list(orders=orders, after=after, limit=limit),
+            key=_created_key,
+            decode=decode_instant_cursor,
+        )
+        return self.envelope(200, results=[order_representation(o) for o in page], next=next_url)
+
+
+class RepairOrderLookup(OrdersFamilyView):
+    """A view of one repair order of the department, named by ``orderUUID``."""
+
+    def repair_order(self, order_uuid: UUID) -> RepairOrder:
+        repair_order = self.found(selectors.repair_order_get(department_id=self.department.id, order_uuid=order_uuid))
+        repair_order.department = self.department  # already loaded with its dealer
+        return repair_order
+
+
+class RepairOrderDetailView(RepairOrderLookup):
+    """``order/{orderUUID}``: read (with ETag) and full update (If-Match)."""
+
+    required_scopes = {"GET": Scope.ORDER_READ, "PUT": Scope.ORDER_UPDATE}
+
+    @extend_schema(
+        operation_id="repair_order_read", responses={200: s.RepairOrderReadSerializer}, summary="Read a repair order"
+    )
+    def get(self, request: Request, departmentUUID: UUID, orderUUID: UUID) -> Response:
+        repair_order = self.repair_order(orderUUID)
+        response = self.envelope(200, repair_order.uuid, order=order_representation(repair_order))
+        response["ETag"] = f'"{repair_order.version}"'
+        return response
+
+    @extend_schema(
+        operation_id="repair_order_update",
+        request=s.RepairOrderRequestSerializer,
+        parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER)],
+        responses={200: s.OrderEnvelopeSerializer, 409: s.OrderEnvelopeSerializer, 412: s.OrderEnvelopeSerializer},
+        summary="Replace a repair order (full update)",
+    )
+    def put(self, request: Request, departmentUUID: UUID, orderUUID: UUID) -> Response:
+        repair_order = self.repair_order(orderUUID)
+        validated = self.validated(s.RepairOrderRequestSerializer, request.data, repair_order=repair_order)
+        updated = services.repair_order_update(
+            repair_order=repair_order,
+            validated=validated,
+            actor=Actor.partner(request.user),
+            expected_version=parse_if_match(request.headers.get("If-Match")),
+        )
+        response = self.envelope(200, updated.uuid, validated.warnings)
+        response["ETag"] = f'"{updated.version}"'
+        return response
+
+
+class RepairOrderHistoryView(RepairOrderLookup):
+    """``order/{orderUUID}/history``: who changed what, when, through which channel."""
+
+    required_scopes = {"GET": Scope.ORDER_READ}
+
+    @extend_schema(
+        operation_id="repair_order_history",
+        responses={200: s.RepairOrderHistorySerializer},
+        summary="The change history of a repair order",
+    )
+    def get(self, request: Request, departmentUUID: UUID, orderUUID: UUID) -> Response:
+        repair_order = self.repair_order(orderUUID)
+        history = [history_representation(entry) for entry in selectors.repair_order_history(repair_order=repair_order)]
+        return self.envelope(200, repair_order.uuid, history=history)
