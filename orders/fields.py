@@ -58,6 +58,11 @@ class DecimalFormat:
         return rf"^(?:{self.regex})?$"
 
     @property
+    def answer_pattern(self) -> str:
+        """The OpenAPI pattern of a value as OrMa answers it: always exactly ``places`` decimals."""
+        return rf"^\d{{1,{self.digits}}}\.\d{{{self.places}}}$"
+
+    @property
     def positive_schema_pattern(self) -> str:
         """The OpenAPI pattern of a value greater than zero (written for two places); "" matches too."""
         assert self.places == 2, "the non-zero fraction below is spelled for two places"

@@ -62,32 +62,7 @@ class Known:
 # Today's known mismatches, in one place. Each says what must change; remove the entry with the fix (the
 # summary of a whole-suite run names entries no response needed any more). A response fails its test as
 # soon as one of its mismatches is not covered here.
-KNOWN_MISMATCHES: tuple[Known, ...] = (
-    Known(
-        "repair_order_read",
-        200,
-        "/order/jobs/*/packages/*",
-        "a package use as read carries description, unitPrice, price and currencyCode (added when the package is "
-        "applied), but the read schema reuses the request's RepairOrderPackageUse {packageCode, quantity}: the "
-        "read serializer's jobs[].packages[] needs a read serializer with those four fields",
-    ),
-    Known(
-        "repair_order_list",
-        200,
-        "/results/*",
-        "test data, not the API: the test bulk-creates rows whose document is {'type': 'RO'}, which no write path "
-        "stores (header and customer are always there); the test should store a complete document",
-        test="test_a_list_page_of_200_runs_the_same_queries_as_a_page_of_one",
-    ),
-    Known(
-        "TRACE /order/v2/department/{departmentUUID}/package",
-        405,
-        "",
-        "the test deliberately sends a method that is no operation of the path, which no schema can describe: it "
-        "belongs under @pytest.mark.schema_exempt(reason=...)",
-        test="test_an_unsupported_method_answers_405_whatever_its_query",
-    ),
-)
+KNOWN_MISMATCHES: tuple[Known, ...] = ()
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

@@ -22,8 +22,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders import selectors, validation
-from orders.body import BODY, CUSTOMER_BODY, VEHICLE_BODY, Field, ListOf, Obj
+from orders.body import BODY, CUSTOMER_BODY, JOB, PACKAGE_USE, VEHICLE_BODY, Field, ListOf, Obj
 from orders.choices import DmsStatus
+from orders.fields import MONEY
 from orders.filters import RepairOrderFilterSet
 from orders.models import RepairOrder
 from orma.actors import Channel
@@ -181,8 +182,31 @@ class DmsStateSerializer(serializers.Serializer):
     syncedAt = serializers.DateTimeField(allow_null=True)
 
 
+class RepairOrderPackageUseReadSerializer(serializer_for(PACKAGE_USE)):  # type: ignore[misc, arg-type]
+    """A package use as read: as sent, plus the package as applied (its description, this dealer's price)."""
+
+    description = serializers.CharField(allow_blank=True)
+    unitPrice = _string_field({"type": "string", "pattern": MONEY.answer_pattern}, help_text="per package")
+    price = _string_field({"type": "string", "pattern": MONEY.answer_pattern}, help_text="unitPrice × quantity")
+    currencyCode = serializers.CharField()
+
+    class Meta:
+        ref_name = "RepairOrderPackageUse"  # the response component keeps the request's name
+
+
+class RepairOrderJobReadSerializer(serializer_for(JOB)):  # type: ignore[misc, arg-type]
+    """A job as read: its package uses carry the package as applied."""
+
+    packages = RepairOrderPackageUseReadSerializer(many=True, required=False, allow_null=True)
+
+    class Meta:
+        ref_name = "RepairOrderJob"
+
+
 class RepairOrderSerializer(serializer_for(BODY.fields["order"])):  # type: ignore[misc, arg-type]
     """The order as read: the normalised body plus its identity, version and DMS state."""
+
+    jobs = RepairOrderJobReadSerializer(many=True, required=False, allow_null=True)
 
     orderUUID = serializers.UUIDField()
     version = serializers.IntegerField()

@@ -463,17 +463,20 @@ class TestQueryCounts:
     def test_a_list_page_of_200_runs_the_same_queries_as_a_page_of_one(
         self, api, department, customer, django_assert_max_num_queries
     ):
-        RepairOrder.objects.bulk_create(
-            RepairOrder(
+        def stored(n: int) -> RepairOrder:
+            instant = dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=n)
+            # the document as the write path stores it, so the page answers what a real list answers
+            document = minimal_body(customer, number=f"RO-{n}", date=f"{instant:%Y-%m-%d}", time=f"{instant:%H:%M:%S}")
+            return RepairOrder(
                 department=department,
                 customer=customer,
                 order_number=f"RO-{n}",
-                created_instant=dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=n),
+                created_instant=instant,
                 status="OPENED",
-                document={"type": "RO"},
+                document=document["order"],
             )
-            for n in range(201)
-        )
+
+        RepairOrder.objects.bulk_create(stored(n) for n in range(201))
 
         api.get(orders_url(department), {"limit": "1"})  # the partner's credentials are cached from here on
 
@@ -573,6 +576,7 @@ def test_an_unknown_query_parameter_is_refused_not_ignored(api, department, cust
     assert "unknown query parameter" in response.json()["errors"][0]["errorDescription"]
 
 
+@pytest.mark.schema_exempt(reason="sends a method that is no operation of the path, which no schema can describe")
 def test_an_unsupported_method_answers_405_whatever_its_query(api, department):
     response = api.generic("TRACE", f"/order/v2/department/{department.uuid}/package?vin=X")
 
