@@ -73,7 +73,7 @@ def partner(department):
 @pytest.fixture
 def api(partner) -> APIClient:
     """An API client authenticated as ``partner`` (every scope on ``department``)."""
-    from tenancy.tests.factories import client_for
+    from tests.clients import client_for
 
     return client_for(partner)
 

@@ -12,7 +12,7 @@ from freezegun import freeze_time
 
 from tenancy.models import Partner
 from tenancy.services import partner_rotate_secret
-from tenancy.tests.factories import basic_auth
+from tests.clients import basic_auth
 
 pytestmark = [pytest.mark.urls("tests.probe_urls"), pytest.mark.django_db]
 

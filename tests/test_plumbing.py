@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory, basic_auth
+from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory
+from tests.clients import basic_auth
 
 pytestmark = [pytest.mark.urls("tests.probe_urls"), pytest.mark.django_db]
 

@@ -10,11 +10,11 @@ import pytest
 from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
 from orders.rules import OrderStamp, closest_conflict
 from orders.selectors import repair_order_conflict
-from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory, basic_auth
+from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory
+from tests.clients import client_for
 
 from .factories import CustomerFactory, minimal_body, orders_url
 
@@ -146,8 +146,7 @@ def _race(department, partner, bodies) -> list:
     responses: list = [None] * len(bodies)
 
     def send(index: int) -> None:
-        client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=basic_auth(partner.username, partner.secret))
+        client = client_for(partner)
         try:
             barrier.wait(timeout=20)
             responses[index] = client.put(orders_url(department), bodies[index], format="json")

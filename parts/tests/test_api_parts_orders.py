@@ -18,7 +18,8 @@ from orders.tests.factories import CustomerFactory
 from orma.idempotency import fingerprint
 from orma.models import IdempotencyRecord
 from parts.models import PartsOrder, PartsOrderLine, Stock
-from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory, client_for, partner_on
+from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory, partner_on
+from tests.clients import client_for
 
 from .factories import CustomerDiscountFactory, PartFactory, StockFactory, SurchargeFactory, base_url, seed_002_world
 

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders.tests.factories import CustomerFactory
-from tenancy.tests.factories import DepartmentFactory, client_for, partner_on
+from tenancy.tests.factories import DepartmentFactory, partner_on
+from tests.clients import client_for
 
 from .factories import CustomerDiscountFactory, PartFactory, StockFactory, SurchargeFactory, base_url
 

@@ -10,7 +10,8 @@ from django.db import connections
 
 from orders.tests.factories import CustomerFactory
 from parts.models import PartsOrder, PartsOrderLine, Stock
-from tenancy.tests.factories import DepartmentFactory, client_for, partner_on
+from tenancy.tests.factories import DepartmentFactory, partner_on
+from tests.clients import client_for
 
 from .factories import PartFactory, StockFactory, base_url
 

@@ -1,12 +1,10 @@
-"""factory-boy factories of tenancy (dealers, departments, partners, grants) and API clients of partners."""
+"""factory-boy factories of tenancy: dealers, departments, partners and their grants."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import factory
-from rest_framework.test import APIClient
 
 from orma.crypto import generate_secret, hash_secret
 from tenancy.choices import ALL_BRANDS, ALL_SCOPES, DepartmentType
@@ -58,18 +56,6 @@ class GrantFactory(factory.django.DjangoModelFactory):
     partner = factory.SubFactory(PartnerFactory)
     department = factory.SubFactory(DepartmentFactory)
     scopes = factory.LazyFunction(lambda: list(ALL_SCOPES))
-
-
-def basic_auth(username: str, secret: str) -> str:
-    """An ``Authorization`` header value for HTTP Basic."""
-    return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
-
-
-def client_for(partner: Any) -> APIClient:
-    """An API client authenticated as ``partner`` (made by :class:`PartnerFactory`)."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=basic_auth(partner.username, partner.secret))
-    return client
 
 
 def partner_on(department: Any, scopes: list[str] | None = None) -> Any:
