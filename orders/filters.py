@@ -3,48 +3,20 @@
 Each filter reads its query parameter exactly as DESIGN §4 documents it: ``status`` one of the statuses,
 ``orderNumber`` as sent, ``vin`` in any case, ``createdFrom``/``createdTo`` (yyyy-MM-dd) on the order's
 creation instant, ``updatedSince`` (ISO 8601, read in UTC). A value that does not parse is a FIELD_INVALID
-problem naming the parameter; :meth:`RepairOrderFilterSet.filtered` raises them all at once as one
-DomainError. The API's list serializer uses it; the admin's order list can use the same filters.
+problem naming the parameter; ``filtered()`` (``orma.filters.RuleFilterSet``) raises them all at once as
+one DomainError. The API's list serializer uses it; the admin's order list can use the same filters.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
 
-import django_filters
-from django import forms
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from orma.errors import DomainError, ErrorCode, Problem
+from orma.filters import ParsedFilter, RuleFilterSet
 
 from .choices import RepairOrderStatus
 from .models import RepairOrder
-
-
-class ParsedField(forms.Field):
-    """A query parameter read by ``parse`` (None when absent); what ``parse`` refuses is ``message``."""
-
-    def __init__(self, *, parse: Callable[[str], Any], message: str = "", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.parse = parse
-        self.message = message
-
-    def clean(self, value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            return self.parse(value)
-        except (ValueError, OverflowError):
-            raise ValidationError(self.message, code=ErrorCode.FIELD_INVALID) from None
-
-
-class ParsedFilter(django_filters.Filter):
-    """A filter on a :class:`ParsedField`; an empty parsed value filters nothing."""
-
-    field_class = ParsedField
 
 
 def _status(raw: str) -> str:
@@ -73,7 +45,7 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
-class RepairOrderFilterSet(django_filters.FilterSet):
+class RepairOrderFilterSet(RuleFilterSet):
     """The filters of the repair-order list, named by their query parameters."""
 
     status = ParsedFilter(
@@ -105,13 +77,3 @@ class RepairOrderFilterSet(django_filters.FilterSet):
         if day >= dt.date.max:  # the calendar's last day: nothing lies after it
             return orders
         return orders.filter(created_instant__lt=_day_start(day + dt.timedelta(days=1)))
-
-    def filtered(self) -> QuerySet[RepairOrder]:
-        """The orders these parameters select; a DomainError naming every parameter that does not parse."""
-        if not self.is_valid():
-            raise DomainError(
-                Problem(str(error.code), str(error.message), name, self.data.get(name))
-                for name, errors in self.form.errors.as_data().items()
-                for error in errors
-            )
-        return self.qs

@@ -299,32 +299,6 @@ def unknown_part(part_id: str, field: str) -> Problem:
     return Problem(ErrorCode.UNKNOWN_PART, f"part {part_id} is not in this dealer's catalogue", field, part_id)
 
 
-@dataclass(frozen=True)
-class PartsOrderFilters:
-    """The filters of a parts order list: a customer and an order status, each optional."""
-
-    customer_uuid: uuid.UUID | None = None
-    status: str | None = None
-
-
-def parts_order_filters(*, customer_id: str | None, order_status: str | None) -> PartsOrderFilters:
-    """The list filters from their query values: ``customerId`` a UUID, ``orderStatus`` one of seed 002's."""
-    problems = []
-    customer_uuid = None
-    if customer_id is not None:
-        try:
-            customer_uuid = uuid.UUID(customer_id)
-        except ValueError:
-            problems.append(Problem(ErrorCode.FIELD_INVALID, "customerId must be a UUID", "customerId", customer_id))
-    if order_status is not None and order_status not in PartsOrderStatus.values:
-        problems.append(
-            Problem(ErrorCode.FIELD_INVALID, not_one_of(order_status, PartsOrderStatus), "orderStatus", order_status)
-        )
-    if problems:
-        raise DomainError(problems)
-    return PartsOrderFilters(customer_uuid, order_status)
-
-
 # --- placing a parts order ----------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import F, FilteredRelation, OuterRef, Prefetch, Q, Subquery
+from django.db.models import F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from orders.models import Customer
 from orma.errors import DomainError
@@ -344,19 +344,15 @@ def parts_order_get(*, department_id: int, order_uuid: uuid.UUID) -> PartsOrder 
     )
 
 
+def parts_orders(*, department_id: int) -> QuerySet[PartsOrder]:
+    """The store's parts orders, unfiltered: what the list's FilterSet (``parts.filters``) narrows."""
+    return PartsOrder.objects.filter(department_id=department_id)
+
+
 def parts_order_list(
-    *,
-    department_id: int,
-    filters: rules.PartsOrderFilters,
-    after: tuple[datetime, int] | None = None,
-    limit: int,
+    *, orders: QuerySet[PartsOrder], after: tuple[datetime, int] | None = None, limit: int
 ) -> list[PartsOrder]:
-    """One page of the store's parts orders, newest first, keyset-paginated on (created_at, id)."""
-    orders = PartsOrder.objects.filter(department_id=department_id)
-    if filters.customer_uuid is not None:
-        orders = orders.filter(customer__uuid=filters.customer_uuid)
-    if filters.status:
-        orders = orders.filter(status=filters.status)
+    """One page of (filtered) parts orders, newest first, keyset-paginated on (created_at, id)."""
     if after is not None:
         created_at, order_id = after
         orders = orders.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=order_id))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
@@ -23,6 +24,8 @@ from orma.api.serializers import RequestSerializer
 
 from .. import rules, selectors, services
 from ..choices import Availability, PartsOrderLineStatus, PartsOrderStatus, PartsOrderType, UnitOfMeasure, WeightUnit
+from ..filters import PartsOrderFilterSet
+from ..models import PartsOrder
 from ..rules import BRAND_CODE_MAX_LENGTH, MAX_BASKET, MAX_LINES, MAX_QUANTITY, PART_ID_MAX_LENGTH
 
 
@@ -163,13 +166,15 @@ class PartsOrderCreateSerializer(RequestSerializer):
 
 
 class PartsOrderListQuerySerializer(RequestSerializer):
-    """The filters of ``GET parts-orders`` (``rules.parts_order_filters``); ``limit`` and ``cursor`` are the page's.
+    """``GET parts-orders``' filters: the store's orders they select (``limit`` and ``cursor`` are the page's).
 
-    No declared fields: the rule checks the raw query values, so its messages name them as sent.
+    No declared fields: the FilterSet (``parts.filters``) reads the raw query values, so its messages name
+    them as sent.
     """
 
-    def to_internal_value(self, data: Any) -> rules.PartsOrderFilters:
-        return rules.parts_order_filters(customer_id=data.get("customerId"), order_status=data.get("orderStatus"))
+    def to_internal_value(self, data: Any) -> QuerySet[PartsOrder]:
+        orders = selectors.parts_orders(department_id=self.context["store"].id)
+        return PartsOrderFilterSet(data, queryset=orders).filtered()
 
 
 class PartsSearchQuerySerializer(RequestSerializer):

@@ -208,28 +208,6 @@ class TestRequests:
             ErrorCode.UNKNOWN_PART, "part VW1 is not in this dealer's catalogue", "parts[2].partId", "VW1"
         )
 
-    def test_the_list_filters_parse_their_query_values(self):
-        customer = uuid.uuid4()
-
-        assert rules.parts_order_filters(customer_id=None, order_status=None) == rules.PartsOrderFilters()
-        assert rules.parts_order_filters(customer_id=str(customer), order_status="CLOSED") == rules.PartsOrderFilters(
-            customer, "CLOSED"
-        )
-
-    def test_bad_list_filters_are_refused_together(self):
-        with pytest.raises(DomainError) as refused:
-            rules.parts_order_filters(customer_id="x", order_status="DONE")
-
-        assert refused.value.problems == [
-            Problem(ErrorCode.FIELD_INVALID, "customerId must be a UUID", "customerId", "x"),
-            Problem(
-                ErrorCode.FIELD_INVALID,
-                "The value 'DONE' is not valid; use one of CREATED, CONFIRMED, INPROGRESS, SHIPPED, CLOSED.",
-                "orderStatus",
-                "DONE",
-            ),
-        ]
-
     def test_not_one_of_lists_the_values_in_their_order(self):
         assert rules.not_one_of("X", PartsOrderStatus) == (
             "The value 'X' is not valid; use one of CREATED, CONFIRMED, INPROGRESS, SHIPPED, CLOSED."

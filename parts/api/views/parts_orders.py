@@ -66,7 +66,7 @@ class PartsOrderCollectionView(PartsFamilyView):
     @extend_schema(
         operation_id="parts_order_list",
         parameters=[
-            # documented here rather than from the serializer: its rule reads the raw values (see there)
+            # documented here rather than from the serializer: its FilterSet reads the raw values (see there)
             OpenApiParameter("customerId", OpenApiTypes.UUID),
             OpenApiParameter("orderStatus", OpenApiTypes.STR, enum=PartsOrderStatus.values),
             *PAGE_PARAMETERS,
@@ -75,13 +75,13 @@ class PartsOrderCollectionView(PartsFamilyView):
         summary="List the store's parts orders, newest first",
     )
     def get(self, request: Request, enterpriseId: uuid.UUID, storeId: uuid.UUID) -> Response:
-        serializer = s.PartsOrderListQuerySerializer(data=request.query_params.dict())
+        serializer = s.PartsOrderListQuerySerializer(
+            data=request.query_params.dict(), context=self.serializer_context()
+        )
         serializer.is_valid(raise_exception=True)
-        filters = serializer.validated_data
+        orders = serializer.validated_data
         return self.page(
-            lambda after, limit: selectors.parts_order_list(
-                department_id=self.store.id, filters=filters, after=after, limit=limit
-            ),
+            lambda after, limit: selectors.parts_order_list(orders=orders, after=after, limit=limit),
             key=lambda parts_order: (parts_order.created_at, parts_order.id),
             decode=decode_instant_cursor,
             represent=parts_order_json,
