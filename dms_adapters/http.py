@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 
 from .base import DmsAdapter, DmsError, Reason, RequestSummary, current_attempt
 
@@ -75,6 +76,9 @@ class HttpDmsAdapter(DmsAdapter):
 
     def __init__(self, dealer: Any) -> None:
         super().__init__(dealer)
+        # the deployment's timeouts (settings ORMA_DMS_*_TIMEOUT_SECONDS: 5 s and 30 s unless told)
+        self.connect_timeout = settings.ORMA_DMS_CONNECT_TIMEOUT_SECONDS
+        self.read_timeout = settings.ORMA_DMS_READ_TIMEOUT_SECONDS
         self.session = requests.Session()
         if dealer.dms_username:
             self.session.auth = (dealer.dms_username, dealer.dms_password)

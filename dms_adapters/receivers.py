@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from orma import outbox
 from orma.events import DomainEvent, EventType, Phase, subscribe
 from parts.services import parts_order_dms_synced
 
 from .registry import adapter_for
+from .services import dms_push_enqueue
+
+
+def repair_order_written(event: DomainEvent) -> None:
+    """A created or updated repair order gets its push row in the same transaction; the worker is rung
+    once it commits."""
+    push_id = dms_push_enqueue(repair_order=event.subject, created=event.type == EventType.ORDER_CREATED)
+    if push_id is not None:
+        from .tasks import push
+
+        outbox.ring(push, push_id)
 
 
 def parts_order_created(event: DomainEvent) -> None:
@@ -21,4 +33,5 @@ def parts_order_created(event: DomainEvent) -> None:
 
 
 def connect() -> None:
+    subscribe(repair_order_written, EventType.ORDER_CREATED, EventType.ORDER_UPDATED, phase=Phase.IN_TRANSACTION)
     subscribe(parts_order_created, EventType.PARTS_ORDER_CREATED, phase=Phase.IN_TRANSACTION)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from orma.actors import Actor
 from orma.context import current_correlation_id
@@ -235,3 +236,47 @@ def document_diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, An
         for path in sorted(before.keys() | after.keys())
         if before.get(path) != after.get(path)
     ]
+
+
+# --- the DMS's answers ---------------------------------------------------------------------------
+
+
+def _dms_result(repair_order: RepairOrder, version: int, event: str | None, **columns: Any) -> bool:
+    """Record the DMS's answer for ``version`` unless the order moved on meanwhile (a newer version's push
+    follows and will answer for it); announce ``event`` after commit. True when recorded."""
+    now = timezone.now()
+    recorded = RepairOrder.objects.filter(pk=repair_order.pk, version=version).update(updated_at=now, **columns)
+    if not recorded:
+        return False
+    for name, value in columns.items():
+        setattr(repair_order, name, value)
+    repair_order.updated_at = now
+    if event is not None:
+        emit(event, subject=repair_order, department_id=repair_order.department_id)
+    return True
+
+
+def repair_order_dms_synced(*, repair_order: RepairOrder, version: int, dms_order_number: str) -> bool:
+    """The DMS holds this version of the order, under its own order number: SYNCED (``order.dms_synced``)."""
+    return _dms_result(
+        repair_order,
+        version,
+        EventType.ORDER_DMS_SYNCED,
+        dms_status=DmsStatus.SYNCED,
+        dms_order_number=dms_order_number[:50],
+        dms_errors=[],
+        dms_synced_at=timezone.now(),
+    )
+
+
+def repair_order_dms_rejected(*, repair_order: RepairOrder, version: int, errors: list[dict[str, Any]]) -> bool:
+    """The DMS refused this version for good, with its business errors: REJECTED (``order.dms_rejected``)."""
+    return _dms_result(
+        repair_order, version, EventType.ORDER_DMS_REJECTED, dms_status=DmsStatus.REJECTED, dms_errors=errors
+    )
+
+
+def repair_order_dms_failed(*, repair_order: RepairOrder, version: int, error: str) -> bool:
+    """The push gave up (the DMS could not be reached within the retry budget): FAILED, resendable."""
+    failure = [{"errorCode": "DMS_UNREACHABLE", "errorDescription": error}]
+    return _dms_result(repair_order, version, None, dms_status=DmsStatus.FAILED, dms_errors=failure)

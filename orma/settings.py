@@ -158,6 +158,20 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # A broker outage must never block an API request for long: the outbox sweep re-queues later.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2, "max_retries": 1}
 CELERY_TASK_PUBLISH_RETRY = False
+# A task is killed well before the broker would hand it to another worker (Redis' visibility timeout).
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = 3600
+
+# The DMS push (dms_adapters): the outbox lease, the retry budget, per-dealer concurrency and circuit breaker.
+ORMA_DMS_CONNECT_TIMEOUT_SECONDS = envint("ORMA_DMS_CONNECT_TIMEOUT_SECONDS", 5)
+ORMA_DMS_READ_TIMEOUT_SECONDS = envint("ORMA_DMS_READ_TIMEOUT_SECONDS", 30)
+ORMA_DMS_LEASE_SECONDS = envint("ORMA_DMS_LEASE_SECONDS", 120)  # > the longest attempt (2 requests × 35 s)
+ORMA_DMS_RETRY_BUDGET_SECONDS = envint("ORMA_DMS_RETRY_BUDGET_SECONDS", 24 * 60 * 60)
+ORMA_DMS_DEALER_CONCURRENCY = envint("ORMA_DMS_DEALER_CONCURRENCY", 2)
+ORMA_DMS_BREAKER_THRESHOLD = envint("ORMA_DMS_BREAKER_THRESHOLD", 5)
+ORMA_DMS_BREAKER_PAUSE_SECONDS = envint("ORMA_DMS_BREAKER_PAUSE_SECONDS", 30)
+ORMA_DMS_BREAKER_MAX_PAUSE_SECONDS = envint("ORMA_DMS_BREAKER_MAX_PAUSE_SECONDS", 15 * 60)
+ORMA_DMS_SWEEP_SECONDS = envint("ORMA_DMS_SWEEP_SECONDS", 5)
 
 # --- Auth, sessions, security ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -263,4 +277,5 @@ LOGGING = {
 CELERY_BEAT_SCHEDULE = {
     "parts-purge-closed-orders": {"task": "parts.purge_parts_orders", "schedule": 6 * 60 * 60},
     "idempotency-purge-expired-keys": {"task": "orma.purge_idempotency_keys", "schedule": 60 * 60},
+    "dms-sweep": {"task": "dms.sweep", "schedule": ORMA_DMS_SWEEP_SECONDS},
 }

@@ -438,8 +438,8 @@ class TestQueryCounts:
 
     def test_create_is_pinned(self, api, department, customer, django_assert_max_num_queries):
         # credentials, grant, customer, window check; then savepoint, department lock, window re-check,
-        # order, jobs, part lines, history, release
-        with django_assert_max_num_queries(12):
+        # order, jobs, part lines, history, the DMS push row (the outbox, written with the order), release
+        with django_assert_max_num_queries(13):
             assert create(api, department, minimal_body(customer, jobs=1, lines_per_job=1)).status_code == 201
 
     @pytest.mark.postgres

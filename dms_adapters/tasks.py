@@ -1,0 +1,43 @@
+"""Celery tasks of the DMS push: thin, each carries at most a row id and calls one service.
+
+Celery is only the doorbell (``orma.outbox``): a lost task, a dead worker or a wiped broker costs one sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from orma import outbox
+
+from .services import dms_push_attempt, dms_pushes_due
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="dms.push",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    # Well under the lease: a push killed at its time limit is taken again once its lease ends, never
+    # while it might still be talking to the DMS.
+    soft_time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.7,
+    time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.8,
+)
+def push(push_id: int) -> str:
+    """One attempt to push an order to its dealer's DMS."""
+    return dms_push_attempt(push_id=push_id)
+
+
+@shared_task(name="dms.sweep", ignore_result=True)
+def sweep() -> int:
+    """Ring for every push that is due or whose lease expired (beat, every few seconds)."""
+    due = dms_pushes_due()
+    for push_id in due:
+        outbox.ring(push, push_id)
+    if due:
+        logger.info("sweep: rang for %s due push(es)", len(due))
+    return len(due)

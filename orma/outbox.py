@@ -1,0 +1,144 @@
+"""The outbox: a database row per thing to deliver, the only source of truth of its delivery.
+
+A change and its outbox row are written in one transaction (an ``IN_TRANSACTION`` event receiver writes
+the row), so nothing is lost between the commit and the queueing. The row is the delivery's state machine
+(:class:`OutboxStatus`), and Celery is only the doorbell: a task carries nothing but the row's id.
+
+- :func:`claim`: a worker takes a due row in a short transaction (``SELECT … FOR UPDATE SKIP LOCKED``, so two
+  workers never take the same row and neither waits for the other), leasing it for a while under a fresh
+  attempt token; it then calls the peer outside any transaction.
+- :func:`finish`: the outcome is written by an update conditioned on that token, so a worker whose lease
+  ran out (and whose row another worker took) can never overwrite a newer result.
+- :func:`ring`: the task is queued once the change commits, with a short publish timeout; after a failed
+  publish this process skips publishing for a few seconds instead of waiting on a dead broker each time.
+- A periodic sweep (:func:`due_ids`) rings for every row that is due or whose lease expired: a dead worker,
+  a broker outage or a wiped Redis delays a delivery by one sweep, it never loses one.
+- Backoff lives in ``next_attempt_at`` (:func:`retry_delay`), never in a Celery countdown or ETA (which
+  Redis runs twice past its visibility timeout).
+
+The DMS push (``dms_adapters``) and webhook delivery use it; each has its own table on :class:`OutboxRow`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+logger = logging.getLogger("orma.outbox")
+
+# After a publish fails, this process rings no doorbell for this long: the sweep catches up.
+PUBLISH_PAUSE_SECONDS = 5.0
+
+
+class OutboxStatus(models.TextChoices):
+    """Where a delivery stands."""
+
+    PENDING = "PENDING"  # waiting for its next attempt (``next_attempt_at``)
+    SENDING = "SENDING"  # a worker holds it until ``lease_until``
+    SYNCED = "SYNCED"  # delivered
+    REJECTED = "REJECTED"  # the peer refused it for good (a business answer)
+    FAILED = "FAILED"  # out of retries: visible in the admin, resendable
+
+
+class OutboxRow(models.Model):
+    """The delivery state of one thing: status, attempts, when to try next, who holds it until when."""
+
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0, help_text="attempts since the delivery last succeeded")
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="while SENDING: the holder's deadline")
+    attempt_token = models.UUIDField(null=True, blank=True, help_text="the current attempt's; results need it")
+    pending_since = models.DateTimeField(default=timezone.now, help_text="the retry budget counts from here")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+Row = TypeVar("Row", bound=OutboxRow)
+
+
+def due(now: datetime) -> Q:
+    """Rows a worker may take now: pending and due, or sending under a lease that ran out."""
+    return Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=OutboxStatus.SENDING, lease_until__lt=now
+    )
+
+
+def claim(model: type[Row], row_id: int, *, lease: timedelta, extra: Q | None = None) -> Row | None:
+    """Take the row for one attempt (SENDING, leased, a fresh token, one more attempt), or None when it is
+    not due, taken by another worker, or excluded by ``extra``. A short transaction of its own."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = model._default_manager.select_for_update(skip_locked=True).filter(due(now), pk=row_id)
+        row = (rows.filter(extra) if extra is not None else rows).first()
+        if row is None:
+            return None
+        row.status = OutboxStatus.SENDING
+        row.lease_until = now + lease
+        row.attempt_token = uuid.uuid4()
+        row.attempts += 1
+        row.save(update_fields=["status", "lease_until", "attempt_token", "attempts", "updated_at"])
+    return row
+
+
+def finish(row: OutboxRow, **values: Any) -> bool:
+    """Write an attempt's outcome, only while the row is still this attempt's (its token); True if written.
+
+    The lease and the token are cleared; ``values`` are the outcome's columns (``status`` and the rest,
+    expressions allowed).
+    """
+    values.setdefault("lease_until", None)
+    values.setdefault("attempt_token", None)
+    values["updated_at"] = timezone.now()
+    written = type(row)._default_manager.filter(pk=row.pk, attempt_token=row.attempt_token).update(**values)
+    if not written:
+        logger.warning(
+            "%s %s: its lease ran out and another attempt took it; result dropped", type(row).__name__, row.pk
+        )
+    return bool(written)
+
+
+def retry_delay(attempt: int, *, base: float = 5.0, cap: float = 3600.0, retry_after: float | None = None) -> float:
+    """Seconds until the next attempt after ``attempt`` failed ones: exponential, capped, with jitter
+    (so a peer that comes back is not hit by every row at once); never sooner than the peer's ``Retry-After``."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)  # jitter, not cryptography
+    return max(delay, retry_after or 0.0)
+
+
+def due_ids(model: type[OutboxRow], *, limit: int = 1000, extra: Q | None = None) -> list[int]:
+    """The ids of rows due now (oldest first), for the sweep to ring for."""
+    rows = model._default_manager.filter(due(timezone.now()))
+    if extra is not None:
+        rows = rows.filter(extra)
+    return list(rows.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+_publish_paused_until = 0.0
+
+
+def _publish(task: Any, row_id: int) -> None:
+    global _publish_paused_until
+    if time.monotonic() < _publish_paused_until:
+        return  # the broker failed a moment ago: the sweep will ring for this row
+    try:
+        task.apply_async(args=[row_id], retry=False)
+    except Exception as exc:  # any broker failure: the row is safe in the database
+        _publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
+        logger.warning("could not queue %s for row %s (%s); the sweep will", task.name, row_id, exc)
+
+
+def ring(task: Any, row_id: int) -> None:
+    """Queue ``task(row_id)`` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: _publish(task, row_id))
