@@ -186,3 +186,11 @@ def repair_order_from_rows(repair_order: RepairOrder) -> dict[str, Any]:
     )
     order_mls = list(MlsLine.objects.filter(repair_order=loaded, job=None).order_by("position"))
     return document_from_rows(loaded, jobs=list(loaded.jobs.all()), order_mls=order_mls)
+
+
+def repair_orders_by_number(*, order_number: str, department_uuid: uuid.UUID | None = None) -> list[RepairOrder]:
+    """Every order with this number (of one department, or of all), newest first, with its department."""
+    orders = RepairOrder.objects.filter(order_number=order_number).select_related("department__dealer")
+    if department_uuid is not None:
+        orders = orders.filter(department__uuid=department_uuid)
+    return list(orders.order_by("-created_instant", "-id"))

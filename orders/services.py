@@ -280,3 +280,8 @@ def repair_order_dms_failed(*, repair_order: RepairOrder, version: int, error: s
     """The push gave up (the DMS could not be reached within the retry budget): FAILED, resendable."""
     failure = [{"errorCode": "DMS_UNREACHABLE", "errorDescription": error}]
     return _dms_result(repair_order, version, None, dms_status=DmsStatus.FAILED, dms_errors=failure)
+
+
+def repair_orders_dms_pending(*, repair_order_ids: list[int]) -> int:
+    """Show these orders as PENDING again with the DMS (their push was asked for anew); answers how many."""
+    return RepairOrder.objects.filter(pk__in=repair_order_ids).update(dms_status=DmsStatus.PENDING, dms_errors=[])
