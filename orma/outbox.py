@@ -80,7 +80,9 @@ def claim(model: type[Row], row_id: int, *, lease: timedelta, extra: Q | None = 
     not due, taken by another worker, or excluded by ``extra``. A short transaction of its own."""
     now = timezone.now()
     with transaction.atomic():
-        rows = model._default_manager.select_for_update(skip_locked=True).filter(due(now), pk=row_id)
+        # ``of=self``: lock the outbox row only; ``extra`` may join other tables (a LEFT JOIN that
+        # PostgreSQL refuses to lock: "FOR UPDATE cannot be applied to the nullable side of an outer join").
+        rows = model._default_manager.select_for_update(skip_locked=True, of=("self",)).filter(due(now), pk=row_id)
         row = (rows.filter(extra) if extra is not None else rows).first()
         if row is None:
             return None
