@@ -87,3 +87,27 @@ class DmsCircuit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dealer_id}: {'open until ' + str(self.open_until) if self.open_until else 'closed'}"
+
+
+class PartsOrderPush(OutboxRow):
+    """The delivery of one parts order to a network DMS (Keyloop), then the polling of its line statuses.
+
+    Stage SUBMIT hands the order over (seed 002's POST: 201 with the lines, or 202 to be polled); stage POLL
+    asks the DMS for the order (seed 002's GET) and applies the line statuses it reports through the parts
+    service, less often while nothing changes, until the order is CLOSED (then SYNCED: done).
+    """
+
+    class Stage(models.TextChoices):
+        SUBMIT = "SUBMIT"
+        POLL = "POLL"
+
+    dealer = models.ForeignKey("tenancy.Dealer", on_delete=models.CASCADE, related_name="parts_order_pushes")
+    parts_order = models.OneToOneField("parts.PartsOrder", on_delete=models.CASCADE, related_name="dms_push")
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.SUBMIT)
+    quiet_polls = models.PositiveIntegerField(default=0, help_text="polls in a row that changed nothing")
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="parts_push_due")]
+
+    def __str__(self) -> str:
+        return f"parts order {self.parts_order_id} ({self.stage}): {self.status}"

@@ -6,6 +6,7 @@ from orma import outbox
 from orma.events import DomainEvent, EventType, Phase, subscribe
 from parts.services import parts_order_dms_synced
 
+from .parts_push import parts_order_push_enqueue
 from .registry import adapter_for
 from .services import dms_push_enqueue
 
@@ -22,8 +23,15 @@ def repair_order_written(event: DomainEvent) -> None:
 
 def parts_order_created(event: DomainEvent) -> None:
     """A DMS that answers in-process (the sandbox) takes a new parts order inside its transaction, so the
-    API can answer 201; any other is left for the background push (the API answers 202)."""
+    API can answer 201; a network DMS gets a push row, written in the same transaction, and the worker is
+    rung once it commits (the API waits a moment for it when the dealer's DMS is synchronous)."""
     parts_order = event.subject
+    push_id = parts_order_push_enqueue(parts_order=parts_order)
+    if push_id is not None:
+        from .tasks import push_parts_order
+
+        outbox.ring(push_parts_order, push_id)
+        return
     adapter = adapter_for(parts_order.department.dealer)
     if not adapter.in_process:
         return

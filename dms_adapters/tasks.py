@@ -12,6 +12,7 @@ from django.conf import settings
 
 from orma import outbox
 
+from .parts_push import parts_order_push_attempt, parts_order_pushes_due
 from .services import dms_push_attempt, dms_pushes_due
 
 logger = logging.getLogger(__name__)
@@ -32,12 +33,26 @@ def push(push_id: int) -> str:
     return dms_push_attempt(push_id=push_id)
 
 
+@shared_task(
+    name="dms.push_parts_order",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.7,
+    time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.8,
+)
+def push_parts_order(push_id: int) -> str:
+    """One submit or poll of a parts order at its dealer's network DMS."""
+    return parts_order_push_attempt(push_id=push_id)
+
+
 @shared_task(name="dms.sweep", ignore_result=True)
 def sweep() -> int:
     """Ring for every push that is due or whose lease expired (beat, every few seconds)."""
-    due = dms_pushes_due()
-    for push_id in due:
-        outbox.ring(push, push_id)
+    due = [(push, push_id) for push_id in dms_pushes_due()]
+    due += [(push_parts_order, push_id) for push_id in parts_order_pushes_due()]
+    for task, push_id in due:
+        outbox.ring(task, push_id)
     if due:
         logger.info("sweep: rang for %s due push(es)", len(due))
     return len(due)

@@ -172,6 +172,8 @@ ORMA_DMS_BREAKER_THRESHOLD = envint("ORMA_DMS_BREAKER_THRESHOLD", 5)
 ORMA_DMS_BREAKER_PAUSE_SECONDS = envint("ORMA_DMS_BREAKER_PAUSE_SECONDS", 30)
 ORMA_DMS_BREAKER_MAX_PAUSE_SECONDS = envint("ORMA_DMS_BREAKER_MAX_PAUSE_SECONDS", 15 * 60)
 ORMA_DMS_SWEEP_SECONDS = envint("ORMA_DMS_SWEEP_SECONDS", 5)
+# A parts order to a synchronous network DMS: how long the request waits for the worker's push (201), else 202.
+ORMA_PARTS_DMS_WAIT_SECONDS = envint("ORMA_PARTS_DMS_WAIT_SECONDS", 3)
 
 # --- Auth, sessions, security ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -190,6 +190,7 @@ class PartsOrder(models.Model):
     delivery_country_code = models.CharField(max_length=2, blank=True)
     dms_status = models.CharField(max_length=20, choices=DmsStatus.choices, default=DmsStatus.PENDING)
     dms_order_number = models.CharField(max_length=50, blank=True)
+    dms_errors = models.JSONField(default=list, blank=True, help_text="the DMS's business errors, as it gave them")
     dms_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -7,9 +7,11 @@ module of its own for its size).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -20,6 +22,7 @@ from orma.actors import Actor
 from orma.context import current_correlation_id
 from orma.errors import DomainError, ErrorCode
 from orma.events import EventType, emit
+from tenancy.choices import DmsMode
 from tenancy.models import Dealer, Department
 
 from . import rules, selectors
@@ -188,6 +191,53 @@ def parts_order_dms_synced(*, parts_order: PartsOrder, dms_order_number: str = "
         dms_order_number=parts_order.dms_order_number,
         dms_synced_at=parts_order.dms_synced_at,
     )
+
+
+def parts_order_await_dms(*, placed: PlacedOrder, seconds: float) -> PlacedOrder:
+    """Give a synchronous dealer's network DMS a moment (at most ``seconds``) to take a parts order the
+    worker is pushing, so the API can answer 201 with the DMS's lines; else the order as placed (202).
+
+    Runs after the order's transaction committed; the push itself runs in a worker, never here.
+    """
+    parts_order = placed.parts_order
+    if placed.accepted or seconds <= 0 or parts_order.department.dealer.dms_mode != DmsMode.SYNC:
+        return placed
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if PartsOrder.objects.filter(pk=parts_order.pk, dms_status=DmsStatus.SYNCED).exists():
+            synced = selectors.parts_order_get(department_id=parts_order.department_id, order_uuid=parts_order.uuid)
+            if synced is not None:
+                return PlacedOrder(synced, list(synced.lines.all()), accepted=True)
+    return placed
+
+
+def parts_order_dms_queued(*, parts_order: PartsOrder, dms_order_number: str) -> None:
+    """Record that the DMS queued a parts order under its number (Keyloop's 202): it confirms it later."""
+    parts_order.dms_order_number = dms_order_number
+    PartsOrder.objects.filter(pk=parts_order.pk).update(dms_order_number=dms_order_number)
+
+
+def parts_order_dms_rejected(*, parts_order: PartsOrder, errors: list[dict[str, Any]]) -> None:
+    """Record that the DMS refused a parts order for good, with its business errors."""
+    parts_order.dms_status, parts_order.dms_errors = DmsStatus.REJECTED, errors
+    PartsOrder.objects.filter(pk=parts_order.pk).update(dms_status=DmsStatus.REJECTED, dms_errors=errors)
+
+
+def parts_order_dms_lines(*, parts_order: PartsOrder, statuses: Mapping[str, str], actor: Actor) -> list[str]:
+    """Apply the line statuses the DMS reports (``orderLineId`` -> status) through the line-status service,
+    so stock, the derived order status, the history and the events follow; answers what it could not apply
+    (a final line asked to move, stock that is not there): the DMS and OrMa disagree, support looks."""
+    refused = []
+    for line in PartsOrderLine.objects.filter(parts_order=parts_order).order_by("position"):
+        status = statuses.get(str(line.uuid))
+        if status is None or status == line.status:
+            continue
+        try:
+            parts_order_line_status_change(line=line, status=status, actor=actor)
+        except DomainError as error:
+            refused.append(f"{line.part_number}: {error}")
+    return refused
 
 
 def _move_stock(line: PartsOrderLine, department_id: int, new_status: str) -> None:

@@ -16,6 +16,16 @@ def _present(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value not in ("", None)}
 
 
+def dms_state(order: Any) -> dict[str, Any]:
+    """Where an order (repair or parts) stands with the dealer's DMS, as every read answers it."""
+    return {
+        "status": order.dms_status,
+        "orderNumber": order.dms_order_number or None,
+        "errors": order.dms_errors,
+        "syncedAt": order.dms_synced_at.isoformat() if order.dms_synced_at else None,
+    }
+
+
 def order_representation(repair_order: RepairOrder) -> dict[str, Any]:
     """The order as GET answers it: the stored normalised body plus identity, version and DMS state."""
     return {
@@ -24,12 +34,7 @@ def order_representation(repair_order: RepairOrder) -> dict[str, Any]:
         "version": repair_order.version,
         "createdAt": repair_order.created_at.isoformat(),
         "updatedAt": repair_order.updated_at.isoformat(),
-        "dms": {
-            "status": repair_order.dms_status,
-            "orderNumber": repair_order.dms_order_number or None,
-            "errors": repair_order.dms_errors,
-            "syncedAt": repair_order.dms_synced_at.isoformat() if repair_order.dms_synced_at else None,
-        },
+        "dms": dms_state(repair_order),
     }
 
 

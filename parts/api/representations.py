@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from orders.api.representations import dms_state
+
 from .. import rules, selectors
 from ..choices import WeightUnit
 from ..models import Part, PartsOrder, PartsOrderLine
@@ -204,6 +206,7 @@ def parts_order_json(parts_order: PartsOrder, lines: Iterable[PartsOrderLine] | 
         "orderType": parts_order.order_type,
         "orderReference": parts_order.order_reference or None,
         "parts": [parts_order_line_json(line) for line in lines],
+        "dms": dms_state(parts_order),
     }
 
 

@@ -20,6 +20,7 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from orders.api.serializers import DmsStateSerializer
 from orma.api.serializers import RequestSerializer
 
 from .. import rules, selectors, services
@@ -417,6 +418,7 @@ class PartsOrderSerializer(serializers.Serializer):
     orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType)
     orderReference = serializers.CharField(allow_null=True)
     parts = PartsOrderLineSerializer(many=True)
+    dms = DmsStateSerializer(help_text="where the order stands with the dealer's DMS (OrMa's addition)")
 
 
 class PartsOrderAcceptedSerializer(serializers.Serializer):

@@ -70,7 +70,9 @@ class TestPlaceSeed002Sample:
             "orderType",
             "orderReference",
             "parts",
+            "dms",  # OrMa's addition to seed 002: where the order stands with the DMS
         }
+        assert body["dms"]["status"] == "SYNCED" and body["dms"]["errors"] == []
         assert is_uuid(body["partsOrderId"])  # OrMa's ids are UUIDs (seed 002 shows an integer)
         assert TIMESTAMP.match(body["partsOrderDateTime"])
         assert body["orderStatus"] == "CONFIRMED"

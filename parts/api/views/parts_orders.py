@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -55,6 +56,7 @@ class PartsOrderCollectionView(PartsFamilyView):
         placed = services.parts_order_place(
             store=self.store, checked=serializer.validated_data["checked"], actor=Actor.partner(request.user)
         )
+        placed = services.parts_order_await_dms(placed=placed, seconds=settings.ORMA_PARTS_DMS_WAIT_SECONDS)
         parts_order = placed.parts_order
         if placed.accepted:
             response = Response(parts_order_json(parts_order, placed.lines), status=201)
