@@ -45,13 +45,15 @@ def _dms_actor(dealer: object) -> Actor:
     return Actor(Channel.DMS, f"dms:{getattr(dealer, 'dms_kind', '')}")
 
 
-def parts_order_push_enqueue(*, parts_order: PartsOrder) -> int | None:
-    """A new parts order for a network DMS gets its push row (None: the DMS answers in-process or takes none)."""
+def parts_order_push_enqueue(*, parts_order: PartsOrder, submitted: bool = False) -> int | None:
+    """A new parts order gets its push row (None: the dealer's DMS takes no parts orders): due at once to be
+    submitted, or, ``submitted`` in-process already (the sandbox), due for its first poll."""
     dealer = parts_order.department.dealer
-    adapter_class = import_string(ADAPTERS[dealer.dms_kind])
-    if adapter_class.in_process or not adapter_class.takes_parts_orders:
+    if not import_string(ADAPTERS[dealer.dms_kind]).takes_parts_orders:
         return None
-    return PartsOrderPush.objects.create(dealer=dealer, parts_order=parts_order, next_attempt_at=timezone.now()).pk
+    stage = PartsOrderPush.Stage.POLL if submitted else PartsOrderPush.Stage.SUBMIT
+    first = timezone.now() + (_poll_delay(0) if submitted else timedelta(0))
+    return PartsOrderPush.objects.create(dealer=dealer, parts_order=parts_order, stage=stage, next_attempt_at=first).pk
 
 
 def parts_order_pushes_due(*, limit: int = 1000) -> list[int]:

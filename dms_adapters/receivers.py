@@ -26,18 +26,19 @@ def parts_order_created(event: DomainEvent) -> None:
     API can answer 201; a network DMS gets a push row, written in the same transaction, and the worker is
     rung once it commits (the API waits a moment for it when the dealer's DMS is synchronous)."""
     parts_order = event.subject
+    adapter = adapter_for(parts_order.department.dealer)
+    if adapter.in_process and adapter.takes_parts_orders:
+        receipt = adapter.submit_parts_order(parts_order)
+        if receipt.accepted:
+            parts_order_dms_synced(parts_order=parts_order, dms_order_number=receipt.dms_order_number)
+        # the worker polls it from now on: the sandbox moves its lines along as time passes
+        parts_order_push_enqueue(parts_order=parts_order, submitted=receipt.accepted)
+        return
     push_id = parts_order_push_enqueue(parts_order=parts_order)
     if push_id is not None:
         from .tasks import push_parts_order
 
         outbox.ring(push_parts_order, push_id)
-        return
-    adapter = adapter_for(parts_order.department.dealer)
-    if not adapter.in_process:
-        return
-    receipt = adapter.submit_parts_order(parts_order)
-    if receipt.accepted:
-        parts_order_dms_synced(parts_order=parts_order, dms_order_number=receipt.dms_order_number)
 
 
 def connect() -> None:

@@ -4,6 +4,7 @@ retries, and the API waiting a moment for a synchronous DMS."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -58,10 +59,18 @@ def test_a_parts_order_gets_its_push_row_in_its_own_transaction(parts_order):
     assert push.pk in parts_order_pushes_due()
 
 
-def test_a_sandbox_parts_order_needs_no_push(api, department):
+def test_a_sandbox_parts_order_is_taken_at_once_then_polled_as_time_passes(api, department):
     world = seed_002_world(department)
-    assert api.post(f"{base_url(department)}/parts-orders", world["body"], format="json").status_code == 201
-    assert not PartsOrderPush.objects.exists()
+    response = api.post(f"{base_url(department)}/parts-orders", world["body"], format="json")
+    assert response.status_code == 201 and response.json()["dms"]["status"] == "SYNCED"
+    parts_order = PartsOrder.objects.get(uuid=response.json()["partsOrderId"])
+    push = push_of(parts_order)
+    assert (push.stage, push.status) == ("POLL", OutboxStatus.PENDING)
+    assert push.next_attempt_at > timezone.now()  # the first poll is a little later
+
+    PartsOrder.objects.filter(pk=parts_order.pk).update(created_at=timezone.now() - dt.timedelta(minutes=4))
+    assert attempt(parts_order) == "POLLED"
+    assert read(api, department, parts_order)["orderStatus"] == "SHIPPED"  # INTRANSIT after 3 minutes
 
 
 def test_a_201_syncs_the_order_and_polling_follows_the_dms_to_closed(api, department, parts_order, dms_peer):
