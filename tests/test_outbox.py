@@ -56,7 +56,9 @@ def test_after_a_failed_publish_the_process_skips_publishing_for_a_while(monkeyp
 
 
 @pytest.mark.django_db
-def test_ringing_outside_a_transaction_publishes_at_once():
+def test_ringing_publishes_once_the_transaction_commits(django_capture_on_commit_callbacks):
     task = Task(failing=False)
-    outbox.ring(task, 7)
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.ring(task, 7)
+        assert task.published == []
     assert task.published == [[7]]
