@@ -6,6 +6,7 @@ Celery is only the doorbell (``orma.outbox``): a lost task, a dead worker or a w
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -18,29 +19,27 @@ from .services import dms_push_attempt, dms_pushes_due
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    name="dms.push",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    # Well under the lease: a push killed at its time limit is taken again once its lease ends, never
-    # while it might still be talking to the DMS.
-    soft_time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.7,
-    time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.8,
-)
+def _attempt_task(name: str) -> Any:
+    """A task making one outbox attempt: acknowledged late and handed back if its worker dies, and killed
+    well within the lease, so a push cut short is taken again once its lease ends, never while it might
+    still be talking to the DMS."""
+    return shared_task(
+        name=name,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        ignore_result=True,
+        soft_time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.7,
+        time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.8,
+    )
+
+
+@_attempt_task("dms.push")
 def push(push_id: int) -> str:
     """One attempt to push an order to its dealer's DMS."""
     return dms_push_attempt(push_id=push_id)
 
 
-@shared_task(
-    name="dms.push_parts_order",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    soft_time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.7,
-    time_limit=settings.ORMA_DMS_LEASE_SECONDS * 0.8,
-)
+@_attempt_task("dms.push_parts_order")
 def push_parts_order(push_id: int) -> str:
     """One submit or poll of a parts order at its dealer's network DMS."""
     return parts_order_push_attempt(push_id=push_id)
