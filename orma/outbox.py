@@ -130,11 +130,27 @@ def due_ids(model: type[OutboxRow], *, limit: int = 1000, extra: Q | None = None
 _publish_paused_until = 0.0
 
 
+def _connect_at_once(task: Any) -> None:
+    """Connect the broker connection the publish will use in one try, raising at once when the broker is down.
+
+    kombu's failover options (the transport's ``max_retries``) would otherwise sleep 2 s before a second
+    try at a broker that is down, inside the API request. The pool hands the same producer to the publish
+    that follows (a LIFO pool, one thread per request). Nothing to connect when the task runs in-process,
+    or for a stand-in without a Celery app.
+    """
+    app = getattr(task, "app", None)
+    if app is None or app.conf.task_always_eager:
+        return
+    with app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=0)
+
+
 def _publish(task: Any, row_id: int) -> None:
     global _publish_paused_until
     if time.monotonic() < _publish_paused_until:
         return  # the broker failed a moment ago: the sweep will ring for this row
     try:
+        _connect_at_once(task)
         task.apply_async(args=[row_id], retry=False)
     except Exception as exc:  # any broker failure: the row is safe in the database
         _publish_paused_until = time.monotonic() + PUBLISH_PAUSE_SECONDS
