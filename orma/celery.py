@@ -1,4 +1,5 @@
-"""The Celery app. Without CELERY_BROKER_URL tasks run eagerly, in-process (the embedded default)."""
+"""The Celery app: the doorbell of the outbox (``orma.outbox``), on Redis in production and on kombu's
+filesystem transport in the embedded default (``orma/settings.py``); a real worker in both run modes."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orma.settings")
 
@@ -15,6 +16,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 _CORRELATION_HEADER = "correlation_id"
+
+
+@worker_init.connect
+def _never_eager_in_a_worker(**_: Any) -> None:
+    """A worker publishes what its tasks queue (the sweep rings one push task per due row): eager, it would
+    run every push inside the sweep, one after the other. Eager mode is for the test process only."""
+    app.conf.task_always_eager = False
 
 
 @before_task_publish.connect

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+
 from django.conf import settings
 from django.db import connection
 
@@ -18,10 +20,10 @@ def database_status() -> str:
 
 
 def broker_status() -> str:
-    """ "ok", "eager" (no broker configured: the embedded default), or "down: <reason>"."""
+    """ "ok", or "down: <reason>": the filesystem broker's folders writable, any other broker connectable."""
     url = settings.CELERY_BROKER_URL
-    if not url:
-        return "eager"
+    if url.startswith("filesystem://"):
+        return _folders_status(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
     from orma.celery import app
 
     try:
@@ -29,4 +31,18 @@ def broker_status() -> str:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
     except Exception as exc:  # kombu raises transport-specific errors
         return f"down: {type(exc).__name__}: {exc}"
+    return "ok"
+
+
+def _folders_status(transport_options: dict[str, str]) -> str:
+    """Kombu's filesystem transport "connects" to anything: what can fail is writing a message file."""
+    for name in ("data_folder_out", "data_folder_in", "control_folder"):
+        folder = transport_options.get(name)
+        if not folder:
+            return f"down: {name} is not set in CELERY_BROKER_TRANSPORT_OPTIONS"
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            return f"down: {name} {folder!r} is not writable: {exc.strerror or exc}"
     return "ok"

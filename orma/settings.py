@@ -1,8 +1,9 @@
 """OrMa settings: one module, driven by environment variables.
 
-The embedded default (no environment at all) is SQLite in ``var/``, Celery in eager mode, local-memory
-cache and the sandbox DMS: what ``make run`` uses. Production sets ``DATABASE_URL``,
-``CELERY_BROKER_URL``, ``CACHE_URL``, ``SECRET_KEY``, ``ALLOWED_HOSTS`` and ``DEBUG=0``.
+The embedded default (no environment at all) is SQLite in ``var/``, Celery on kombu's filesystem transport
+in ``var/celery/`` (a real worker, no server to install), local-memory cache and the sandbox DMS: what
+``make run`` uses. Production sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``CACHE_URL``, ``SECRET_KEY``,
+``ALLOWED_HOSTS`` and ``DEBUG=0``.
 """
 
 from __future__ import annotations
@@ -147,20 +148,54 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orma"}}
 
 # --- Celery ---------------------------------------------------------------------------------------
-CELERY_BROKER_URL = envstr("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Celery is only the doorbell (orma.outbox): the database holds every delivery's state, a task carries a
+# row id, and the beat sweep re-rings what is due. So a lost message (a dead worker, a wiped broker, the
+# filesystem transport's lack of redelivery) costs one sweep, never a delivery.
+#
+# Without CELERY_BROKER_URL the broker is kombu's filesystem transport under ORMA_CELERY_DIR (var/celery):
+# `make run`'s real worker, with no server to install. Production sets a Redis URL.
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL") or "filesystem://localhost/"
+ORMA_CELERY_DIR = Path(envstr("ORMA_CELERY_DIR", str(VAR_DIR / "celery")))
+ORMA_CELERY_DIR.mkdir(parents=True, exist_ok=True)
+# Tasks run in the calling process: for the test run only (pyproject's pytest env sets it), where tests
+# exercise a task's logic. The variable is removed once read, so a worker or server a test starts never
+# inherits it (an eager worker would run every push inside the sweep, an eager server inside the request).
+CELERY_TASK_ALWAYS_EAGER = envbool("ORMA_CELERY_EAGER")
+os.environ.pop("ORMA_CELERY_EAGER", None)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-# A broker outage must never block an API request for long: the outbox sweep re-queues later.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2, "max_retries": 1}
 CELERY_TASK_PUBLISH_RETRY = False
 # A task is killed well before the broker would hand it to another worker (Redis' visibility timeout).
 CELERY_TASK_TIME_LIMIT = 300
-CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = 3600
+CELERY_BEAT_SCHEDULE_FILENAME = str(ORMA_CELERY_DIR / "beat-schedule")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # One folder is both the producers' "out" and the worker's "in"; "control" holds the exchange bindings
+    # of broadcasts (remote control). A taken message is deleted, not kept in a "processed" folder, where
+    # the sweep's doorbell every few seconds would pile up.
+    ORMA_CELERY_FOLDERS = {"queue": ORMA_CELERY_DIR / "queue", "control": ORMA_CELERY_DIR / "control"}
+    for _folder in ORMA_CELERY_FOLDERS.values():
+        _folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(ORMA_CELERY_FOLDERS["queue"]),
+        "data_folder_out": str(ORMA_CELERY_FOLDERS["queue"]),
+        "control_folder": str(ORMA_CELERY_FOLDERS["control"]),
+        "store_processed": False,
+        "polling_interval": 0.5,  # the worker lists the folder this often: a push starts within 0.5 s
+    }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A broker outage must never block an API request for long: the outbox sweep re-queues later.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 1,
+        "socket_timeout": 2,
+        "max_retries": 1,
+        "visibility_timeout": 3600,  # > CELERY_TASK_TIME_LIMIT, so a running task is never handed out twice
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
 
 # The DMS push (dms_adapters): the outbox lease, the retry budget, per-dealer concurrency and circuit breaker.
 ORMA_DMS_CONNECT_TIMEOUT_SECONDS = envint("ORMA_DMS_CONNECT_TIMEOUT_SECONDS", 5)
