@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-# The embedded default: SQLite in var/, eager Celery, local-memory cache, sandbox DMS.
+# The embedded default: SQLite in var/, a Celery worker on the filesystem broker in var/celery/,
+# local-memory cache, sandbox DMS.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: install run test lint fuzz bench lock clean
+.PHONY: install run serve test lint fuzz bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,10 +17,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The dev server on 127.0.0.1:${PORT:-8000} and `celery -A orma worker --beat`, together (Procfile.dev).
 run: install
-	$(RUN_ENV) $(PY) manage.py migrate --noinput
-	$(RUN_ENV) $(PY) manage.py orma_seed_demo
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	bash scripts/run.sh dev
+
+# The production shape on DATABASE_URL / CELERY_BROKER_URL: gunicorn (2 workers), a worker, beat (Procfile).
+serve: install
+	bash scripts/run.sh serve
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
