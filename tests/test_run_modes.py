@@ -1,0 +1,199 @@
+"""Both run modes run a real worker (DESIGN §2): `make run` as `make run` starts it, after the install.
+
+``scripts/run.sh dev`` (migrate, demo data, then scripts/supervise.py running Procfile.dev: the dev
+server and ``celery -A orma worker --beat``) runs on a SQLite file and the filesystem broker in a
+temporary folder, with nothing else from the caller's environment. The ``curl`` it prints creates an
+order, the worker pushes it to the sandbox DMS, and Ctrl-C (SIGINT to the supervisor's process group, as a
+terminal sends it) stops every process: SIGTERM to each, then SIGKILL to its process group.
+
+Every process this test starts is in a process group whose id it knows; it stops those groups, never
+anything by name. Needs no service, so it runs everywhere, CI included.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+STARTUP_SECONDS = 90  # migrate and seed a fresh SQLite file, start both processes (slow CI machines)
+SYNCED_SECONDS = 30  # create → SYNCED: the doorbell at once, or the sweep every 5 s at worst
+STOP_SECONDS = 30  # the supervisor SIGKILLs what still runs 10 s after passing SIGTERM on
+
+# What a shell or CI may carry that would change what `make run` runs on (CI's PostgreSQL and Redis).
+_SETTINGS_VARIABLES = {"DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE", "PORT"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(probe: Callable[[], T], *, timeout: float, what: str, log: Callable[[], str]) -> T:
+    """Poll ``probe`` until it answers something true; fail with the processes' output after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout:g} s\n--- output ---\n{log()[-6000:]}")
+        time.sleep(0.1)
+
+
+def live_in_group(pgid: int) -> list[int]:
+    """The processes of a process group that are alive (zombies waiting for a parent to reap them are not)."""
+    live = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        state, _ppid, group = stat.rsplit(")", 1)[1].split()[:3]
+        if int(group) == pgid and state != "Z":
+            live.append(int(entry.name))
+    return live
+
+
+@dataclass
+class MakeRun:
+    """``scripts/run.sh dev`` in a session of its own, its output in a file."""
+
+    workdir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    groups: set[int] = field(default_factory=set)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "make-run.log"
+
+    def env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if key not in _SETTINGS_VARIABLES}
+        env = {key: value for key, value in env.items() if not key.startswith(("ORMA_", "CELERY_"))}
+        env.update(
+            {
+                "PORT": str(self.port),
+                "DATABASE_URL": f"sqlite:///{self.workdir / 'orma.sqlite3'}",
+                "ORMA_CELERY_DIR": str(self.workdir / "celery"),  # the filesystem broker, under the test's folder
+                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            }
+        )
+        return env
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                ["bash", "scripts/run.sh", "dev"],
+                cwd=ROOT,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group (bash execs the supervisor: the same pid)
+            )
+        self.groups.add(self.process.pid)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def children(self) -> dict[str, int]:
+        """The supervisor's processes by name ("web", "worker"): each leads a process group of its own."""
+        started = dict(re.findall(r"\| (\w+) started \(pid=(\d+)\)", self.log()))
+        pids = {name: int(pid) for name, pid in started.items()}
+        self.groups.update(pids.values())
+        return pids
+
+    def wait_ready(self) -> None:
+        def serving() -> bool:
+            assert self.process is not None and self.process.poll() is None, f"make run exited:\n{self.log()}"
+            if len(self.children()) < 2 or " ready." not in self.log():  # the worker's "celery@host ready."
+                return False
+            try:
+                return requests.get(f"{self.base}/healthz", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(serving, timeout=STARTUP_SECONDS, what="the dev server and the worker", log=self.log)
+
+    def printed_curl(self) -> str:
+        """The ``curl`` that creates an order, as `make run` prints it."""
+        lines = [line.strip() for line in self.log().splitlines() if line.strip().startswith("curl -s -X PUT")]
+        assert len(lines) == 1, self.log()
+        return lines[0]
+
+    def interrupt(self) -> int:
+        """Ctrl-C: SIGINT to the supervisor's process group; its exit code once everything stopped."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.process.wait(timeout=STOP_SECONDS)
+
+    def stop(self) -> None:
+        """Whatever is still running of what this test started: SIGKILL to each known process group."""
+        for pgid in self.groups:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.process is not None and self.process.poll() is None:
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def make_run(tmp_path: Path) -> Iterator[MakeRun]:
+    run = MakeRun(workdir=tmp_path, port=free_port())
+    try:
+        run.start()
+        run.wait_ready()
+        yield run
+    finally:
+        run.stop()
+
+
+def test_make_run_pushes_the_printed_curls_order_with_a_real_worker_and_ctrl_c_stops_both(make_run):
+    readiness = requests.get(f"{make_run.base}/readyz", timeout=5).json()
+    assert readiness == {"status": "ok", "database": "ok", "broker": "ok"}  # the filesystem broker's folders
+
+    created = subprocess.run(
+        make_run.printed_curl(), shell=True, capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    answer = json.loads(created)
+    assert answer["statusCode"] == 201, answer
+    user, secret = re.search(r"-u '([^:']+):([^']+)'", make_run.printed_curl()).groups()
+    order_url = shlex.split(make_run.printed_curl())[-3] + f"/{answer['orderUUID']}"
+
+    def synced() -> dict | None:
+        dms = requests.get(order_url, auth=(user, secret), timeout=5).json()["order"]["dms"]
+        return dms if dms["status"] == "SYNCED" else None
+
+    dms = wait_for(synced, timeout=SYNCED_SECONDS, what="the order SYNCED by the worker", log=make_run.log)
+    assert dms["orderNumber"].startswith("SBX-") and dms["syncedAt"]
+    assert "dms.push[" in make_run.log()  # pushed by the worker, not in the request
+
+    children = make_run.children()
+    assert make_run.interrupt() == 130  # 128 + SIGINT, as a shell reports an interrupted command
+    for name, pgid in children.items():
+        wait_for(lambda pgid=pgid: not live_in_group(pgid), timeout=5, what=f"{name} stopped", log=make_run.log)
