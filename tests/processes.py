@@ -1,0 +1,467 @@
+"""Real processes for the delivery tests (tests/test_dms_delivery.py) and the DMS benchmark (bench/dms.py): a
+private ``redis-server``, Celery workers and beat, a gunicorn server, all on 127.0.0.1.
+
+Every process is started here, in a session (process group) of its own, and stopped by that group's id,
+never by name: a test never touches the machine's own Redis on 6379 or anyone else's processes. Each is
+bounded in time: a start that does not come up in its ``startup_timeout`` raises (with its log's tail), and a
+stop that is not obeyed in a few seconds becomes a SIGKILL.
+
+    with RedisServer() as redis, CeleryBeat(env) as beat, CeleryWorker(env) as worker:
+        ...
+        worker.kill()        # SIGKILL to the worker and its pool, as a machine that dies would
+        redis.stop(); redis.start()   # a broker outage, then the broker back on the same port
+
+:func:`child_env` builds the environment they share: the test's database, the private broker, the
+``ORMA_DMS_*`` knobs; nothing left over from the caller's shell (not CI's Redis URLs).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, TypeVar
+from urllib.parse import quote
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Variables of orma/settings.py a shell (or CI) may carry; a child gets exactly what the caller states.
+_SETTINGS_VARIABLES = frozenset(
+    {
+        "DEBUG",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "DB_CONN_MAX_AGE",
+        "DB_CONNECT_TIMEOUT",
+        "CELERY_BROKER_URL",
+        "CACHE_URL",
+        "ALLOWED_HOSTS",
+        "LOG_LEVEL",
+        "DJANGO_SETTINGS_MODULE",
+        "GUNICORN_CMD_ARGS",
+        "WEB_CONCURRENCY",
+    }
+)
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(settings_dict: Mapping[str, Any]) -> str:
+    """A ``DATABASE_URL`` for the database a Django connection uses (``connection.settings_dict``): the
+    test's own database, so a worker sees the rows the test committed."""
+    user = quote(settings_dict.get("USER") or "", safe="")
+    password = settings_dict.get("PASSWORD") or ""
+    credentials = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or "5432"
+    return f"postgres://{credentials}{host}:{port}/{settings_dict['NAME']}"
+
+
+def child_env(*, database_url: str, broker_url: str, **settings: Any) -> dict[str, str]:
+    """The environment of a child process: the caller's, without its OrMa settings, plus ours.
+
+    ``settings`` are more variables (``ORMA_DMS_LEASE_SECONDS=4``...); None drops one.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _SETTINGS_VARIABLES and not key.startswith(("ORMA_", "CELERY_"))
+    }
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "orma.settings",
+            "DEBUG": "1",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "ORMA_CELERY_EAGER": "0",  # a worker or a server never runs a task in-process
+            "CACHE_URL": "",  # local memory: nothing of this run in any shared Redis
+            "ORMA_PARTNER_RATE_LIMIT": "100000000/minute",  # the tests create hundreds of orders a minute
+            "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    for name, value in settings.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = str(value)
+    return env
+
+
+def wait_until(probe: Callable[[], T], *, timeout: float, interval: float = 0.05, what: str = "the condition") -> T:
+    """Poll ``probe`` until it answers something true and answer that; AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not within {timeout:g} s (last: {value!r})")
+        time.sleep(interval)
+
+
+class ProcessStartError(RuntimeError):
+    """A process did not come up; the message carries its log's tail."""
+
+
+class _Process:
+    """A child in a process group of its own, its output in a log file; stopped by the group's id."""
+
+    name = "process"
+    startup_timeout = 30.0
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, log_dir: Path | None = None) -> None:
+        self.env = dict(env or os.environ)
+        self._own_dir = log_dir is None
+        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix=f"orma-{self.name}-"))
+        self.log_path = self.log_dir / f"{self.name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self.starts = 0
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self) -> bool:
+        """Whether the started process serves (polled until true)."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start it and wait until it serves."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start it without waiting (several processes come up side by side; then :meth:`wait_ready`)."""
+        assert self.process is None or self.process.poll() is not None, f"{self.name} runs already"
+        self.starts += 1
+        self._log = self.log_path.open("ab")
+        self._log.write(f"\n===== start {self.starts} =====\n".encode())
+        self._log.flush()
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a kill reaches its children and nothing else
+        )
+
+    def wait_ready(self) -> None:
+        """Wait until the spawned process serves; ProcessStartError if it exits or takes too long."""
+        assert self.process is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while not self.ready():
+            if self.process.poll() is not None:
+                raise ProcessStartError(f"{self.name} exited with {self.process.returncode}\n{self.log_tail()}")
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise ProcessStartError(f"{self.name} not up in {self.startup_timeout:g} s\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def _signal_group(self, signum: int) -> None:
+        assert self.process is not None
+        try:
+            os.killpg(self.process.pid, signum)  # the group this process leads (start_new_session)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL to the process and all its children: no shutdown, no acknowledgement, as a crash."""
+        if self.process is None:
+            return
+        self._signal_group(signal.SIGKILL)
+        self.process.wait(10)
+        self._close_log()
+
+    def terminate(self) -> None:
+        """SIGTERM to the group, without waiting (:meth:`stop` waits)."""
+        if self.process is not None and self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to the group (a warm shutdown), SIGKILL if it is not over within ``timeout``."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.process.wait(10)
+        self._signal_group(signal.SIGKILL)  # children the leader left behind
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def close(self) -> None:
+        self.stop()
+        if self._own_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+
+    def __enter__(self: T) -> T:
+        try:
+            self.start()  # type: ignore[attr-defined]
+        except BaseException:
+            self.close()  # type: ignore[attr-defined]
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def stop_all(processes: list[Any]) -> None:
+    """Stop several processes side by side: SIGTERM to all, then wait for each (SIGKILL when late)."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.stop()
+
+
+class RedisServer(_Process):
+    """A private ``redis-server`` on a free loopback port, keeping nothing on disk; it restarts on the same
+    port (the broker coming back after an outage)."""
+
+    name = "redis"
+    startup_timeout = 10.0
+
+    def __init__(self, port: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.port = port or free_port()
+        if shutil.which("redis-server") is None:
+            raise ProcessStartError("redis-server is not on PATH")
+
+    def command(self) -> list[str]:
+        return [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.log_dir),
+            "--protected-mode",
+            "yes",
+        ]
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1, socket_timeout=2)
+
+    def ready(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except Exception:
+            return False
+
+    def flushall(self) -> None:
+        """Wipe every key: queued tasks, unacknowledged ones, everything."""
+        self.client().flushall()
+
+    def queued(self, queue: str = "celery") -> int:
+        """How many messages wait in ``queue``."""
+        return int(self.client().llen(queue))
+
+
+class CeleryWorker(_Process):
+    """``celery -A orma worker`` (prefork, ``concurrency`` processes) on the environment's broker.
+
+    ``supervised``: restarted when it exits without being told to, as production's process manager does
+    (systemd, Kubernetes): Celery 5.x can exit on a lost Redis connection ("Unrecoverable error:
+    AttributeError ... 'hostname'" while restoring its unacknowledged messages). Such exits are counted in
+    ``exits``; :meth:`kill` and :meth:`stop` are never undone by the supervision.
+    """
+
+    name = "worker"
+
+    def __init__(self, env: Mapping[str, str], *, concurrency: int = 2, supervised: bool = True, **kwargs: Any) -> None:
+        super().__init__(env, **kwargs)
+        self.concurrency = concurrency
+        self.supervised = supervised
+        self.exits: list[int] = []  # exit statuses of the exits nobody asked for
+        self._ready_mark = 0
+        self._lock = threading.RLock()
+        self._watching = False
+        self._watcher: threading.Thread | None = None
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "orma",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(self.concurrency),
+            "--hostname",
+            f"orma-test-{os.getpid()}-{id(self)}@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
+
+    def spawn(self) -> None:
+        with self._lock:
+            self._ready_mark = self.log_text().count(" ready.")
+            super().spawn()
+            self._watching = self.supervised
+            if self._watching and self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+                self._watcher.start()
+
+    def _watch(self) -> None:
+        while self._watcher is not None:
+            time.sleep(0.2)
+            with self._lock:
+                if not self._watching or self.process is None or self.process.poll() is None:
+                    continue
+                self.exits.append(self.process.returncode)
+                self._signal_group(signal.SIGKILL)  # what is left of its pool
+                self._close_log()
+                super().spawn()
+
+    def ready(self) -> bool:
+        # Celery logs "celery@host ready." once its pool runs and it consumes.
+        return self.log_text().count(" ready.") > self._ready_mark
+
+    def kill(self) -> None:
+        with self._lock:
+            self._watching = False
+            super().kill()
+
+    def terminate(self) -> None:
+        with self._lock:
+            self._watching = False
+            super().terminate()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            self._watching = False
+        super().stop(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.join(timeout=2)
+        super().close()
+
+
+class CeleryBeat(_Process):
+    """``celery -A orma beat``: the periodic sweep, as production runs it beside the workers."""
+
+    name = "beat"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "orma",
+            "beat",
+            "--schedule",
+            str(self.log_dir / "beat-schedule"),
+            "--pidfile",
+            str(self.log_dir / "beat.pid"),
+            "--loglevel",
+            "INFO",
+        ]
+
+    def ready(self) -> bool:
+        return "beat: Starting..." in self.log_text()
+
+
+class WebServer(_Process):
+    """gunicorn (``orma.wsgi``) with sync workers on a free loopback port."""
+
+    name = "gunicorn"
+
+    def __init__(self, env: Mapping[str, str], *, workers: int = 2, **kwargs: Any) -> None:
+        super().__init__(env, **kwargs)
+        self.workers = workers
+        self.port = free_port()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "orma.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--worker-class",
+            "sync",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+        ]
+
+    def ready(self) -> bool:
+        try:
+            return requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
