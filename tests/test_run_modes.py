@@ -197,3 +197,66 @@ def test_make_run_pushes_the_printed_curls_order_with_a_real_worker_and_ctrl_c_s
     assert make_run.interrupt() == 130  # 128 + SIGINT, as a shell reports an interrupted command
     for name, pgid in children.items():
         wait_for(lambda pgid=pgid: not live_in_group(pgid), timeout=5, what=f"{name} stopped", log=make_run.log)
+
+
+def supervise(procfile: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """scripts/supervise.py on ``procfile``, bounded in time."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "supervise.py"), str(procfile)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+class TestSupervisor:
+    def test_one_process_ending_stops_the_others_with_its_exit_code(self, tmp_path):
+        procfile = tmp_path / "Procfile"
+        procfile.write_text("# a comment\nlong: sleep 60\nshort: sh -c 'echo hello; exit 3'\n")
+
+        started = time.monotonic()
+        result = supervise(procfile)
+
+        assert result.returncode == 3
+        assert time.monotonic() - started < 10
+        assert re.search(r" short +\| hello$", result.stdout, re.MULTILINE)
+        assert "short ended (exit code 3): stopping everything" in result.stdout
+        assert "SIGTERM to long" in result.stdout and "long stopped (exit code -15)" in result.stdout
+
+    def test_a_process_deaf_to_sigterm_is_killed_with_its_group_after_the_grace(self, tmp_path):
+        procfile = tmp_path / "Procfile"
+        # A shell that ignores SIGTERM and has a child (which inherits that) in its process group.
+        procfile.write_text("deaf: sh -c 'trap \"\" TERM; sleep 60 & wait; wait'\nshort: sleep 1\n")
+
+        result = supervise(procfile, ORMA_STOP_SECONDS="1")
+
+        assert result.returncode == 0
+        assert "deaf still runs: SIGKILL to its process group" in result.stdout
+        deaf = int(re.search(r"deaf started \(pid=(\d+)\)", result.stdout).group(1))
+        wait_for(lambda: not live_in_group(deaf), timeout=5, what="the shell and its sleep", log=lambda: result.stdout)
+
+
+class TestEmbeddedBroker:
+    def test_the_filesystem_broker_is_ok_while_its_folders_are_writable(self, settings, tmp_path):
+        from orma.health import broker_status
+
+        settings.CELERY_BROKER_URL = "filesystem://localhost/"  # what no CELERY_BROKER_URL means (CI sets Redis)
+        folders = {"data_folder_in": tmp_path, "data_folder_out": tmp_path, "control_folder": tmp_path}
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {name: str(folder) for name, folder in folders.items()}
+        assert broker_status() == "ok"
+
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"] = str(tmp_path / "missing")
+        assert broker_status().startswith(f"down: data_folder_out '{tmp_path / 'missing'}' is not writable")
+
+    def test_eager_tasks_are_the_test_processs_alone(self, settings):
+        from orma.celery import _never_eager_in_a_worker, app
+
+        assert settings.CELERY_TASK_ALWAYS_EAGER  # pyproject's pytest env: ORMA_CELERY_EAGER=1 ...
+        assert "ORMA_CELERY_EAGER" not in os.environ  # ... removed once read: no child process inherits it
+        eager = app.conf.task_always_eager
+        try:
+            _never_eager_in_a_worker()  # what a worker does at startup
+            assert app.conf.task_always_eager is False
+        finally:
+            app.conf.task_always_eager = eager
