@@ -9,9 +9,11 @@ and every wait polls for an asserted state with a bound, never a bare sleep.
 
 from __future__ import annotations
 
+import random
 import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -482,3 +484,57 @@ class TestNewestVersionAndDealers:
         )
         assert slowest < 10
         assert DmsPush.objects.filter(repair_order__uuid__in=for_hanging, status=OutboxStatus.SYNCED).count() == 0
+
+
+# --- chaos -----------------------------------------------------------------------------------------
+
+
+class TestChaos:
+    ORDERS = 800
+
+    def test_a_chaos_run_ends_with_every_order_at_the_dms_exactly_once(self, system, shop, peer):
+        running = system(concurrency=2)
+        shop.base_url = running.web.base_url
+        seed = random.randrange(1_000_000)
+        rng = random.Random(seed)
+        plan = ["kill", "kill", "flushall", "kill", "outage", "kill", "kill"]
+        done: list[str] = []
+        started = time.monotonic()
+
+        def chaos() -> None:
+            for action in plan:
+                time.sleep(rng.uniform(0.2, 1.2))  # a random moment, not a wait for anything
+                at = f"{action}@{time.monotonic() - started:.1f}s"
+                if action == "kill":
+                    running.worker.kill()  # SIGKILL, mid-whatever it does
+                    running.start_worker()
+                elif action == "flushall":
+                    running.redis.flushall()
+                else:
+                    running.redis.stop()
+                    time.sleep(rng.uniform(1.0, 2.0))  # the outage's length
+                    running.redis.start()
+                done.append(at)
+
+        with ThreadPoolExecutor(max_workers=1) as chaos_thread:
+            chaos_run = chaos_thread.submit(chaos)
+            answers = shop.create_side_by_side(self.ORDERS, clients=3)
+            created = time.monotonic() - started
+            chaos_run.result(timeout=120)
+
+        statuses = Counter(response.status_code for response, _ in answers)
+        assert statuses == {201: self.ORDERS}, statuses
+        order_uuids = [response.json()["orderUUID"] for response, _ in answers]
+        wait_until(settled(order_uuids), timeout=60, what=f"all {self.ORDERS} SYNCED", interval=0.5)
+        drained = time.monotonic() - started
+
+        counts = Counter(at_the_peer(peer, order_uuids).values())
+        figure(
+            "chaos",
+            f"{self.ORDERS} orders created in {created:.1f} s (p99 {ms(percentile([d for _, d in answers], 99))}),"
+            f" all SYNCED at {drained:.1f} s; {', '.join(done)};"
+            f" worker exits by itself: {len(running.worker.exits)}; seed {seed}",
+        )
+        figure("chaos", f"DMS orders per OrMa order: {dict(counts)}; HTTP pushes {len(peer.requests_to('/order/'))}")
+        assert counts == {1: self.ORDERS}  # 0 missing, 0 double-created
+        assert len(peer.repair_orders) == self.ORDERS  # and nothing else at the DMS
