@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import connection
@@ -34,10 +35,10 @@ def broker_status() -> str:
     return "ok"
 
 
-def _folders_status(transport_options: dict[str, str]) -> str:
+def _folders_status(transport_options: Mapping[str, object]) -> str:
     """Kombu's filesystem transport "connects" to anything: what can fail is writing a message file."""
     for name in ("data_folder_out", "data_folder_in", "control_folder"):
-        folder = transport_options.get(name)
+        folder = str(transport_options.get(name) or "")
         if not folder:
             return f"down: {name} is not set in CELERY_BROKER_TRANSPORT_OPTIONS"
         try:
