@@ -9,7 +9,7 @@ relayed line by line behind its name. Ctrl-C, SIGTERM, or any one process ending
 
 1. SIGTERM to each process itself, never to its process group. A Celery worker stops its pool children
    on its own (a warm shutdown: running tasks finish). Signalled directly, a pool child can die holding
-   the pool's queue lock, and the worker then hangs on exit forever; a group signal (honcho's, foreman's)
+   the pool's queue lock, and the worker then hangs on exit forever; a group signal (as honcho sends)
    did that to one stop in five in trials on the filesystem broker.
 2. After ``ORMA_STOP_SECONDS`` (10 s; a second Ctrl-C cuts it short), SIGKILL to each process group, which
    also takes whatever a process left behind (the worker's embedded beat, its pool).
