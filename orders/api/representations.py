@@ -76,8 +76,9 @@ def customer_representation(customer: Customer) -> dict[str, Any]:
 def vehicle_representation(vehicle: Vehicle) -> dict[str, Any]:
     """A vehicle: its VIN and brand, its owner's UUID if any, and the fields it has."""
     data: dict[str, Any] = {"vehicleUUID": str(vehicle.uuid), "vin": vehicle.vin, "brand": vehicle.brand}
-    if vehicle.customer_id:
-        data["customerUUID"] = str(vehicle.customer.uuid)
+    owner = vehicle.customer if vehicle.customer_id else None  # loaded with the vehicle (select_related)
+    if owner is not None:
+        data["customerUUID"] = str(owner.uuid)
     data.update(
         _present(
             model=vehicle.model,
