@@ -168,7 +168,9 @@ def server_env(
     """A production-like environment: ``DEBUG=0``, PostgreSQL, Redis cache, no SSL redirect, WARNING logs.
 
     The caller's own settings variables are dropped, so the benchmark measures the configuration it
-    states and nothing left over in the shell. Celery stays in eager mode (no broker).
+    states and nothing left over in the shell. The doorbell publishes to the default broker (the filesystem
+    transport under ``var/celery``) unless ``extra`` names another; no worker consumes it: a benchmark
+    measures the API, and the outbox rows stay in the database.
     """
     env = {
         key: value
