@@ -103,9 +103,10 @@ def paused_dealers(now: datetime | None = None) -> Q:
     return Q(dealer__dms_circuit__open_until__gt=now or timezone.now())
 
 
-def dms_pushes_due(*, limit: int = 1000) -> list[int]:
-    """The pushes a sweep rings for: due or with an expired lease, of dealers whose DMS is not paused."""
-    return outbox.due_ids(DmsPush, limit=limit, extra=~paused_dealers())
+def dms_pushes_due(*, limit: int = 1000, skip: int = 0) -> list[int]:
+    """The pushes a sweep rings for: due or with an expired lease, of dealers whose DMS is not paused (oldest
+    first; ``skip``: leave out the oldest ones, whose doorbells still wait in the queue)."""
+    return outbox.due_ids(DmsPush, limit=limit, extra=~paused_dealers(), skip=skip)
 
 
 def _dealer_is_busy(push_id: int, knobs: PushSettings) -> bool:

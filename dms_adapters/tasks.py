@@ -45,13 +45,31 @@ def push_parts_order(push_id: int) -> str:
     return parts_order_push_attempt(push_id=push_id)
 
 
-@shared_task(name="dms.sweep", ignore_result=True)
+# The most doorbells the sweep keeps waiting in the queue.
+SWEEP_BATCH = 1000
+
+
+# A sweep that waited in the queue longer than the interval is dropped: the next one is already on its
+# way, and sweeps piled up behind a backlog would otherwise all run at once, each ringing the same rows.
+@shared_task(name="dms.sweep", ignore_result=True, expires=settings.ORMA_DMS_SWEEP_SECONDS)
 def sweep() -> int:
-    """Ring for every push that is due or whose lease expired (beat, every few seconds)."""
-    due = [(push, push_id) for push_id in dms_pushes_due()]
-    due += [(push_parts_order, push_id) for push_id in parts_order_pushes_due()]
+    """Ring for the pushes that are due or whose lease expired (beat, every few seconds), topping the queue up
+    to ``SWEEP_BATCH`` doorbells.
+
+    The doorbells still waiting in the queue most likely ring for the oldest due pushes (the last sweep's, a
+    backlog's), so this sweep rings for the ones after them, as many as the queue has room for. Ringing
+    again for the waiting ones is what it avoids: with 10,000 rows pending after a wiped broker, every
+    sweep re-rang the same 1,000, and the workers spent most of their time on doorbells that found their
+    push done. A push left out waits until the queue drains, when a sweep rings for everything due again.
+    """
+    waiting = outbox.waiting(push)
+    room = SWEEP_BATCH - waiting
+    if room <= 0:
+        return 0
+    due = [(push, push_id) for push_id in dms_pushes_due(limit=room, skip=waiting)]
+    due += [(push_parts_order, push_id) for push_id in parts_order_pushes_due(limit=max(0, room - len(due)))]
     for task, push_id in due:
         outbox.ring(task, push_id)
     if due:
-        logger.info("sweep: rang for %s due push(es)", len(due))
+        logger.info("sweep: rang for %s due push(es), %s doorbell(s) waited already", len(due), waiting)
     return len(due)
