@@ -13,6 +13,7 @@ stop that is not obeyed in a few seconds becomes a SIGKILL.
 
 :func:`child_env` builds the environment they share: the test's database, the private broker, the
 ``ORMA_DMS_*`` knobs; nothing left over from the caller's shell (not CI's Redis URLs).
+:func:`insert_pending_orders` makes a backlog of thousands of pending pushes in a moment.
 """
 
 from __future__ import annotations
@@ -465,3 +466,63 @@ class WebServer(_Process):
             return requests.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
         except requests.RequestException:
             return False
+
+
+# --- data at scale ---------------------------------------------------------------------------------
+
+
+def insert_pending_orders(*, template_uuid: str, dealer_id: int, count: int, prefix: str) -> list[str]:
+    """``count`` copies of a stored order (PostgreSQL), each with its own UUID and number (``prefix`` + n) and a
+    PENDING push row to ``dealer_id``'s DMS, in two ``INSERT ... SELECT``: a backlog in a moment, with no
+    doorbell at all. Answers their UUIDs. (A push reads the order's document only: no lines are copied.)"""
+    from django.db import connection, transaction
+
+    from dms_adapters.models import DmsPush
+    from orders.models import RepairOrder
+
+    order_values = {
+        "uuid": "gen_random_uuid()",
+        "order_number": "%(prefix)s || i",
+        "document": "jsonb_set(t.document, '{header,orderNumber}', to_jsonb(%(prefix)s || i))",
+        "created_at": "now()",
+        "updated_at": "now()",
+        "dms_status": "'PENDING'",
+        "dms_synced_at": "NULL",
+    }
+    columns = [f.column for f in RepairOrder._meta.concrete_fields if f.column != "id"]
+    select = [order_values.get(column, f"t.{column}") for column in columns]
+    push_values = {
+        "status": "'PENDING'",
+        "attempts": "0",
+        "next_attempt_at": "now()",
+        "lease_until": "NULL",
+        "attempt_token": "NULL",
+        "pending_since": "now()",
+        "last_error": "''",
+        "created_at": "now()",
+        "updated_at": "now()",
+        "dealer_id": "%(dealer)s",
+        "repair_order_id": "o.id",
+        "version": "o.version",
+        "pushed_version": "NULL",
+        "dms_order_uuid": "''",
+    }
+    push_columns = [f.column for f in DmsPush._meta.concrete_fields if f.column != "id"]
+    if set(push_columns) != set(push_values):
+        raise AssertionError(f"the push table's columns changed ({sorted(push_columns)}): update the benchmark")
+    params = {"template": template_uuid, "count": count, "prefix": prefix, "dealer": dealer_id}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {RepairOrder._meta.db_table} ({', '.join(columns)}) SELECT {', '.join(select)} "
+            f"FROM {RepairOrder._meta.db_table} t, generate_series(1, %(count)s) AS i WHERE t.uuid = %(template)s",
+            params,
+        )
+        cursor.execute(
+            f"INSERT INTO {DmsPush._meta.db_table} ({', '.join(push_columns)}) "
+            f"SELECT {', '.join(push_values[c] for c in push_columns)} FROM {RepairOrder._meta.db_table} o "
+            "WHERE o.order_number LIKE %(pattern)s",
+            {**params, "pattern": prefix + "%"},
+        )
+        if cursor.rowcount != count:
+            raise AssertionError(f"{cursor.rowcount} push rows for {count} orders")
+    return [str(u) for u in RepairOrder.objects.filter(order_number__startswith=prefix).values_list("uuid", flat=True)]

@@ -25,6 +25,7 @@ from django.db import connection
 
 from dms_adapters.models import DmsAttempt, DmsPush
 from dms_adapters.services import dms_pushes_resend
+from dms_adapters.tasks import SWEEP_BATCH
 from dms_adapters.tests.peer import DmsPeer
 from orders.models import RepairOrder
 from orders.tests.factories import CustomerFactory, minimal_body, orders_url
@@ -38,6 +39,7 @@ from tests.processes import (
     WebServer,
     child_env,
     database_url,
+    insert_pending_orders,
     stop_all,
     wait_until,
 )
@@ -421,6 +423,30 @@ class TestDeadWorkersAndBrokers:
         figure("FLUSHALL with 100 queued", f"all SYNCED {time.monotonic() - started:.1f} s after the worker started")
         assert at_the_peer(peer, order_uuids) == dict.fromkeys(order_uuids, 1)
         assert len(peer.requests_to("/order/")) == 100
+
+    def test_a_backlog_larger_than_a_sweep_drains_without_ringing_for_a_push_twice(self, system, shop, peer):
+        running = system(worker=False)
+        shop.base_url = running.web.base_url
+        template = shop.create_ok()
+        # more than one sweep rings for (SWEEP_BATCH), none with a doorbell: sweeps pile up behind each batch
+        backlog = insert_pending_orders(
+            template_uuid=template, dealer_id=shop.department.dealer_id, count=SWEEP_BATCH + 100, prefix="BL-"
+        )
+
+        started = time.monotonic()
+        running.start_worker()
+        wait_until(settled([template, *backlog]), timeout=90, what="the backlog SYNCED", interval=0.2)
+
+        drained = time.monotonic() - started
+        # doorbells for pushes already done: those the worker took, and those still queued behind the work
+        needless = running.worker.log_text().count(": 'skipped'") + running.redis.queued()
+        figure(
+            f"backlog of {len(backlog)}, no doorbells",
+            f"drained in {drained:.1f} s ({len(backlog) / drained:.0f}/s); {needless} needless doorbell(s)",
+        )
+        assert at_the_peer(peer, backlog) == dict.fromkeys(backlog, 1)
+        # the sweeps that had waited behind the first batch each rang again for the rest: ~1,300
+        assert needless <= 50
 
 
 # --- ordering and isolation ---------------------------------------------------------------------
