@@ -186,7 +186,6 @@ class System:
     beat: CeleryBeat | None = None
     worker: CeleryWorker | None = None
     web: WebServer | None = None
-    concurrency: int = 2
 
     def start_worker(self) -> CeleryWorker:
         assert self.worker is not None
@@ -211,15 +210,15 @@ def system() -> Iterator[Callable[..., System]]:
 
     def start(*, worker: bool = True, web: bool = True, concurrency: int = 2, **knobs: Any) -> System:
         redis = RedisServer()
-        redis.start()
         env = child_env(
             database_url=database_url(connection.settings_dict),
             broker_url=redis.url(0),
             ORMA_CELERY_DIR=str(redis.log_dir / "celery"),
             **{**KNOBS, **knobs},
         )
-        current = System(redis, env, concurrency=concurrency)
+        current = System(redis, env)
         started.append(current)
+        redis.start()
         current.beat = CeleryBeat(env)
         current.worker = CeleryWorker(env, concurrency=concurrency)
         current.web = WebServer(env) if web else None
