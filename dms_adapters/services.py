@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -146,18 +147,21 @@ def dms_push_attempt(*, push_id: int) -> str:
         logger.exception("push %s: the adapter failed unexpectedly", push.pk)
         return _failed(push, repair_order, version, started, DmsError(f"{type(exc).__name__}: {exc}"), knobs)
     _circuit_succeeded(dealer.pk)
-    kept = outbox.finish(
-        push,
-        status=_settled_unless_newer(version, OutboxStatus.SYNCED),
-        pushed_version=version,
-        dms_order_uuid=receipt.dms_order_uuid,
-        attempts=0,
-        last_error="",
-        next_attempt_at=timezone.now(),
-    )
-    _log(push, version, started, DmsAttempt.Outcome.SYNCED, receipt.attempt)
-    if kept:
-        repair_order_dms_synced(repair_order=repair_order, version=version, dms_order_number=receipt.dms_order_number)
+    with transaction.atomic():  # the outcome, its attempt and the order's state: seen together or not at all
+        kept = outbox.finish(
+            push,
+            status=_settled_unless_newer(version, OutboxStatus.SYNCED),
+            pushed_version=version,
+            dms_order_uuid=receipt.dms_order_uuid,
+            attempts=0,
+            last_error="",
+            next_attempt_at=timezone.now(),
+        )
+        _log(push, version, started, DmsAttempt.Outcome.SYNCED, receipt.attempt)
+        if kept:
+            repair_order_dms_synced(
+                repair_order=repair_order, version=version, dms_order_number=receipt.dms_order_number
+            )
     return DmsAttempt.Outcome.SYNCED
 
 
@@ -170,10 +174,24 @@ def _settled_unless_newer(version: int, settled: str) -> Case:
 def _failed(
     push: DmsPush, repair_order: RepairOrder, version: int, started: datetime, error: DmsError, knobs: PushSettings
 ) -> str:
+    with transaction.atomic():  # the outcome, its attempt and the order's state: seen together or not at all
+        outcome = _record_failure(push, repair_order, version, error, knobs)
+        _log(push, version, started, outcome, error.attempt, error)
     dealer_id = repair_order.department.dealer_id
+    if error.permanent:
+        _circuit_succeeded(dealer_id)  # the DMS answered: it is well, this order is not
+    elif error.reason in _UNWELL:
+        _circuit_failed(dealer_id, error, knobs)
+    return outcome
+
+
+def _record_failure(
+    push: DmsPush, repair_order: RepairOrder, version: int, error: DmsError, knobs: PushSettings
+) -> str:
+    """The row (and the order) after a failed attempt: REJECTED for a refusal, FAILED once the retry budget
+    is spent, else PENDING again after a backoff; answers the attempt's outcome."""
     now = timezone.now()
     if error.permanent:
-        outcome = DmsAttempt.Outcome.REJECTED
         kept = outbox.finish(
             push,
             status=_settled_unless_newer(version, OutboxStatus.REJECTED),
@@ -183,26 +201,21 @@ def _failed(
         )
         if kept:
             repair_order_dms_rejected(repair_order=repair_order, version=version, errors=error.errors)
-        _circuit_succeeded(dealer_id)  # the DMS answered: it is well, this order is not
-    elif now - push.pending_since >= knobs.retry_budget:
-        outcome = DmsAttempt.Outcome.FAILED
+        return DmsAttempt.Outcome.REJECTED
+    if now - push.pending_since >= knobs.retry_budget:
         kept = outbox.finish(push, status=OutboxStatus.FAILED, last_error=error.message)
         if kept:
             repair_order_dms_failed(repair_order=repair_order, version=version, error=error.message)
-    else:
-        outcome = DmsAttempt.Outcome.RETRY
-        delay = outbox.retry_delay(push.attempts, retry_after=error.retry_after)
-        outbox.finish(
-            push,
-            status=OutboxStatus.PENDING,
-            last_error=error.message,
-            next_attempt_at=now + timedelta(seconds=delay),
-            dms_order_uuid=error.dms_order_uuid or push.dms_order_uuid,
-        )
-    if not error.permanent and error.reason in _UNWELL:
-        _circuit_failed(dealer_id, error, knobs)
-    _log(push, version, started, outcome, error.attempt, error)
-    return outcome
+        return DmsAttempt.Outcome.FAILED
+    delay = outbox.retry_delay(push.attempts, retry_after=error.retry_after)
+    outbox.finish(
+        push,
+        status=OutboxStatus.PENDING,
+        last_error=error.message,
+        next_attempt_at=now + timedelta(seconds=delay),
+        dms_order_uuid=error.dms_order_uuid or push.dms_order_uuid,
+    )
+    return DmsAttempt.Outcome.RETRY
 
 
 def _log(
