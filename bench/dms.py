@@ -523,11 +523,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     load = common.machine_load()
-    busy = common.busy_machine_warning(load)
-    if busy:
-        print(f"warning: {busy}", file=sys.stderr)
-    print(f"database: {database_url} (recreated)")
+    if warning := common.busy_machine_warning(load):
+        print(f"warning: {warning}", file=sys.stderr)
     common.recreate_database(database_url)
+    print(f"database: {database_url} (recreated)")
     results: dict[str, Any] = {
         "workers": args.workers,
         "sweep_seconds": args.sweep,

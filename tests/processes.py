@@ -37,23 +37,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Variables of orma/settings.py a shell (or CI) may carry; a child gets exactly what the caller states.
-_SETTINGS_VARIABLES = frozenset(
-    {
-        "DEBUG",
-        "SECRET_KEY",
-        "DATABASE_URL",
-        "DB_CONN_MAX_AGE",
-        "DB_CONNECT_TIMEOUT",
-        "CELERY_BROKER_URL",
-        "CACHE_URL",
-        "ALLOWED_HOSTS",
-        "LOG_LEVEL",
-        "DJANGO_SETTINGS_MODULE",
-        "GUNICORN_CMD_ARGS",
-        "WEB_CONCURRENCY",
-    }
-)
+# What a child keeps of the caller's environment: nothing else, so no OrMa setting of a shell or of CI (its
+# DATABASE_URL, its Redis URLs) ever reaches a process a test starts.
+_KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH")
 
 T = TypeVar("T")
 
@@ -77,15 +63,12 @@ def database_url(settings_dict: Mapping[str, Any]) -> str:
 
 
 def child_env(*, database_url: str, broker_url: str, **settings: Any) -> dict[str, str]:
-    """The environment of a child process: the caller's, without its OrMa settings, plus ours.
+    """The environment of a child process: the caller's ``PATH`` and locale, and OrMa's settings as stated
+    here: the database, the broker, a local-memory cache, ``DEBUG=1``.
 
     ``settings`` are more variables (``ORMA_DMS_LEASE_SECONDS=4``...); None drops one.
     """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in _SETTINGS_VARIABLES and not key.startswith(("ORMA_", "CELERY_"))
-    }
+    env = {key: os.environ[key] for key in _KEPT_VARIABLES if key in os.environ}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "orma.settings",
@@ -315,6 +298,9 @@ class RedisServer(_Process):
         return int(self.client().llen(queue))
 
 
+_CELERY = (sys.executable, "-m", "celery", "-A", "orma")
+
+
 class CeleryWorker(_Process):
     """``celery -A orma worker`` (prefork, ``concurrency`` processes) on the environment's broker.
 
@@ -338,11 +324,7 @@ class CeleryWorker(_Process):
 
     def command(self) -> list[str]:
         return [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "orma",
+            *_CELERY,
             "worker",
             "--pool",
             "prefork",
@@ -411,11 +393,7 @@ class CeleryBeat(_Process):
 
     def command(self) -> list[str]:
         return [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "orma",
+            *_CELERY,
             "beat",
             "--schedule",
             str(self.log_dir / "beat-schedule"),
