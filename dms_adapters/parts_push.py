@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -36,8 +37,7 @@ from .models import PartsOrderPush
 from .registry import ADAPTERS, adapter_for
 from .services import _UNWELL, PushSettings, _circuit_failed, _circuit_succeeded, paused_dealers
 
-# Polls while nothing changes come less often: 30 s, 1, 2, 4 … minutes, at most every hour.
-POLL_FIRST_SECONDS = 30.0
+# Polls while nothing changes come less often: ORMA_DMS_POLL_SECONDS (30 s), doubling, at most every hour.
 POLL_MAX_SECONDS = 3600.0
 
 
@@ -62,7 +62,7 @@ def parts_order_pushes_due(*, limit: int = 1000) -> list[int]:
 
 
 def _poll_delay(quiet_polls: int) -> timedelta:
-    return timedelta(seconds=min(POLL_FIRST_SECONDS * 2**quiet_polls, POLL_MAX_SECONDS))
+    return timedelta(seconds=min(settings.ORMA_DMS_POLL_SECONDS * 2**quiet_polls, POLL_MAX_SECONDS))
 
 
 def parts_order_push_attempt(*, push_id: int) -> str:

@@ -209,6 +209,8 @@ ORMA_DMS_BREAKER_MAX_PAUSE_SECONDS = envint("ORMA_DMS_BREAKER_MAX_PAUSE_SECONDS"
 ORMA_DMS_SWEEP_SECONDS = envint("ORMA_DMS_SWEEP_SECONDS", 5)
 # A parts order to a synchronous network DMS: how long the request waits for the worker's push (201), else 202.
 ORMA_PARTS_DMS_WAIT_SECONDS = envint("ORMA_PARTS_DMS_WAIT_SECONDS", 3)
+# Polling a parts order's line statuses: the first poll after this, doubling while nothing changes, up to an hour.
+ORMA_DMS_POLL_SECONDS = envint("ORMA_DMS_POLL_SECONDS", 30)
 
 # --- Auth, sessions, security ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

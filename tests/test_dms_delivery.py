@@ -575,3 +575,46 @@ class TestChaos:
         figure("chaos", f"DMS orders per OrMa order: {dict(counts)}; HTTP pushes {len(peer.requests_to('/order/'))}")
         assert counts == {1: self.ORDERS}  # 0 missing, 0 double-created
         assert len(peer.repair_orders) == self.ORDERS  # and nothing else at the DMS
+
+
+# --- parts orders: Keyloop ----------------------------------------------------------------------------
+
+
+class TestKeyloopPartsOrders:
+    def test_a_202_is_polled_and_the_orders_status_follows_the_dms_lines(self, system, peer):
+        from parts.models import PartsOrder
+        from parts.tests.factories import base_url, seed_002_world
+
+        department = DepartmentFactory()
+        dealer = peer.connect(department.dealer, DmsKind.KEYLOOP)
+        dealer.dms_mode = "async"  # the API answers 202 at once; the worker submits and polls
+        dealer.save()
+        world = seed_002_world(department)
+        partner = partner_on(department)
+        peer.parts_orders_async = True  # the DMS answers 202: the lines come with a later poll
+        running = system(ORMA_DMS_POLL_SECONDS=1)
+        url = f"{running.web.base_url}{base_url(department)}/parts-orders"
+
+        response = requests.post(url, json=world["body"], auth=(partner.username, partner.secret), timeout=30)
+        assert response.status_code == 202, response.text
+        parts_order_id = response.json()["partsOrderId"]
+
+        def read() -> dict[str, Any]:
+            answer = requests.get(f"{url}/{parts_order_id}", auth=(partner.username, partner.secret), timeout=30)
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        queued = lambda: PartsOrder.objects.filter(uuid=parts_order_id).exclude(dms_order_number="").exists()  # noqa: E731
+        wait_until(queued, timeout=30, what="the DMS queued the order (202)", interval=0.1)
+        dms_number = PartsOrder.objects.get(uuid=parts_order_id).dms_order_number
+        assert [r.status for r in peer.requests_to("/parts-orders$", "POST")] == [202]
+
+        peer.set_line_statuses(dms_number, ["INTRANSIT"])
+        wait_until(lambda: read()["orderStatus"] == "SHIPPED", timeout=30, what="the order SHIPPED", interval=0.2)
+        assert read()["dms"]["status"] == "SYNCED"
+
+        peer.set_line_statuses(dms_number, ["INVOICED"])
+        wait_until(lambda: read()["orderStatus"] == "CLOSED", timeout=30, what="the order CLOSED", interval=0.2)
+        assert [line["partsOrderLineStatus"] for line in read()["parts"]] == ["INVOICED"]
+        assert len(peer.parts_orders) == 1  # submitted once, however often it was polled
+        figure("Keyloop 202", f"polled {len(peer.requests_to('/parts-orders/', 'GET'))} time(s) until CLOSED")
