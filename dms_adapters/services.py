@@ -162,7 +162,16 @@ def dms_push_attempt(*, push_id: int) -> str:
             repair_order_dms_synced(
                 repair_order=repair_order, version=version, dms_order_number=receipt.dms_order_number
             )
+    _ring_if_newer(push.pk)
     return DmsAttempt.Outcome.SYNCED
+
+
+def _ring_if_newer(push_id: int) -> None:
+    """A newer version arrived while this push was in flight: ring for it now rather than at the next sweep."""
+    if DmsPush.objects.filter(pk=push_id, status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()).exists():
+        from .tasks import push
+
+        outbox.ring(push, push_id)
 
 
 def _settled_unless_newer(version: int, settled: str) -> Case:
