@@ -35,7 +35,7 @@ from parts.services import (
 from .base import DmsError
 from .models import PartsOrderPush
 from .registry import ADAPTERS, adapter_for
-from .services import _UNWELL, PushSettings, _circuit_failed, _circuit_succeeded, paused_dealers
+from .services import UNWELL, PushSettings, circuit_failed, circuit_succeeded, paused_dealers
 
 # Polls while nothing changes come less often: ORMA_DMS_POLL_SECONDS (30 s), doubling, at most every hour.
 POLL_MAX_SECONDS = 3600.0
@@ -80,7 +80,7 @@ def parts_order_push_attempt(*, push_id: int) -> str:
         receipt = adapter.submit_parts_order(parts_order) if submitting else adapter.poll_parts_order(parts_order)
     except DmsError as error:
         return _failed(push, parts_order, error, knobs, submitting)
-    _circuit_succeeded(dealer.pk)
+    circuit_succeeded(dealer.pk)
     changed = bool(receipt.line_statuses) and any(
         receipt.line_statuses.get(str(line.uuid)) not in (None, line.status) for line in parts_order.lines.all()
     )
@@ -117,7 +117,7 @@ def _failed(
     if error.permanent and submitting:
         outbox.finish(push, status=OutboxStatus.REJECTED, last_error=error.message)
         parts_order_dms_rejected(parts_order=parts_order, errors=error.errors)
-        _circuit_succeeded(dealer_id)
+        circuit_succeeded(dealer_id)
         return "REJECTED"
     if now - push.pending_since >= knobs.retry_budget:
         outbox.finish(push, status=OutboxStatus.FAILED, last_error=error.message)
@@ -128,6 +128,6 @@ def _failed(
             push, status=OutboxStatus.PENDING, last_error=error.message, next_attempt_at=now + timedelta(seconds=delay)
         )
         outcome = "RETRY"
-    if not error.permanent and error.reason in _UNWELL:
-        _circuit_failed(dealer_id, error, knobs)
+    if not error.permanent and error.reason in UNWELL:
+        circuit_failed(dealer_id, error, knobs)
     return outcome

@@ -38,7 +38,7 @@ from .registry import ADAPTERS, adapter_for
 logger = logging.getLogger("dms_adapters")
 
 # Failures that say the DMS itself is unwell (not this order): they count toward pausing the dealer.
-_UNWELL = frozenset({Reason.CONNECTION, Reason.TIMEOUT, Reason.SERVER})
+UNWELL = frozenset({Reason.CONNECTION, Reason.TIMEOUT, Reason.SERVER})
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def dms_push_attempt(*, push_id: int) -> str:
     except Exception as exc:  # a bug in an adapter must not leave the row leased until the lease ends
         logger.exception("push %s: the adapter failed unexpectedly", push.pk)
         return _failed(push, repair_order, version, started, DmsError(f"{type(exc).__name__}: {exc}"), knobs)
-    _circuit_succeeded(dealer.pk)
+    circuit_succeeded(dealer.pk)
     with transaction.atomic():  # the outcome, its attempt and the order's state: seen together or not at all
         kept = outbox.finish(
             push,
@@ -188,9 +188,9 @@ def _failed(
         _log(push, version, started, outcome, error.attempt, error)
     dealer_id = repair_order.department.dealer_id
     if error.permanent:
-        _circuit_succeeded(dealer_id)  # the DMS answered: it is well, this order is not
-    elif error.reason in _UNWELL:
-        _circuit_failed(dealer_id, error, knobs)
+        circuit_succeeded(dealer_id)  # the DMS answered: it is well, this order is not
+    elif error.reason in UNWELL:
+        circuit_failed(dealer_id, error, knobs)
     return outcome
 
 
@@ -245,14 +245,14 @@ def _log(
     )
 
 
-def _circuit_succeeded(dealer_id: int) -> None:
+def circuit_succeeded(dealer_id: int) -> None:
     """The DMS answered: close its circuit (one UPDATE, only when there is something to reset)."""
     DmsCircuit.objects.filter(dealer_id=dealer_id).exclude(consecutive_failures=0, pauses=0).update(
         consecutive_failures=0, pauses=0, open_until=None, reason="", updated_at=timezone.now()
     )
 
 
-def _circuit_failed(dealer_id: int, error: DmsError, knobs: PushSettings) -> None:
+def circuit_failed(dealer_id: int, error: DmsError, knobs: PushSettings) -> None:
     """One more failure of the dealer's DMS; at the threshold (or a failed probe) pause it, each pause longer."""
     circuit, _ = DmsCircuit.objects.get_or_create(dealer_id=dealer_id)
     circuit.consecutive_failures += 1
