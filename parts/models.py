@@ -183,6 +183,9 @@ class PartsOrder(models.Model):
     order_type = models.CharField(max_length=3, choices=PartsOrderType.choices)
     order_reference = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=20, choices=PartsOrderStatus.choices, default=PartsOrderStatus.CREATED)
+    version = models.PositiveIntegerField(
+        default=1, help_text="1 when placed, one more with each line status change: notifications carry it"
+    )
     contact = models.JSONField(default=dict, blank=True, help_text="seed 002's orderContact as given")
     delivery_street_name = models.CharField(max_length=200, blank=True)
     delivery_postal_code = models.CharField(max_length=20, blank=True)

@@ -288,6 +288,7 @@ def parts_order_line_status_change(*, line: PartsOrderLine, status: str, actor: 
     line.status, line.reserved_quantity = current.status, current.reserved_quantity
 
     changes: list[tuple[PartsOrderLine | None, str, str]] = [(current, old_line_status, status)]
+    parts_order.version += 1  # under the order's row lock: versions never repeat
     old_order_status = parts_order.status
     new_order_status = rules.derive_order_status(candidate.status for candidate in lines)
     if new_order_status != old_order_status:
@@ -301,7 +302,7 @@ def parts_order_line_status_change(*, line: PartsOrderLine, status: str, actor: 
             old_status=old_order_status,
             new_status=new_order_status,
         )
-    parts_order.save(update_fields=["status", "closed_at", "updated_at"])
+    parts_order.save(update_fields=["status", "version", "closed_at", "updated_at"])
     _record(parts_order, changes, actor)
     return parts_order
 
