@@ -114,6 +114,15 @@ class PartsOrderAdmin(admin.ModelAdmin):
     search_fields = ("uuid", "order_reference", "customer__family_name", "customer__company_name")
     date_hierarchy = "created_at"
     raw_id_fields = ("department", "customer", "company", "partner")
-    readonly_fields = ("uuid", "status", "created_at", "updated_at", "closed_at", "dms_status", "dms_synced_at")
+    readonly_fields = (
+        "uuid",
+        "status",
+        "version",
+        "created_at",
+        "updated_at",
+        "closed_at",
+        "dms_status",
+        "dms_synced_at",
+    )
     show_full_result_count = False
     inlines = [PartsOrderLineInline, StatusChangeInline]
