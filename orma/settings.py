@@ -43,6 +43,16 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
 def envlist(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if value is None:
@@ -291,6 +301,17 @@ ORMA_TRUSTED_PROXIES = envlist("ORMA_TRUSTED_PROXIES", [])
 ORMA_PARTNER_RATE_LIMIT = envstr("ORMA_PARTNER_RATE_LIMIT", "600/minute")
 # How long a verified partner record may be served from the cache; rotation and admin edits evict it.
 ORMA_CREDENTIAL_CACHE_SECONDS = envint("ORMA_CREDENTIAL_CACHE_SECONDS", 60)
+
+# Change notifications (DESIGN §7). Private and loopback endpoints (and plain http) only in development
+# and tests: every other address is refused when a subscription is saved and again at connect time.
+ORMA_WEBHOOK_ALLOW_PRIVATE = envbool("ORMA_WEBHOOK_ALLOW_PRIVATE", False)
+ORMA_WEBHOOK_TIMEOUT_SECONDS = envfloat("ORMA_WEBHOOK_TIMEOUT_SECONDS", 15.0)  # the whole request, not per read
+ORMA_WEBHOOK_MAX_IN_FLIGHT = envint("ORMA_WEBHOOK_MAX_IN_FLIGHT", 4)  # requests at once per subscription
+ORMA_WEBHOOK_LEASE_SECONDS = envint("ORMA_WEBHOOK_LEASE_SECONDS", 60)  # > the timeout; then a dead worker's row returns
+ORMA_WEBHOOK_ROTATION_OVERLAP_HOURS = envint("ORMA_WEBHOOK_ROTATION_OVERLAP_HOURS", 24)  # both secrets sign
+ORMA_WEBHOOK_DISABLE_AFTER_DAYS = envint("ORMA_WEBHOOK_DISABLE_AFTER_DAYS", 5)  # failing without a success
+ORMA_WEBHOOK_RETENTION_DAYS = envint("ORMA_WEBHOOK_RETENTION_DAYS", 30)  # the delivery log
+ORMA_WEBHOOK_SWEEP_SECONDS = envint("ORMA_WEBHOOK_SWEEP_SECONDS", 5)
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
