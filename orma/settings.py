@@ -290,6 +290,7 @@ SPECTACULAR_SETTINGS = {
         "OrderTypeEnum": "orders.choices.OrderType.values",
         "ReferenceTypeEnum": "orders.choices.ReferenceType.values",
         "RepairOrderStatusEnum": "orders.choices.RepairOrderStatus.values",
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus.values",  # notifications (issue 10)
     },
 }
 

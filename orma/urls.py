@@ -14,4 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("order/v2/department/<uuid:departmentUUID>/", include("orders.api.urls")),
     path("parts-api/<uuid:enterpriseId>/<uuid:storeId>/v1/", include("parts.api.urls")),
+    # notifications (issue 10)
+    path("notification/v1/", include("notifications.api.urls")),
 ]
