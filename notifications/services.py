@@ -22,6 +22,7 @@ from orma.errors import DomainError, ErrorCode, Problem
 from orma.events import EventType
 from tenancy.models import Department
 
+from . import delivery as webhooks
 from . import rules, selectors
 from .models import Delivery, DeliveryStatus, PayloadForm, Subscription, SubscriptionNotice
 from .signing import new_secret
@@ -197,8 +198,6 @@ def subscription_ping(*, subscription: Subscription) -> Delivery:
     """Queue a ``ping`` to this subscription alone, enabled or not (a successful one re-enables it): one
     event, one PENDING delivery, delivered in the background; each ping its own object, so a ping never
     waits behind an earlier failing one."""
-    from . import delivery as webhooks  # notify-core's delivery module
-
     ping_id = uuid.uuid4()
     with transaction.atomic():
         event = webhooks.event_record(
@@ -222,8 +221,6 @@ def _disabled_conflict(subscription: Subscription) -> DomainError:
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     """Send this delivery again, with the same ``webhook-id``, now and with a fresh attempt budget (CONFLICT
     while it is in flight, or while its subscription is disabled)."""
-    from . import delivery as webhooks
-
     if not delivery.subscription.enabled:
         raise _disabled_conflict(delivery.subscription)
     with transaction.atomic():
@@ -240,8 +237,6 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
 
 def deliveries_redeliver(*, deliveries: QuerySet[Delivery]) -> int:
     """Send these deliveries again (those in flight left alone), each with its ``webhook-id``; how many."""
-    from . import delivery as webhooks
-
     with transaction.atomic():
         return webhooks.deliveries_requeue(deliveries.exclude(status=DeliveryStatus.SENDING))
 
