@@ -218,7 +218,7 @@ def _disabled_conflict(subscription: Subscription) -> DomainError:
     )
 
 
-def delivery_redeliver(*, delivery: Delivery) -> Delivery:
+def delivery_redeliver(*, delivery: Delivery) -> None:
     """Send this delivery again, with the same ``webhook-id``, now and with a fresh attempt budget (CONFLICT
     while it is in flight, or while its subscription is disabled)."""
     if not delivery.subscription.enabled:
@@ -231,8 +231,6 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
             raise DomainError.of(
                 ErrorCode.CONFLICT, "the delivery is being sent right now; redeliver it once this attempt ends"
             )
-    delivery.refresh_from_db(fields=["status", "attempts", "next_attempt_at", "last_error", "delivered_at"])
-    return delivery
 
 
 def deliveries_redeliver(*, deliveries: QuerySet[Delivery]) -> int:
