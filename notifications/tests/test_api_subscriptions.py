@@ -249,6 +249,28 @@ class TestAccess:
         assert response["WWW-Authenticate"] == 'Basic realm="OrMa"'
         assert response.json()["correlationId"] == CID
 
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("get", "subscription"),
+            ("post", "subscription"),
+            ("get", "subscription/{id}"),
+            ("patch", "subscription/{id}"),
+            ("delete", "subscription/{id}"),
+            ("post", "subscription/{id}/ping"),
+            ("post", "subscription/{id}/rotate-secret"),
+            ("post", "subscription/{id}/recover"),
+            ("get", "delivery"),
+            ("get", "delivery/{id}"),
+            ("post", "delivery/{id}/redeliver"),
+        ],
+    )
+    def test_every_operation_answers_401_without_credentials(self, anon, method, path, db):
+        response = getattr(anon, method)(f"{BASE}/" + path.format(id=uuid.uuid4()), {}, format="json")
+
+        assert response.status_code == 401
+        assert set(response.json()) == {"correlationId", "message", "details", "links"}
+
     def test_403_without_notification_manage_on_any_department(self, department):
         client = client_for(partner_on(department, scopes=[Scope.ORDER_READ, Scope.ORDER_CREATE]))
 
@@ -468,6 +490,14 @@ class TestDelete:
         assert api.get(sub_url(subscription)).status_code == 404
         assert not Delivery.objects.exists()
 
+    def test_it_runs_a_constant_number_of_queries(self, api, partner, department, django_assert_max_num_queries):
+        subscription = SubscriptionFactory(partner=partner, departments=[department])
+        for _ in range(10):
+            DeliveryAttemptFactory(delivery=DeliveryFactory(subscription=subscription))
+
+        with django_assert_max_num_queries(13):  # Django's cascade: one select and one delete per related table
+            assert api.delete(sub_url(subscription)).status_code == 204
+
 
 class TestRotateSecret:
     @pytest.fixture
@@ -537,6 +567,10 @@ class TestRotateSecret:
         assert (subscription.secret, subscription.previous_secret) == (third, second)
         assert first not in transport.secrets_in_use(subscription, timezone.now())
         assert "no longer signs" in subscription.notices.first().message
+
+    def test_it_runs_a_constant_number_of_queries(self, api, subscription, django_assert_max_num_queries):
+        with django_assert_max_num_queries(9):
+            assert api.post(sub_url(subscription, "rotate-secret")).status_code == 200
 
     def test_a_body_with_fields_is_refused(self, api, subscription):
         response = api.post(sub_url(subscription, "rotate-secret"), {"secret": "mine"}, format="json")
