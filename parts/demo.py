@@ -17,20 +17,20 @@ from .models import CustomerDiscount, Part, Stock, Surcharge
 
 # partId, brand, partCode, description, net, tax %, unit of sale, kg, group, vehicle refs, on hand
 _CATALOGUE = [
-    ("VW1K0615301AA", "VW", "1K0615301AA", "Brake disc, front (superseded)", "89.90", "19", 1, "7.2", "BRK", [], 0),
-    ("VW1K0615301AB", "VW", "1K0615301AB", "Brake disc, front (superseded)", "92.50", "19", 1, "7.2", "BRK", [], 2),
-    ("VW1K0615301AC", "VW", "1K0615301AC", "Brake disc, front", "94.80", "19", 1, "7.1", "BRK", [], 12),
-    ("VW1K0698151", "VW", "1K0698151", "Brake pads, front (set)", "64.35", "19", 1, "1.9", "BRK", [], 8),
-    ("VW1K0698151F", "VW", "1K0698151F", "Brake pads, front, low-dust (set)", "71.10", "19", 1, "1.9", "BRK", [], 3),
-    ("VWG052195M2", "VW", "G052195M2", "Engine oil 5W-30, 1 l", "12.40", "19", 6, "0.9", "OIL", [], 120),
-    ("VW04E115561H", "VW", "04E115561H", "Oil filter", "11.95", "19", 1, "0.3", "FLT", [], 25),
-    ("SK5E0807221", "SKODA", "5E0807221", "Bumper cover, front", "312.00", "19", 1, "4.4", "BDY", [], 0),
-    ("AUDI8W0959754", "AUDI", "8W0959754", "Remote key", "186.70", "19", 1, "0.1", "KEY", ["KEYNUMBER"], 4),
-    ("SE5F0853651", "SEAT", "5F0853651", "Radiator grille", "143.25", "19", 1, "1.2", "BDY", [], 1),
+    ("V1K0615301AA", "V", "1K0615301AA", "Brake disc, front (superseded)", "89.90", "19", 1, "7.2", "BRK", [], 0),
+    ("V1K0615301AB", "V", "1K0615301AB", "Brake disc, front (superseded)", "92.50", "19", 1, "7.2", "BRK", [], 2),
+    ("V1K0615301AC", "V", "1K0615301AC", "Brake disc, front", "94.80", "19", 1, "7.1", "BRK", [], 12),
+    ("V1K0698151", "V", "1K0698151", "Brake pads, front (set)", "64.35", "19", 1, "1.9", "BRK", [], 8),
+    ("V1K0698151F", "V", "1K0698151F", "Brake pads, front, low-dust (set)", "71.10", "19", 1, "1.9", "BRK", [], 3),
+    ("VG052195M2", "V", "G052195M2", "Engine oil 5W-30, 1 l", "12.40", "19", 6, "0.9", "OIL", [], 120),
+    ("V04E115561H", "V", "04E115561H", "Oil filter", "11.95", "19", 1, "0.3", "FLT", [], 25),
+    ("S5E0807221", "S", "5E0807221", "Bumper cover, front", "312.00", "19", 1, "4.4", "BDY", [], 0),
+    ("A8W0959754", "A", "8W0959754", "Remote key", "186.70", "19", 1, "0.1", "KEY", ["KEYNUMBER"], 4),
+    ("E5F0853651", "E", "5F0853651", "Radiator grille", "143.25", "19", 1, "1.2", "BDY", [], 1),
 ]
-_SUPERSESSION = [("VW1K0615301AA", "VW1K0615301AB"), ("VW1K0615301AB", "VW1K0615301AC")]
-_ALTERNATIVES = [("VW1K0698151", "VW1K0698151F")]
-_DISCOUNTS = [("VW", "", Decimal("10.00")), ("", "OIL", Decimal("15.00"))]
+_SUPERSESSION = [("V1K0615301AA", "V1K0615301AB"), ("V1K0615301AB", "V1K0615301AC")]
+_ALTERNATIVES = [("V1K0698151", "V1K0698151F")]
+_DISCOUNTS = [("V", "", Decimal("10.00")), ("", "OIL", Decimal("15.00"))]
 _SURCHARGES = [("VOR", Decimal("5.00"), Decimal("15.00")), ("EMG", Decimal("10.00"), None)]
 
 

@@ -377,7 +377,9 @@ class _Import:
         part_id = _text(values["partId"], "partId", max_length=50, issues=issues, required=True)
         if SEPARATOR in part_id:
             issues.append(f"partId must not contain {SEPARATOR}")
-        brand_code = _text(values["brandCode"], "brandCode", max_length=20, issues=issues, required=True)
+        brand_code = rules.brand_code(
+            _text(values["brandCode"], "brandCode", max_length=20, issues=issues, required=True)
+        )
         part_code = _text(values["partCode"], "partCode", max_length=50, issues=issues, required=True)
         description = _text(values["description"], "description", max_length=500, issues=issues)
         net_price = None

@@ -40,6 +40,19 @@ PART_ID_MAX_LENGTH = 50  # seed 002's partId (Part.part_id)
 BRAND_CODE_MAX_LENGTH = 20  # Part.brand_code
 
 
+# seed 002 (its change history: "brandCode data changed to a short code for the brand"): the short code of
+# each brand of seed 000, which OrMa stores and answers; the long names are accepted wherever a brand code
+# comes in (the API, the import, the admin).
+SHORT_BRAND_CODES = {"VW": "V", "VWN": "N", "AUDI": "A", "SKODA": "S", "SEAT": "E", "CUPRA": "C"}
+
+
+def brand_code(value: str) -> str:
+    """seed 002's short brand code for a code or a long brand name, in any case (``skoda`` -> ``S``); a code
+    OrMa does not know (another brand's) is kept, upper-cased."""
+    code = value.strip().upper()
+    return SHORT_BRAND_CODES.get(code, code)
+
+
 def not_one_of(value: str, choices: type[models.TextChoices]) -> str:
     """The message for a value that is not one of an enumeration's (the API's enum fields say the same)."""
     return f"The value '{value}' is not valid; use one of {', '.join(choices.values)}."
@@ -353,14 +366,14 @@ def _resolve_part(catalogue: Catalogue, line: RequestedLine, prefix: str) -> Par
         if part is None:
             return unknown_part(line.part_id, path)
         for name, given, actual in (
-            ("brandCode", line.brand_code, part.brand_code),
+            ("brandCode", brand_code(line.brand_code or "") or None, part.brand_code),
             ("partCode", line.part_code, part.part_code),
         ):
             if given not in (None, "") and given != actual:
                 reason = f"part {line.part_id} has {name} {actual}, not {given}"
                 return Problem(ErrorCode.UNKNOWN_PART, reason, path, line.part_id)
         return part
-    matches = catalogue.by_code.get((line.brand_code or "", line.part_code or ""), [])
+    matches = catalogue.by_code.get((brand_code(line.brand_code or ""), line.part_code or ""), [])
     if len(matches) == 1:
         return matches[0]
     if matches:

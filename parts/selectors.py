@@ -334,10 +334,24 @@ def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailabili
 _LINES = Prefetch("lines", queryset=PartsOrderLine.objects.order_by("position"))
 
 
-def parts_order_get(*, department_id: int, order_uuid: uuid.UUID) -> PartsOrder | None:
-    """One parts order of the store with its customer, company and lines: two queries."""
+_MAX_NUMBER = 2**63 - 1  # the column's (bigint) largest value
+
+
+def parts_order_number(text: str) -> int | None:
+    """The parts order number a path spells (ASCII digits, within the column's range), or None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) <= _MAX_NUMBER:
+        return None
+    return int(text)
+
+
+def parts_order_get(
+    *, department_id: int, number: int | None = None, order_uuid: uuid.UUID | None = None
+) -> PartsOrder | None:
+    """One parts order of the store, by its number (the API's partsOrderId) or its UUID, with its customer,
+    company and lines: two queries."""
+    key = {"number": number} if number is not None else {"uuid": order_uuid}
     return (
-        PartsOrder.objects.filter(department_id=department_id, uuid=order_uuid)
+        PartsOrder.objects.filter(department_id=department_id, **key)
         .select_related("customer", "company")
         .prefetch_related(_LINES)
         .first()

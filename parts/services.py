@@ -55,11 +55,12 @@ def parts_order_check(*, store: Department, request: rules.PartsOrderRequest) ->
     dealer = store.dealer
     customer_uuids = [request.customer_uuid] + ([request.company_uuid] if request.company_uuid else [])
     customers = selectors.customers_with_discounts(dealer_id=dealer.id, customer_uuids=customer_uuids)
+    by_code = [line for line in request.lines if not line.part_id]
     catalogue = selectors.catalogue_load(
         dealer_id=dealer.id,
         store_id=store.id,
         part_ids=[line.part_id for line in request.lines if line.part_id],
-        codes=[(line.brand_code or "", line.part_code or "") for line in request.lines if not line.part_id],
+        codes=[(rules.brand_code(line.brand_code or ""), line.part_code or "") for line in by_code],
         order_type=request.order_type,
     )
     return rules.parts_order_checked(

@@ -186,7 +186,7 @@ def parts_order_json(parts_order: PartsOrder, lines: Iterable[PartsOrderLine] | 
     company = parts_order.company
     lines = parts_order.lines.all() if lines is None else lines
     return {
-        "partsOrderId": str(parts_order.uuid),
+        "partsOrderId": parts_order.number,
         "partsOrderDateTime": _timestamp(parts_order.created_at),
         "orderStatus": parts_order.status,
         "customer": {
@@ -212,4 +212,4 @@ def parts_order_json(parts_order: PartsOrder, lines: Iterable[PartsOrderLine] | 
 
 def parts_order_accepted_json(parts_order: PartsOrder) -> dict[str, Any]:
     """Seed 002's 202 body: the order is stored and completes in the background."""
-    return {"partsOrderId": str(parts_order.uuid)}
+    return {"partsOrderId": parts_order.number}

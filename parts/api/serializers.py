@@ -190,7 +190,7 @@ class PartsSearchQuerySerializer(RequestSerializer):
         return value[:SEARCH_MAX_LENGTH]
 
     def validate_brandCode(self, value: str) -> str:
-        return value[:BRAND_CODE_MAX_LENGTH]
+        return rules.brand_code(value[:BRAND_CODE_MAX_LENGTH])
 
 
 class PartsBasketItemSerializer(serializers.Serializer):
@@ -405,10 +405,13 @@ class PartsOrderLineSerializer(serializers.Serializer):
     totalPrice = PartsPriceSerializer(help_text="order price × quantity + surcharge")
 
 
+PARTS_ORDER_ID_HELP = "the parts order's number (seed 002: an integer), unique across OrMa"
+
+
 class PartsOrderSerializer(serializers.Serializer):
     """Seed 002's ``PartsOrder`` (the 201 body and the read); ``parts`` is a list."""
 
-    partsOrderId = serializers.UUIDField()
+    partsOrderId = serializers.IntegerField(min_value=1, help_text=PARTS_ORDER_ID_HELP)
     partsOrderDateTime = serializers.CharField(help_text="UTC, e.g. 2019-07-21T17:32:28.000Z")
     orderStatus = EnumRefField("PartsOrderStatusEnum", PartsOrderStatus)
     customer = PartsOrderCustomerSerializer()
@@ -424,7 +427,7 @@ class PartsOrderSerializer(serializers.Serializer):
 class PartsOrderAcceptedSerializer(serializers.Serializer):
     """Seed 002's 202 body: the order is stored and completes in the background."""
 
-    partsOrderId = serializers.UUIDField()
+    partsOrderId = serializers.IntegerField(min_value=1, help_text=PARTS_ORDER_ID_HELP)
 
 
 class PartsOrderListSerializer(serializers.Serializer):

@@ -73,7 +73,7 @@ class TestPlaceSeed002Sample:
             "dms",  # OrMa's addition to seed 002: where the order stands with the DMS
         }
         assert body["dms"]["status"] == "SYNCED" and body["dms"]["errors"] == []
-        assert is_uuid(body["partsOrderId"])  # OrMa's ids are UUIDs (seed 002 shows an integer)
+        assert isinstance(body["partsOrderId"], int) and body["partsOrderId"] > 0  # seed 002: a number
         assert TIMESTAMP.match(body["partsOrderDateTime"])
         assert body["orderStatus"] == "CONFIRMED"
         assert body["customer"] == {
@@ -124,7 +124,7 @@ class TestPlaceSeed002Sample:
     def test_it_stores_the_order_and_reserves_the_stock(self, api, store, world):
         body = post_order(api, store, world["body"]).json()
 
-        parts_order = PartsOrder.objects.get(uuid=body["partsOrderId"])
+        parts_order = PartsOrder.objects.get(number=body["partsOrderId"])
         assert parts_order.department == store
         assert parts_order.customer == world["customer"]
         assert parts_order.dms_status == "SYNCED"
@@ -141,7 +141,7 @@ class TestPlaceSeed002Sample:
         assert response.status_code == 202
         body = response.json()
         assert set(body) == {"partsOrderId"}
-        parts_order = PartsOrder.objects.get(uuid=body["partsOrderId"])
+        parts_order = PartsOrder.objects.get(number=body["partsOrderId"])
         assert parts_order.dms_status == "PENDING"
         assert Stock.objects.get(pk=world["stock"].pk).reserved == 10
         read = api.get(f"{orders_url(store)}/{body['partsOrderId']}")

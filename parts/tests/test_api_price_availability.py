@@ -31,7 +31,7 @@ class TestPriceAvailability:
         part = PartFactory(dealer=dealer, list_net_price=Decimal("19.99"), tax_rate=Decimal("19"))
         StockFactory(department=store, part=part, on_hand=7, reserved=2)
         customer = CustomerFactory(dealer=dealer)
-        CustomerDiscountFactory(customer=customer, brand_code="VW", percent=Decimal("15"))
+        CustomerDiscountFactory(customer=customer, brand_code="V", percent=Decimal("15"))
 
         response = pa(api, store, partId=part.part_id, quantity=3, customerId=str(customer.uuid))
 

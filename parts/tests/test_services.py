@@ -199,7 +199,7 @@ class TestRetention:
         recent = self.closed_order(api, store, customer, stock, closed_days_ago=29)
         open_order = place(api, store, customer, (stock.part, 1))
         PartsOrder.objects.filter(pk=open_order.pk).update(created_at=timezone.now() - timedelta(days=400))
-        url = f"{base_url(store)}/parts-orders/{expired.uuid}"
+        url = f"{base_url(store)}/parts-orders/{expired.number}"
         assert api.get(url).status_code == 200
 
         dry = StringIO()
