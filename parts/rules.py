@@ -215,21 +215,27 @@ def availability(*, stocked: bool, available: int, quantity: int) -> Availabilit
     return Availability.BACKORDER
 
 
-def plan_reservations(lines: Sequence[tuple[int | None, int]], available: Mapping[int, int]) -> list[bool]:
-    """For (stock row, quantity) lines in order: which are reserved, all or nothing per line.
+def plan_reservations(lines: Sequence[tuple[int | None, int, int]], available: Mapping[int, int]) -> list[int]:
+    """For (stock row, quantity, unit of sale) lines in order: how much of each is reserved.
 
-    A line is reserved only when what is still available on its stock row covers its whole quantity;
-    otherwise it is back-ordered and reserves nothing. Never more is reserved than is available.
+    A line takes what is still available on its stock row, in whole units of sale, up to its quantity;
+    the rest of it is back-ordered (the caller splits such a line in two, as DMSs do). Never more is
+    reserved than is available.
     """
     left = dict(available)
     plan = []
-    for stock_id, quantity in lines:
-        if stock_id is not None and left.get(stock_id, 0) >= quantity:
-            left[stock_id] -= quantity
-            plan.append(True)
-        else:
-            plan.append(False)
+    for stock_id, quantity, unit_of_sale in lines:
+        on_shelf = left.get(stock_id, 0) if stock_id is not None else 0
+        reserved = min(quantity, max(on_shelf, 0) // unit_of_sale * unit_of_sale)
+        if stock_id is not None:
+            left[stock_id] = on_shelf - reserved
+        plan.append(reserved)
     return plan
+
+
+def priced_quantity(quantity: int, unit_of_sale: int) -> int:
+    """The quantity an order of ``quantity`` would have to be: the next multiple of the unit of sale."""
+    return max(unit_of_sale, -(-quantity // unit_of_sale) * unit_of_sale)
 
 
 def quantity_problem(quantity: int, unit_of_sale: int) -> str | None:
@@ -324,14 +330,15 @@ class RequestedLine:
     brand_code: str | None = None
     part_code: str | None = None
     vehicle_references: tuple[Mapping[str, str], ...] = ()
+    index: int | None = None  # its index in the request's ``parts`` (problems name it); None: its position
 
 
 @dataclass(frozen=True)
 class PartsOrderRequest:
     """A syntactically valid parts order request (seed 002's body), before the dealer's rules are checked."""
 
-    customer_uuid: uuid.UUID
-    order_type: str
+    customer_uuid: uuid.UUID | None  # None only in a partial check (see parts_order_checked)
+    order_type: str | None
     lines: Sequence[RequestedLine]
     company_uuid: uuid.UUID | None = None
     order_reference: str = ""
@@ -417,18 +424,23 @@ def parts_order_checked(
     reference_required: bool,
     customers: Mapping[uuid.UUID, PricedCustomer],
     catalogue: Catalogue,
-) -> CheckedPartsOrder:
+    partial: bool = False,
+) -> CheckedPartsOrder | None:
     """Seed 002's rules on a parts order, against the dealer's customers and catalogue loaded by the caller.
 
     The customer (and the company, when given) must be the dealer's; ``orderReference`` is required when
     the dealer says so; without ``alternateDeliveryAddress`` the customer needs an invoice address; every
     part must resolve, through its supersession, to one the store can supply, in a multiple of its unit of
     sale and with the vehicle references it declares. Every problem at once, in that order (DomainError).
+
+    ``partial``: the caller found problems in the request's shape and reports them with these; the rules
+    check what did parse (the customer may be missing, lines may be left out), and answer None when they
+    find nothing: such a request is never placed.
     """
     problems: list[Problem] = []
-    priced = customers.get(request.customer_uuid)
+    priced = customers.get(request.customer_uuid) if request.customer_uuid else None
     company = None
-    if problem := customer_problem(request.customer_uuid, customers):
+    if request.customer_uuid is not None and (problem := customer_problem(request.customer_uuid, customers)):
         problems.append(problem)
     if request.company_uuid is not None:
         if problem := customer_problem(request.company_uuid, customers, field="companyId"):
@@ -451,11 +463,16 @@ def parts_order_checked(
                 )
             )
     lines = []
-    for index, line in enumerate(request.lines):
+    for position, line in enumerate(request.lines):
+        index = position if line.index is None else line.index
         checked, line_problems = _check_line(catalogue, line, f"parts[{index}]")
         problems.extend(line_problems)
         if checked is not None:
             lines.append(checked)
-    if problems or priced is None:
+    if problems:
         raise DomainError(problems)
+    if partial or priced is None or request.order_type is None or not lines:
+        if not partial:
+            raise DomainError.of(ErrorCode.FIELD_REQUIRED, "customerId, orderType and parts are required")
+        return None
     return CheckedPartsOrder(request, priced, company, tuple(lines))

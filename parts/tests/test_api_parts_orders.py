@@ -157,15 +157,151 @@ class TestPlaceSeed002Sample:
         assert read.json() == created
 
 
+def details_of(response) -> dict[str, str]:
+    return {detail["field"]: detail["issue"] for detail in response.json()["details"]}
+
+
+class TestStrictBody:
+    """Seed 002's body has no warnings channel: an unknown field is refused, never silently dropped."""
+
+    def test_a_typo_in_the_delivery_address_is_refused_and_nothing_is_stored(self, api, store, world):
+        body = world["body"]
+        body["alternateDeliveryAdress"] = body.pop("alternateDeliveryAddress") | {"city": "Berlin"}
+
+        response = post_order(api, store, body)
+
+        assert response.status_code == 400
+        assert details_of(response) == {
+            "alternateDeliveryAdress": "alternateDeliveryAdress: is not a field of this request; "
+            "did you mean alternateDeliveryAddress?"
+        }
+        assert PartsOrder.objects.count() == 0
+        assert Stock.objects.get(pk=world["stock"].pk).reserved == 0
+
+    def test_unknown_fields_are_named_at_every_depth(self, api, store, world):
+        body = world["body"]
+        body["alternateDeliveryAddress"]["streetNam"] = "Narrow street"
+        body["orderContact"]["fax"] = "0"
+        body["parts"][0]["qty"] = 1
+        body["parts"][0]["part"]["partNumber"] = "S7654321"
+        body["parts"][0]["mandatoryVehicleReferences"][0]["kind"] = "KEYNUMBER"
+
+        response = post_order(api, store, body)
+
+        assert response.status_code == 400
+        assert set(details_of(response)) == {
+            "alternateDeliveryAddress.streetNam",
+            "orderContact.fax",
+            "parts[0].qty",
+            "parts[0].part.partNumber",
+            "parts[0].mandatoryVehicleReferences[0].kind",
+        }
+        assert PartsOrder.objects.count() == 0
+
+    def test_the_basket_refuses_unknown_fields_too(self, api, store, world):
+        response = api.post(
+            f"{base_url(store)}/price-availability",
+            {"customerID": str(world["customer"].uuid), "parts": [{"partId": "S7654321", "quantiy": 2}]},
+            format="json",
+        )
+
+        assert response.status_code == 400
+        assert details_of(response) == {
+            "customerID": "customerID: is not a field of this request; did you mean customerId?",
+            "parts[0].quantiy": "parts[0].quantiy: is not a field of this request; did you mean quantity?",
+        }
+
+
+class TestEveryProblemAtOnce:
+    def test_seed_002s_literal_body_gets_every_problem_in_one_answer(self, api, store):
+        from .factories import SEED_002_REQUEST
+
+        # In a dealer that knows none of it: the companyId is no UUID ("f23y", the seed's typo), the
+        # customer and the part are unknown. Before, only companyId was answered; the rest after fixing it.
+        response = post_order(api, store, copy.deepcopy(SEED_002_REQUEST))
+
+        assert response.status_code == 400
+        details = details_of(response)
+        assert set(details) == {"companyId", "customerId", "parts[0].part.partId"}
+        assert "valid UUID" in details["companyId"]
+        assert "not a customer of this dealer" in details["customerId"]
+        assert "not in this dealer's catalogue" in details["parts[0].part.partId"]
+
+    def test_a_bad_line_does_not_hide_the_rules_problems_of_the_good_ones(self, api, store, world):
+        body = world["body"]
+        body["orderType"] = "URGENT"
+        body["parts"][0]["quantity"] = 7  # fine in shape: the rules judge it
+        body["parts"][0]["mandatoryVehicleReferences"] = []
+        body["parts"].append({"part": {"partId": "S7654321"}, "quantity": "many"})
+        world["part"].unit_of_sale = 5
+        world["part"].save()
+
+        response = post_order(api, store, body)
+
+        assert response.status_code == 400
+        assert set(details_of(response)) == {
+            "orderType",
+            "parts[1].quantity",
+            "parts[0].quantity",  # not a multiple of the unit of sale
+            "parts[0].mandatoryVehicleReferences",  # KEYNUMBER is mandatory for S7654321
+        }
+        assert PartsOrder.objects.count() == 0
+
+
 class TestPlaceRules:
-    def test_a_line_the_store_cannot_cover_is_back_ordered_and_reserves_nothing(self, api, store, world):
+    def test_a_line_short_of_stock_is_split_into_what_is_on_hand_reserved_and_the_rest_back_ordered(
+        self, api, store, world
+    ):
         world["body"]["parts"][0]["quantity"] = 30  # 25 on hand
 
         body = post_order(api, store, world["body"]).json()
 
         assert body["orderStatus"] == "INPROGRESS"
-        assert body["parts"][0]["partsOrderLineStatus"] == "BACKORDER"
-        assert Stock.objects.get(pk=world["stock"].pk).reserved == 0
+        assert [(line["partsOrderLineStatus"], line["quantity"]) for line in body["parts"]] == [
+            ("RESERVED", 25),
+            ("BACKORDER", 5),
+        ]
+        assert {line["partId"] for line in body["parts"]} == {"S7654321"}
+        assert all(line["mandatoryVehicleReferences"] for line in body["parts"])
+        assert body["parts"][0]["orderLineId"] != body["parts"][1]["orderLineId"]
+        assert Stock.objects.get(pk=world["stock"].pk).reserved == 25
+        stored = PartsOrder.objects.get(number=body["partsOrderId"]).lines.order_by("position")
+        assert [(line.status, line.quantity, line.reserved_quantity) for line in stored] == [
+            ("RESERVED", 25, 25),
+            ("BACKORDER", 5, 0),
+        ]
+
+    def test_10_requested_against_4_on_hand_reserve_4_and_back_order_6(self, api, store, world):
+        Stock.objects.filter(pk=world["stock"].pk).update(on_hand=4)
+
+        body = post_order(api, store, world["body"]).json()  # seed 002's sample: 10 of S7654321
+
+        assert [(line["partsOrderLineStatus"], line["quantity"]) for line in body["parts"]] == [
+            ("RESERVED", 4),
+            ("BACKORDER", 6),
+        ]
+        total = sum(line["totalPrice"]["netValue"] for line in body["parts"])
+        assert total == 1000  # the split lines cost what the whole line costs
+
+    def test_a_split_reserves_whole_units_of_sale(self, api, store, world):
+        part = world["part"]
+        part.unit_of_sale = 5
+        part.save()
+        Stock.objects.filter(pk=world["stock"].pk).update(on_hand=7)
+
+        body = post_order(api, store, world["body"]).json()
+
+        assert [(line["partsOrderLineStatus"], line["quantity"]) for line in body["parts"]] == [
+            ("RESERVED", 5),
+            ("BACKORDER", 5),
+        ]
+
+    def test_a_line_the_store_has_none_of_is_back_ordered_whole(self, api, store, world):
+        Stock.objects.filter(pk=world["stock"].pk).update(on_hand=0)
+
+        body = post_order(api, store, world["body"]).json()
+
+        assert [(line["partsOrderLineStatus"], line["quantity"]) for line in body["parts"]] == [("BACKORDER", 10)]
 
     def test_a_part_without_stock_in_the_store_is_back_ordered(self, api, store, world):
         other = PartFactory(dealer=store.dealer)
@@ -182,8 +318,13 @@ class TestPlaceRules:
 
         body = post_order(api, store, world["body"]).json()
 
-        assert [line["partsOrderLineStatus"] for line in body["parts"]] == ["RESERVED", "RESERVED", "BACKORDER"]
-        assert Stock.objects.get(pk=world["stock"].pk).reserved == 20
+        assert [(line["partsOrderLineStatus"], line["quantity"]) for line in body["parts"]] == [
+            ("RESERVED", 10),
+            ("RESERVED", 10),
+            ("RESERVED", 5),
+            ("BACKORDER", 5),
+        ]
+        assert Stock.objects.get(pk=world["stock"].pk).reserved == 25
 
     def test_a_superseded_part_is_replaced_by_its_final_successor_and_reported(self, api, store, world):
         final = PartFactory(dealer=store.dealer, part_id="S7654323", list_net_price=Decimal("80"))

@@ -34,6 +34,7 @@ class PriceAvailabilityView(PartsFamilyView):
         )
         serializer.is_valid(raise_exception=True)
         (answer,) = selectors.price_availability(store_id=self.store.id, basket=serializer.validated_data["basket"])
+        assert isinstance(answer, selectors.PriceAvailability)  # an unknown part was refused (400)
         return Response(price_availability_json(answer))
 
     @extend_schema(
