@@ -74,7 +74,7 @@ def test_ten_simultaneous_orders_of_3_against_10_on_hand_reserve_exactly_10(stor
     stock.refresh_from_db()
     assert (stock.on_hand, stock.reserved) == (10, 10)
     assert stock.on_hand - stock.reserved >= 0
-    assert sum(PartsOrderLine.objects.values_list("reserved_quantity", flat=True)) == 9
+    assert sum(PartsOrderLine.objects.values_list("reserved_quantity", flat=True)) == 10
 
 
 def test_orders_locking_two_parts_in_opposite_orders_do_not_deadlock(store):
