@@ -21,7 +21,15 @@ from parts.models import PartsOrder, PartsOrderLine, Stock
 from tenancy.tests.factories import DepartmentFactory, GrantFactory, PartnerFactory, partner_on
 from tests.clients import client_for
 
-from .factories import CustomerDiscountFactory, PartFactory, StockFactory, SurchargeFactory, base_url, seed_002_world
+from .factories import (
+    CustomerDiscountFactory,
+    PartFactory,
+    StockFactory,
+    SurchargeFactory,
+    base_url,
+    place,
+    seed_002_world,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -155,6 +163,51 @@ class TestPlaceSeed002Sample:
 
         assert read.status_code == 200
         assert read.json() == created
+
+
+class TestSeed002Identifiers:
+    """A client generated from seed 002's sample: partsOrderId a number, brandCode the short code."""
+
+    def test_the_parts_order_id_is_a_number_that_reads_the_order(self, api, store, world):
+        first = post_order(api, store, world["body"]).json()
+        second = post_order(api, store, world["body"]).json()
+
+        assert isinstance(first["partsOrderId"], int) and second["partsOrderId"] > first["partsOrderId"]
+        read = api.get(f"{orders_url(store)}/{second['partsOrderId']}")
+        assert read.status_code == 200 and read.json()["partsOrderId"] == second["partsOrderId"]
+        assert PartsOrder.objects.get(number=first["partsOrderId"]).lines.count() == 1
+
+    def test_another_tenants_number_answers_404_like_a_missing_one(self, api, store, world):
+        theirs_store = DepartmentFactory()
+        their_stock = StockFactory(department=theirs_store, part=PartFactory(dealer=theirs_store.dealer))
+        their_customer = CustomerFactory(dealer=theirs_store.dealer)
+        their_number = place(
+            client_for(partner_on(theirs_store)), theirs_store, their_customer, (their_stock.part, 1)
+        ).number
+
+        foreign = api.get(f"{orders_url(store)}/{their_number}", HTTP_X_CORRELATION_ID=CID)
+        missing = api.get(f"{orders_url(store)}/{their_number + 1000}", HTTP_X_CORRELATION_ID=CID)
+
+        assert foreign.status_code == missing.status_code == 404
+        assert foreign.json() == missing.json()
+
+    @pytest.mark.parametrize("spelled", ["abc", "0", "-1", "1.0", "99999999999999999999", "１２"])
+    def test_what_is_no_parts_order_number_answers_404(self, api, store, spelled):
+        assert api.get(f"{orders_url(store)}/{spelled}").status_code == 404
+
+    @pytest.mark.parametrize("brand_code", ["S", "SKODA", "skoda"])
+    def test_a_line_may_name_the_brand_by_its_short_code_or_its_long_name(self, api, store, world, brand_code):
+        world["body"]["parts"][0]["part"] = {"brandCode": brand_code, "partCode": "7654321"}
+
+        response = post_order(api, store, world["body"])
+
+        assert response.status_code == 201, response.content
+        assert response.json()["parts"][0]["partId"] == "S7654321"
+
+    def test_the_catalogue_answers_the_short_brand_code(self, api, store, world):
+        (part,) = api.get(f"{base_url(store)}/parts", {"brandCode": "SKODA"}).json()["results"]
+
+        assert (part["partId"], part["brandCode"], part["partCode"]) == ("S7654321", "S", "7654321")
 
 
 def details_of(response) -> dict[str, str]:
