@@ -131,11 +131,22 @@ def seed_demo(demo: Demo) -> None:
     demo.result["customers"] = [str(customer.uuid) for customer in customers]
     login = f"{demo.made['partner_username']}:{demo.made['partner_secret']}"
     orders_url = f"{demo.base_url}/order/v2/department/{demo.made['service'].uuid}/order"
-    body = demo_order_body(customer_uuid=str(customers[0].uuid))
     demo.lines += [
         "",
-        "Try it:",
-        f"  curl -s -X PUT -u '{login}' -H 'Content-Type: application/json' '{orders_url}' "
-        f"-d '{json.dumps(body, separators=(',', ':'))}'",
+        "Try it (a repair order; its number is new each time the curl runs, so it never answers 409):",
+        order_curl(login=login, orders_url=orders_url, customer_uuid=str(customers[0].uuid)),
         f"  curl -s -u '{login}' '{orders_url}?limit=5'",
     ]
+
+
+NUMBER_PLACEHOLDER = "DEMO-NUMBER"
+
+
+def order_curl(*, login: str, orders_url: str, customer_uuid: str) -> str:
+    """The printed ``curl`` creating a demo order: the shell fills in the order number (``date +%s%N``)
+    each time it runs, so a second run creates a second order instead of answering 409 DUPLICATE_ORDER."""
+    body = json.dumps(demo_order_body(customer_uuid=customer_uuid), separators=(",", ":"))
+    header = json.loads(body)["order"]["header"]
+    body = body.replace(f'"orderNumber":"{header["orderNumber"]}"', f'"orderNumber":"{NUMBER_PLACEHOLDER}"')
+    shell_body = body.replace(NUMBER_PLACEHOLDER, "DEMO-'\"$(date +%s%N | cut -c1-16)\"'")
+    return f"  curl -s -X PUT -u '{login}' -H 'Content-Type: application/json' '{orders_url}' -d '{shell_body}'"

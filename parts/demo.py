@@ -3,6 +3,7 @@ supersession chain. Idempotent: a re-run updates the same rows (found by partId)
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
@@ -90,6 +91,22 @@ def seed_parts_demo(*, dealer: Dealer, store: Department, customers: Iterable[Cu
 
 
 def seed_demo(demo: Demo) -> None:
-    """The demo catalogue, stocked in the demo dealer's parts department."""
-    part_ids = seed_parts_demo(dealer=demo.made["dealer"], store=demo.made["parts"], customers=demo.made["customers"])
+    """The demo catalogue, stocked in the demo dealer's parts department, and the parts curls."""
+    dealer, store, customers = demo.made["dealer"], demo.made["parts"], demo.made["customers"]
+    part_ids = seed_parts_demo(dealer=dealer, store=store, customers=customers)
     demo.result["parts"] = part_ids
+    login = f"{demo.made['partner_username']}:{demo.made['partner_secret']}"
+    base = f"{demo.base_url}/parts-api/{dealer.uuid}/{store.uuid}/v1"
+    customer = customers[0].uuid
+    order = {
+        "customerId": str(customer),
+        "orderType": "STK",
+        "parts": [{"part": {"partId": "V1K0615301AC"}, "quantity": 2}],
+    }
+    demo.lines += [
+        "",
+        f"Parts (enterpriseId = dealer {dealer.uuid}, storeId = parts department {store.uuid}):",
+        f"  curl -s -u '{login}' '{base}/price-availability?partId=V1K0615301AA&quantity=2&customerId={customer}'",
+        f"  curl -s -X POST -u '{login}' -H 'Content-Type: application/json' '{base}/parts-orders' "
+        f"-d '{json.dumps(order, separators=(',', ':'))}'",
+    ]
