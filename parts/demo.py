@@ -90,10 +90,34 @@ def seed_parts_demo(*, dealer: Dealer, store: Department, customers: Iterable[Cu
     return list(parts)
 
 
+DEMO_PARTS_ORDER_NUMBER = 1  # the demo world's first parts order, on a fresh database (the schema's example)
+
+
+def _seed_demo_parts_order(store: Department, customer: Customer) -> None:
+    """One demo parts order, placed through the service, once per store (the first on a fresh database)."""
+    from orma.actors import Actor, Channel
+
+    from . import rules, services
+    from .models import PartsOrder
+
+    if PartsOrder.objects.filter(department=store).exists():
+        return
+    request = rules.PartsOrderRequest(
+        customer_uuid=customer.uuid,
+        order_type="STK",
+        lines=[rules.RequestedLine(quantity=2, part_id="V1K0698151")],
+        order_reference="DEMO-1",
+    )
+    checked = services.parts_order_check(store=store, request=request)
+    assert checked is not None
+    services.parts_order_place(store=store, checked=checked, actor=Actor(Channel.ADMIN, "orma_seed_demo"))
+
+
 def seed_demo(demo: Demo) -> None:
     """The demo catalogue, stocked in the demo dealer's parts department, and the parts curls."""
     dealer, store, customers = demo.made["dealer"], demo.made["parts"], demo.made["customers"]
     part_ids = seed_parts_demo(dealer=dealer, store=store, customers=customers)
+    _seed_demo_parts_order(store, customers[0])
     demo.result["parts"] = part_ids
     login = f"{demo.made['partner_username']}:{demo.made['partner_secret']}"
     base = f"{demo.base_url}/parts-api/{dealer.uuid}/{store.uuid}/v1"

@@ -18,6 +18,7 @@ from orma.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_instant_cursor,
 from orma.idempotency import idempotent
 from tenancy.choices import Scope
 
+from .. import examples
 from .. import serializers as s
 from ..representations import history_representation, order_representation
 from .base import CreatingView, OrdersFamilyView, creation_schema
@@ -82,6 +83,8 @@ def _created_key(repair_order: RepairOrder) -> tuple[Any, int]:
     request=s.RepairOrderRequestSerializer,
     parameters=[_IDEMPOTENCY_PARAMETER],
     responses={201: s.OrderEnvelopeSerializer, 409: s.OrderEnvelopeSerializer, 422: s.OrderEnvelopeSerializer},
+    examples=examples.order_create("TRY-PUT-1"),
+    post_examples=examples.order_create("TRY-POST-1"),
 )
 class RepairOrderCollectionView(CreatingView):
     """``order``: create (PUT or POST) and list."""
@@ -170,6 +173,7 @@ class RepairOrderDetailView(RepairOrderLookup):
     @extend_schema(
         operation_id="repair_order_update",
         request=s.RepairOrderRequestSerializer,
+        examples=examples.ORDER_UPDATE,
         parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER)],
         responses={200: s.OrderEnvelopeSerializer, 409: s.OrderEnvelopeSerializer, 412: s.OrderEnvelopeSerializer},
         summary="Replace a repair order (full update)",

@@ -19,6 +19,7 @@ from tenancy.choices import Scope
 
 from ... import selectors, services
 from ...choices import PartsOrderStatus
+from .. import examples
 from .. import serializers as s
 from ..representations import parts_order_accepted_json, parts_order_json
 from .base import PAGE_PARAMETERS, PartsFamilyView
@@ -40,6 +41,7 @@ class PartsOrderCollectionView(PartsFamilyView):
     @extend_schema(
         operation_id="parts_order_create",
         request=s.PartsOrderCreateSerializer,
+        examples=examples.PARTS_ORDER_CREATE,
         parameters=[_IDEMPOTENCY_PARAMETER],
         responses={
             201: OpenApiResponse(s.PartsOrderSerializer, description="the DMS accepted the order within the request"),
