@@ -740,7 +740,9 @@ class TestScopes:
         refused = post_order(client, store, world["body"])
 
         assert refused.status_code == 403
-        assert refused.json()["message"] == "The partner lacks the scope needed for this operation on this department."
+        assert refused.json()["message"] == (
+            f"The partner lacks the scope parts.order on department {store.uuid}; ask the dealer for a grant with it."
+        )
         assert PartsOrder.objects.count() == 0
 
     def test_parts_order_alone_cannot_read(self, api, store, world):
