@@ -191,14 +191,14 @@ class NextPartsOrderNumber(models.Expression):
 
     output_field = models.PositiveBigIntegerField()
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         raise NotSupportedError(f"parts order numbers are not implemented for {connection.vendor}")
 
-    def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(self, compiler: Any, connection: Any) -> Any:
         table = PartsOrder._meta.db_table
         return f"(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0) + 1)", []
 
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any) -> Any:
         return f"nextval('{PARTS_ORDER_NUMBER_SEQUENCE}')", []
 
 

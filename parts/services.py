@@ -118,7 +118,7 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
         customer=customer,
         company=checked.company,
         partner_id=actor.partner_id,
-        order_type=request.order_type,
+        order_type=request.order_type or "",
         order_reference=request.order_reference,
         contact=dict(request.contact),
         delivery_street_name=address.get("streetName", ""),
@@ -135,7 +135,7 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
             ],
             {stock_id: row.available for stock_id, row in stock.items()},
         )
-        lines = []
+        lines: list[PartsOrderLine] = []
         reserved_stock: dict[int, Stock] = {}
         for checked_line, reserved in zip(checked.lines, plan, strict=True):
             line, part = checked_line.requested, checked_line.part

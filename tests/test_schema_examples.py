@@ -17,7 +17,8 @@ import requests
 
 from orma.demo import seed_demo
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# reset_sequences: the demo parts order is number 1, as on a fresh database (the example names it)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 METHODS = ("get", "put", "post", "patch", "delete")
 

@@ -210,7 +210,7 @@ class StrictRequestSerializer(RequestSerializer):
                 items, item_problems = self._read_items(field, raw, name, data)
                 problems += item_problems
                 if items is not None:
-                    attrs[field.source] = items
+                    attrs[str(field.source)] = items
                 continue
             try:
                 value = field.run_validation(raw)
@@ -219,7 +219,7 @@ class StrictRequestSerializer(RequestSerializer):
             except SkipField:
                 continue
             else:
-                attrs[field.source] = value
+                attrs[str(field.source)] = value
         self.shape_problems = problems
         return attrs
 
@@ -237,14 +237,15 @@ class StrictRequestSerializer(RequestSerializer):
             return refused("This field is required.", "required") if field.required else (None, [])
         if not isinstance(raw, list):
             return refused(f"Expected a list of items but got type {type(raw).__name__!r}.")
-        lowest, highest = field.min_length or (0 if field.allow_empty else 1), field.max_length
+        bounds_of: Any = field  # DRF's ListSerializer keeps min_length/max_length (its stubs do not say so)
+        lowest, highest = bounds_of.min_length or (0 if field.allow_empty else 1), bounds_of.max_length
         if len(raw) < lowest or (highest is not None and len(raw) > highest):
             bounds = f"{lowest} to {highest}" if highest is not None else f"at least {lowest}"
             return refused(f"Holds {len(raw)} items; {bounds} are accepted.")
         items, problems = [], []
         for index, item in enumerate(raw):
             try:
-                items.append((index, field.child.run_validation(item)))
+                items.append((index, field.child.run_validation(item)))  # type: ignore[union-attr]
             except serializers.ValidationError as exc:
                 problems += problems_of({name: {index: exc.detail}}, data)
         return items, problems
