@@ -283,6 +283,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # experience (issue 13): the error and warning catalogue and the ±30-day rule in the description
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "orma.api.schema.add_catalogue"],
     # Import strings: each enum's one home is its app's choices (orma imports no domain app). Their
     # ``.values``, as the schema's enums list the values (with the values as labels).
     "ENUM_NAME_OVERRIDES": {

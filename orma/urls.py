@@ -5,8 +5,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from orma.api.views import healthz, readyz
+from orma.front import front_door
 
 urlpatterns = [
+    path("", front_door, name="front-door"),  # experience (issue 13): the front door
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -221,6 +221,7 @@ def render_error(request: HttpRequest, error: ApiError) -> JsonResponse:
             path=request.path,
             errors=error.problems,
             warnings=error.warnings,
+            subject_uuid=getattr(request, "subject_uuid", None),  # set by a view once it found the order
             correlation_id=correlation_id,
         )
     response = JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
