@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "orma.api.middleware.CorrelationIdMiddleware",
+    "orma.api.middleware.RequestGuardMiddleware",  # Host, http, chunked bodies, hostile bytes: before all else
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "orma.api.middleware.ApiErrorMiddleware",
@@ -299,6 +300,8 @@ ORMA_AUTH_FAIL_LIMIT_USERNAME = envint("ORMA_AUTH_FAIL_LIMIT_USERNAME", 10)
 ORMA_AUTH_FAIL_LIMIT_ADDRESS = envint("ORMA_AUTH_FAIL_LIMIT_ADDRESS", 100)
 ORMA_TRUSTED_PROXIES = envlist("ORMA_TRUSTED_PROXIES", [])
 ORMA_PARTNER_RATE_LIMIT = envstr("ORMA_PARTNER_RATE_LIMIT", "600/minute")
+# Anonymous requests to the open pages (/api/schema/, /api/docs/), per client address (hardening).
+ORMA_ANON_RATE_LIMIT = envstr("ORMA_ANON_RATE_LIMIT", "60/minute")
 # How long a verified partner record may be served from the cache; rotation and admin edits evict it.
 ORMA_CREDENTIAL_CACHE_SECONDS = envint("ORMA_CREDENTIAL_CACHE_SECONDS", 60)
 
