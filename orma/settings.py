@@ -300,6 +300,8 @@ ORMA_AUTH_FAIL_LIMIT_USERNAME = envint("ORMA_AUTH_FAIL_LIMIT_USERNAME", 10)
 ORMA_AUTH_FAIL_LIMIT_ADDRESS = envint("ORMA_AUTH_FAIL_LIMIT_ADDRESS", 100)
 ORMA_TRUSTED_PROXIES = envlist("ORMA_TRUSTED_PROXIES", [])
 ORMA_PARTNER_RATE_LIMIT = envstr("ORMA_PARTNER_RATE_LIMIT", "600/minute")
+# An Idempotency-Key claimed this long ago without an answer belongs to a request that died: taken over.
+ORMA_IDEMPOTENCY_IN_FLIGHT_SECONDS = envint("ORMA_IDEMPOTENCY_IN_FLIGHT_SECONDS", 60)
 # Anonymous requests to the open pages (/api/schema/, /api/docs/), per client address (hardening).
 ORMA_ANON_RATE_LIMIT = envstr("ORMA_ANON_RATE_LIMIT", "60/minute")
 # How long a verified partner record may be served from the cache; rotation and admin edits evict it.

@@ -386,7 +386,7 @@ class TestIdempotency:
         body = minimal_body(customer)
         # the first request claimed the key and has not answered yet
         claimed = create(api, department, body, HTTP_IDEMPOTENCY_KEY="key-3")
-        IdempotencyRecord.objects.filter(key="key-3").update(status_code=None, response_body=None)
+        IdempotencyRecord.objects.filter(key="key-3").update(status_code=None, response_content=None)
 
         response = create(api, department, body, HTTP_IDEMPOTENCY_KEY="key-3")
 
