@@ -300,6 +300,8 @@ ORMA_AUTH_FAIL_LIMIT_USERNAME = envint("ORMA_AUTH_FAIL_LIMIT_USERNAME", 10)
 ORMA_AUTH_FAIL_LIMIT_ADDRESS = envint("ORMA_AUTH_FAIL_LIMIT_ADDRESS", 100)
 ORMA_TRUSTED_PROXIES = envlist("ORMA_TRUSTED_PROXIES", [])
 ORMA_PARTNER_RATE_LIMIT = envstr("ORMA_PARTNER_RATE_LIMIT", "600/minute")
+# Every list page (and history page) ends early once its rows pass this many bytes of JSON; next continues.
+ORMA_PAGE_BYTE_BUDGET = envint("ORMA_PAGE_BYTE_BUDGET", 4 * 1024 * 1024)
 # An Idempotency-Key claimed this long ago without an answer belongs to a request that died: taken over.
 ORMA_IDEMPOTENCY_IN_FLIGHT_SECONDS = envint("ORMA_IDEMPOTENCY_IN_FLIGHT_SECONDS", 60)
 # Anonymous requests to the open pages (/api/schema/, /api/docs/), per client address (hardening).

@@ -389,3 +389,77 @@ class TestRateLimitHeaders:
 
         assert answer.status_code == 404
         assert answer["RateLimit-Limit"] == "600"
+
+
+def _follow(client, url: str) -> list[dict]:
+    """Every page from ``url`` on, following ``next`` (bounded: a loop would fail the test, not hang it)."""
+    pages = []
+    for _ in range(100):
+        body = client.get(url).json()
+        pages.append(body)
+        if not body["next"]:
+            return pages
+        url = body["next"]
+    raise AssertionError("next never ended")
+
+
+class TestDefect3ResponsesWithoutASizeBound:
+    @pytest.fixture
+    def updated_order(self, api, department):
+        body = sample_body(CustomerFactory(dealer=department.dealer))
+        created = api.put(orders_url(department), body, format="json").json()["orderUUID"]
+        for n in range(6):
+            body["order"]["header"]["description"] = f"update {n} " + "x" * 300
+            assert api.put(f"{orders_url(department)}/{created}", body, format="json").status_code == 200
+        return created
+
+    def test_history_takes_a_limit_and_continues_with_next(self, api, department, updated_order):
+        pages = _follow(api, f"{orders_url(department)}/{updated_order}/history?limit=3")
+
+        assert [len(page["history"]) for page in pages] == [3, 3, 1]  # before: limit was refused, one answer
+        versions = [entry["version"] for page in pages for entry in page["history"]]
+        assert versions == list(range(1, 8))
+
+    def test_a_history_page_ends_at_the_byte_budget(self, api, department, updated_order, settings):
+        settings.ORMA_PAGE_BYTE_BUDGET = 1500
+        pages = _follow(api, f"{orders_url(department)}/{updated_order}/history?limit=200")
+
+        assert len(pages) > 1
+        assert all(len(json.dumps(page["history"])) <= 1500 or len(page["history"]) == 1 for page in pages)
+        assert [e["version"] for page in pages for e in page["history"]] == list(range(1, 8))
+
+    def test_a_list_page_ends_at_the_byte_budget(self, api, department, settings):
+        customer = CustomerFactory(dealer=department.dealer)
+        for n in range(5):
+            body = sample_body(customer)
+            body["order"]["header"]["orderNumber"] = f"RO-BUDGET-{n}"
+            assert api.put(orders_url(department), body, format="json").status_code == 201
+        one = len(json.dumps(api.get(f"{orders_url(department)}?limit=1").json()["results"][0]))
+        settings.ORMA_PAGE_BYTE_BUDGET = int(one * 2.5)
+
+        pages = _follow(api, f"{orders_url(department)}?limit=200")
+
+        assert [len(page["results"]) for page in pages] == [2, 2, 1]  # before: all 5 in one page
+        numbers = [o["header"]["orderNumber"] for page in pages for o in page["results"]]
+        assert sorted(numbers) == [f"RO-BUDGET-{n}" for n in range(5)]
+
+
+class TestDefect10Cursors:
+    def test_a_cursor_is_opaque_and_tamper_evident(self, api, department):
+        customer = CustomerFactory(dealer=department.dealer)
+        for n in range(2):
+            body = sample_body(customer)
+            body["order"]["header"]["orderNumber"] = f"RO-CURSOR-{n}"
+            api.put(orders_url(department), body, format="json")
+        next_url = api.get(f"{orders_url(department)}?limit=1").json()["next"]
+        cursor = next_url.split("cursor=")[1]
+        row_id = RepairOrder.objects.order_by("-created_instant", "-id").first().id
+
+        padded = cursor.replace("%3D", "=") + "=" * (-len(cursor) % 4)
+        readable = base64.urlsafe_b64decode(padded.encode())
+        assert f", {row_id}]".encode() not in readable and b"[" not in readable  # before: base64 of [instant, id]
+        assert api.get(next_url).status_code == 200
+        tampered = cursor[:-3] + ("AAA" if cursor[-3:] != "AAA" else "BBB")
+        answer = api.get(f"{orders_url(department)}?limit=1&cursor={tampered}")
+        assert answer.status_code == 400
+        assert answer.json()["errors"][0]["errorCode"] == "FIELD_INVALID"
