@@ -69,6 +69,9 @@ if not SECRET_KEY:
 # The key of the HMAC that stores partner secrets; rotating SECRET_KEY must not lock every partner out,
 # so production sets its own.
 ORMA_PARTNER_SECRET_KEY = envstr("ORMA_PARTNER_SECRET_KEY") or SECRET_KEY
+# Fernet keys that encrypt secrets at rest (dealers' DMS passwords), comma-separated, the first one encrypting;
+# empty: a key derived from SECRET_KEY (orma.crypto). Rotation: docs/security.md.
+ORMA_ENCRYPTION_KEYS = envlist("ORMA_ENCRYPTION_KEYS", [])
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else [])
 

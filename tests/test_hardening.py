@@ -463,3 +463,57 @@ class TestDefect10Cursors:
         answer = api.get(f"{orders_url(department)}?limit=1&cursor={tampered}")
         assert answer.status_code == 400
         assert answer.json()["errors"][0]["errorCode"] == "FIELD_INVALID"
+
+
+class TestDefect10SecretsAtRest:
+    def _stored(self, dealer) -> str:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT dms_password FROM orders_dealer WHERE id = %s", [dealer.id])
+            return cursor.fetchone()[0]
+
+    def test_a_dms_password_is_stored_encrypted_and_read_back_in_the_clear(self, department):
+        dealer = department.dealer
+        dealer.dms_password = "s3cret-DMS-password"
+        dealer.save()
+
+        stored = self._stored(dealer)
+        assert "s3cret" not in stored and stored.startswith("fernet:")  # before: the password itself
+        dealer.refresh_from_db()
+        assert dealer.dms_password == "s3cret-DMS-password"
+
+    def test_the_key_rotates(self, department, settings, run_json):
+        from cryptography.fernet import Fernet
+
+        old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+        settings.ORMA_ENCRYPTION_KEYS = [old]
+        dealer = department.dealer
+        dealer.dms_password = "rotate-me"
+        dealer.save()
+        under_old = self._stored(dealer)
+
+        settings.ORMA_ENCRYPTION_KEYS = [new, old]
+        assert run_json("orma_rotate_encryption_key") == {"dealers": 1}
+        settings.ORMA_ENCRYPTION_KEYS = [new]  # the old key dropped
+
+        dealer.refresh_from_db()
+        assert dealer.dms_password == "rotate-me"
+        assert self._stored(dealer) != under_old
+
+    def test_the_migration_encrypts_passwords_stored_in_the_clear(self, department):
+        import importlib
+
+        from django.apps import apps
+        from django.db import connection
+
+        dealer = department.dealer
+        with connection.cursor() as cursor:  # a row as it was before encryption
+            cursor.execute("UPDATE orders_dealer SET dms_password = %s WHERE id = %s", ["plain-old", dealer.id])
+        migration = importlib.import_module("tenancy.migrations.0002_dealer_dms_password_encrypted")
+
+        migration.encrypt_stored_passwords(apps, None)
+
+        assert self._stored(dealer).startswith("fernet:")
+        dealer.refresh_from_db()
+        assert dealer.dms_password == "plain-old"
