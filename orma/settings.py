@@ -9,6 +9,7 @@ in ``var/celery/`` (a real worker, no server to install), local-memory cache and
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "parts",
     "dms_adapters",
     "notifications",
+    "axes",  # admin login lockout (hardening): orma.lockout
 ]
 
 MIDDLEWARE = [
@@ -106,6 +108,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out admin login (hardening)
 ]
 
 ROOT_URLCONF = "orma.urls"
@@ -233,6 +236,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Admin login lockout (django-axes, orma.lockout): after ORMA_ADMIN_LOGIN_FAILURES failures of one username
+# from one address, or from one address, the login answers 429 "Account locked" for the cool-off; the
+# support command orma_unlock_admin lifts it. Failures are kept in the database (every process sees them).
+AUTHENTICATION_BACKENDS = ["orma.lockout.AdminLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("ORMA_ADMIN_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("ORMA_ADMIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "orma.api.auth.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)

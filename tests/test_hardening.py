@@ -517,3 +517,36 @@ class TestDefect10SecretsAtRest:
         assert self._stored(dealer).startswith("fernet:")
         dealer.refresh_from_db()
         assert dealer.dms_password == "plain-old"
+
+
+class TestDefect6AdminBruteForce:
+    @pytest.fixture
+    def admin_user(self, db):
+        from django.contrib.auth.models import User
+
+        return User.objects.create_superuser("boss", "boss@example.com", "the-right-password-42")
+
+    @staticmethod
+    def _login(client, password: str, address: str = "192.0.2.30"):
+        return client.post(
+            "/admin/login/?next=/admin/", {"username": "boss", "password": password}, REMOTE_ADDR=address
+        )
+
+    def test_25_wrong_passwords_lock_the_login_until_support_lifts_it(self, client, admin_user, run_json, settings):
+        settings.AXES_FAILURE_LIMIT = 10
+        wrong = [self._login(client, f"guess-{n}").status_code for n in range(25)]
+        locked = self._login(client, "the-right-password-42")
+
+        assert wrong[:9] == [200] * 9  # the form again, "please enter a correct username and password"
+        assert set(wrong[10:]) == {429}
+        assert locked.status_code == 429  # before: 302, logged in
+        assert b"Account locked" in locked.content
+        assert run_json("orma_unlock_admin", "--username", "boss", "--address", "192.0.2.30")["lifted"] >= 1
+        assert self._login(client, "the-right-password-42").status_code == 302
+
+    def test_another_address_is_not_locked_by_a_guesser(self, client, admin_user, settings):
+        settings.AXES_FAILURE_LIMIT = 10
+        for n in range(12):
+            self._login(client, f"guess-{n}", address="203.0.113.99")
+
+        assert self._login(client, "the-right-password-42", address="198.51.100.5").status_code == 302
