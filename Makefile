@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # The embedded default: SQLite in var/, a Celery worker on the filesystem broker in var/celery/,
-# local-memory cache, sandbox DMS.
+# a file cache in var/cache/ (shared by every process), sandbox DMS.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
 .PHONY: install run serve test lint fuzz bench lock clean

@@ -1,7 +1,7 @@
 """OrMa settings: one module, driven by environment variables.
 
 The embedded default (no environment at all) is SQLite in ``var/``, Celery on kombu's filesystem transport
-in ``var/celery/`` (a real worker, no server to install), local-memory cache and the sandbox DMS: what
+in ``var/celery/`` (a real worker, no server to install), a file cache in ``var/cache/`` and the sandbox DMS: what
 ``make run`` uses. Production sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``CACHE_URL``, ``SECRET_KEY``,
 ``ALLOWED_HOSTS`` and ``DEBUG=0``.
 """
@@ -162,7 +162,19 @@ if CACHE_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orma"}}
+    # The embedded default shares one cache between its processes (the dev server, a support command in
+    # another shell, a second server): files under var/cache. With a per-process memory cache a secret
+    # rotated or a partner deactivated by a command stayed valid in the server for the cached minute.
+    ORMA_CACHE_DIR = Path(envstr("ORMA_CACHE_DIR", str(VAR_DIR / "cache")))
+    ORMA_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(ORMA_CACHE_DIR),
+            "KEY_PREFIX": "orma",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Celery is only the doorbell (orma.outbox): the database holds every delivery's state, a task carries a

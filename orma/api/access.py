@@ -3,7 +3,7 @@
 For one request: the failure counts of the username at this client address and of the address (the lockout), the
 partner's cached credentials, and the username's request count in the current rate-limit window
 (counted now; a failed authentication counts too, which the lockout caps at a handful per window).
-On Redis this is one pipeline; on any other Django cache (local memory in the embedded default) the
+On Redis this is one pipeline; on any other Django cache (files in the embedded default) the
 same answers come from a few in-process calls.
 """
 
