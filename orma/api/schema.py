@@ -181,7 +181,7 @@ class OrmaAutoSchema(AutoSchema):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 description="Echoed on the response and in every log line; generated when absent or invalid "
-                "(at most 64 printable characters)",
+                "(1 to 64 letters, digits and -._:)",
             ),
         ]
 

@@ -63,8 +63,9 @@ class CustomerCollectionView(CreatingView):
             ),
             key=lambda customer: (customer.id,),
             decode=_decode_id_cursor,
+            represent=customer_representation,
         )
-        return self.envelope(200, results=[customer_representation(c) for c in page], next=next_url)
+        return self.envelope(200, results=page, next=next_url)
 
 
 class CustomerDetailView(OrdersFamilyView):

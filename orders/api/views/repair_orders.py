@@ -14,7 +14,14 @@ from orders import selectors, services
 from orders.choices import RepairOrderStatus
 from orders.models import RepairOrder
 from orma.actors import Actor
-from orma.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_instant_cursor, keyset_page
+from orma.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    cursor_id,
+    decode_cursor,
+    decode_instant_cursor,
+    keyset_page,
+)
 from orma.idempotency import idempotent
 from tenancy.choices import Scope
 
@@ -125,8 +132,9 @@ class RepairOrderCollectionView(CreatingView):
             fetch=lambda after, limit: selectors.repair_order_list(orders=orders, after=after, limit=limit),
             key=_created_key,
             decode=decode_instant_cursor,
+            represent=order_representation,
         )
-        return self.envelope(200, results=[order_representation(o) for o in page], next=next_url)
+        return self.envelope(200, results=page, next=next_url)
 
 
 class RepairOrderLookup(OrdersFamilyView):
@@ -193,16 +201,32 @@ class RepairOrderDetailView(RepairOrderLookup):
 
 
 class RepairOrderHistoryView(RepairOrderLookup):
-    """``order/{orderUUID}/history``: who changed what, when, through which channel."""
+    """``order/{orderUUID}/history``: who changed what, when, through which channel; oldest first, in pages
+    (``limit``, ``cursor``, ``next``) that also end at the byte budget."""
 
     required_scopes = {"GET": Scope.ORDER_READ}
+    query_parameters = {"GET": ("limit", "cursor")}
 
     @extend_schema(
         operation_id="repair_order_history",
+        parameters=_LIST_PARAMETERS[-2:],
         responses={200: s.RepairOrderHistorySerializer},
-        summary="The change history of a repair order",
+        summary="The change history of a repair order, oldest first",
     )
     def get(self, request: Request, departmentUUID: UUID, orderUUID: UUID) -> Response:
         repair_order = self.repair_order(orderUUID)
-        history = [history_representation(entry) for entry in selectors.repair_order_history(repair_order=repair_order)]
-        return self.envelope(200, repair_order.uuid, history=history)
+        history, next_url = keyset_page(
+            request,
+            fetch=lambda after, limit: selectors.repair_order_history(
+                repair_order=repair_order, after=after, limit=limit
+            ),
+            key=lambda entry: (entry.version, entry.id),
+            decode=_decode_history_cursor,
+            represent=history_representation,
+        )
+        return self.envelope(200, repair_order.uuid, history=history, next=next_url)
+
+
+def _decode_history_cursor(raw: str) -> tuple[int, int]:
+    version, row_id = decode_cursor(raw, 2)
+    return cursor_id(version), cursor_id(row_id)

@@ -46,5 +46,5 @@ class PartsFamilyView(PartnerAPIView):
         represent: Callable[[Any], dict[str, Any]],
     ) -> Response:
         """One page of a list (``keyset_page``: ``limit``, ``cursor``, the next URL), each row represented."""
-        rows, next_url = keyset_page(self.request, fetch=fetch, key=key, decode=decode)
-        return Response(page_json([represent(row) for row in rows], next_url))
+        page, next_url = keyset_page(self.request, fetch=fetch, key=key, decode=decode, represent=represent)
+        return Response(page_json(page, next_url))
