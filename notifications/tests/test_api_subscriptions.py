@@ -281,7 +281,7 @@ class TestAccess:
         ):
             assert response.status_code == 403
             assert response.json()["message"] == (
-                "The partner lacks the scope needed for this operation on this department."
+                "The partner lacks the scope notification.manage on any department; ask the dealer for a grant with it."
             )
         assert not Subscription.objects.exists()
 

@@ -36,14 +36,22 @@ class Command(OrmaCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--subscription", help="the subscription's id (its UUID)")
+        parser.add_argument(
+            "--subscription",
+            help="only this subscription's deliveries, by its id (its UUID); default: every subscription's",
+        )
         parser.add_argument(
             "--status",
             choices=[status.value for status in services.REDELIVERABLE],
             default=DeliveryStatus.FAILED.value,
-            help="only deliveries in this state (default FAILED)",
+            help="only deliveries in this state: "
+            + ", ".join(status.value for status in services.REDELIVERABLE)
+            + " (default FAILED)",
         )
-        parser.add_argument("--since", help="only deliveries created at or after this day (yyyy-MM-dd) or instant")
+        parser.add_argument(
+            "--since",
+            help="only deliveries created at or after this day (yyyy-MM-dd) or ISO 8601 instant; default: any time",
+        )
 
     def run(self, **options: Any) -> tuple[dict[str, Any], list[str]]:
         since = _since(options["since"]) if options["since"] else None
