@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # a file cache in var/cache/ (shared by every process), sandbox DMS.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: install run serve test e2e lint fuzz bench lock clean
+.PHONY: install run serve test e2e lint fuzz bench lock clean manage
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: install
 # The production shape on DATABASE_URL / CELERY_BROKER_URL: gunicorn (2 workers), a worker, beat (Procfile).
 serve: install
 	bash scripts/run.sh serve
+
+# A support command as `make run` would run it: `make manage ARGS="orma_check --json"` (or .venv/bin/orma ...).
+manage: install
+	$(VENV)/bin/orma $(ARGS)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

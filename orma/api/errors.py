@@ -238,7 +238,12 @@ def render_error(request: HttpRequest, error: ApiError) -> JsonResponse:
         body = parts_error_body(status=error.status, problems=error.problems, correlation_id=correlation_id)
     else:
         body = order_envelope(
-            status=error.status, path=request.path, errors=error.problems, warnings=error.warnings, error_uids=uids
+            status=error.status,
+            path=request.path,
+            errors=error.problems,
+            warnings=error.warnings,
+            subject_uuid=getattr(request, "subject_uuid", None),  # set by a view once it found the order
+            error_uids=uids,
         )
     response = JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
     for name, value in error.headers.items():

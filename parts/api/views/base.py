@@ -13,6 +13,7 @@ from orma.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
 from orma.api.views import PartnerAPIView
 from tenancy.models import Department
 
+from ..examples import PARAMETER_DOCS
 from ..representations import page_json
 
 PAGE_PARAMETERS = [
@@ -25,6 +26,7 @@ class PartsFamilyView(PartnerAPIView):
     """A parts family view: the store (department) of the grant, and the context its request serializers read."""
 
     query_parameters: ClassVar[dict[str, tuple[str, ...]] | None] = {}  # every view names its own
+    parameter_docs = PARAMETER_DOCS  # what each parameter means, and the demo value "Try it out" sends
 
     @property
     def store(self) -> Department:
