@@ -62,13 +62,11 @@ class ForeignWorld:
         )
         assert placed.status_code in (201, 202), placed.content
         self.parts_order_id = str(placed.json()["partsOrderId"])
-        self.extra: dict[str, str] = {}
-        try:  # the notifications API, once it is there: a subscription of the foreign partner
-            from notifications.tests.factories import SubscriptionFactory  # type: ignore[import-not-found]
+        from notifications.tests.factories import DeliveryFactory, SubscriptionFactory
 
-            self.extra["id"] = str(SubscriptionFactory(partner=self.partner).pk)
-        except ImportError:
-            pass
+        subscription = SubscriptionFactory(partner=self.partner, departments=[self.department])
+        self.subscription_id = str(subscription.uuid)
+        self.delivery_id = str(DeliveryFactory(subscription=subscription).uuid)
 
 
 # A path parameter's value: for the foreign object, and for one that does not exist. The department
@@ -82,8 +80,8 @@ def _object_values(world: ForeignWorld) -> dict[str, tuple[str, str]]:
         "partsOrderId": (world.parts_order_id, "999999999" if world.parts_order_id.isdigit() else missing_uuid),
         "partId": (world.part_id, "S0000000"),
     }
-    if "id" in world.extra:
-        values["id"] = (world.extra["id"], "999999999")
+    values["subscriptionId"] = (world.subscription_id, missing_uuid)
+    values["deliveryId"] = (world.delivery_id, missing_uuid)
     return values
 
 
