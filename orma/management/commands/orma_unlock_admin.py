@@ -11,8 +11,10 @@ class Command(OrmaCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--username")
-        parser.add_argument("--address", help="the client address the lockout names (IPv4 or IPv6)")
+        parser.add_argument("--username", help="the admin login's username (default: none; any username)")
+        parser.add_argument(
+            "--address", help="the client address the lockout names, IPv4 or IPv6 (default: none; any address)"
+        )
 
     def run(self, **options: Any) -> tuple[dict[str, Any], list[str]]:
         if not options["username"] and not options["address"]:

@@ -7,7 +7,8 @@ from tenancy.models import Dealer
 
 class Command(OrmaCommand):
     help = (
-        "Re-encrypt every secret stored encrypted (DMS passwords, webhook signing secrets) under the first of ORMA_ENCRYPTION_KEYS. "
+        "Re-encrypt every secret stored encrypted (DMS passwords, webhook signing secrets) under the first of "
+        "ORMA_ENCRYPTION_KEYS. "
         "Rotation: put the new key first, keep the old one after it, run this, then drop the old key."
     )
 
