@@ -7,10 +7,13 @@ Failures are counted per (username, client address) and per client address, the 
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from axes.backends import AxesStandaloneBackend
 from axes.utils import reset
+
+from orma.api.auth import client_address
 
 
 class AdminLockoutBackend(AxesStandaloneBackend):
@@ -23,6 +26,17 @@ class AdminLockoutBackend(AxesStandaloneBackend):
         if request is None:
             return None
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def admin_client_address(request: Any) -> str:
+    """The client address as the API resolves it, as an IP address (axes stores one): a request without a
+    peer address (the test client's, a unix socket's) counts as 0.0.0.0."""
+    address = client_address(request)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return "0.0.0.0"
+    return address
 
 
 def admin_lockout_lift(*, username: str | None = None, address: str | None = None) -> int:

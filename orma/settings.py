@@ -255,7 +255,7 @@ AUTHENTICATION_BACKENDS = ["orma.lockout.AdminLockoutBackend", "django.contrib.a
 AXES_FAILURE_LIMIT = envint("ORMA_ADMIN_LOGIN_FAILURES", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("ORMA_ADMIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
-AXES_CLIENT_IP_CALLABLE = "orma.api.auth.client_address"
+AXES_CLIENT_IP_CALLABLE = "orma.lockout.admin_client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

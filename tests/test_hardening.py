@@ -496,7 +496,7 @@ class TestDefect10SecretsAtRest:
         under_old = self._stored(dealer)
 
         settings.ORMA_ENCRYPTION_KEYS = [new, old]
-        assert run_json("orma_rotate_encryption_key") == {"dealers": 1}
+        assert run_json("orma_rotate_encryption_key") == {"dealers": 1, "subscriptions": 0}
         settings.ORMA_ENCRYPTION_KEYS = [new]  # the old key dropped
 
         dealer.refresh_from_db()
@@ -552,3 +552,18 @@ class TestDefect6AdminBruteForce:
             self._login(client, f"guess-{n}", address="203.0.113.99")
 
         assert self._login(client, "the-right-password-42", address="198.51.100.5").status_code == 302
+
+
+def test_a_webhook_signing_secret_is_stored_encrypted(db):
+    from django.db import connection
+
+    from notifications.tests.factories import SubscriptionFactory
+
+    subscription = SubscriptionFactory()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM notifications_subscription WHERE id = %s", [subscription.id])
+        stored = cursor.fetchone()[0]
+    subscription.refresh_from_db()
+
+    assert stored.startswith("fernet:") and subscription.secret not in stored
+    assert subscription.secret.startswith("whsec_")

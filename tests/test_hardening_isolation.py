@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from notifications.tests.factories import DeliveryFactory, SubscriptionFactory
 from orders.tests.factories import CustomerFactory, VehicleFactory, orders_url, sample_body
 from parts.tests.factories import PartFactory, StockFactory, base_url
 from tenancy.tests.factories import DepartmentFactory, partner_on
@@ -63,10 +62,11 @@ class ForeignWorld:
         )
         assert placed.status_code in (201, 202), placed.content
         self.parts_order_id = str(placed.json()["partsOrderId"])
-        # the notifications API: a subscription of the foreign partner, and a delivery of it
-        subscription = SubscriptionFactory(partner=self.partner)
+        from notifications.tests.factories import DeliveryFactory, SubscriptionFactory
+
+        subscription = SubscriptionFactory(partner=self.partner, departments=[self.department])
         self.subscription_id = str(subscription.uuid)
-        self.delivery_id = str(DeliveryFactory(subscription=subscription, failed=True).uuid)
+        self.delivery_id = str(DeliveryFactory(subscription=subscription).uuid)
 
 
 # A path parameter's value: for the foreign object, and for one that does not exist. The department

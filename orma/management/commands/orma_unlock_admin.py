@@ -11,12 +11,9 @@ class Command(OrmaCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
+        parser.add_argument("--username", help="the admin login's username (default: none; any username)")
         parser.add_argument(
-            "--username", help="the admin login whose failed logins to forget (default: none; name it or --address)"
-        )
-        parser.add_argument(
-            "--address",
-            help="the client address the lockout names, IPv4 or IPv6 (default: none; name it or --username)",
+            "--address", help="the client address the lockout names, IPv4 or IPv6 (default: none; any address)"
         )
 
     def run(self, **options: Any) -> tuple[dict[str, Any], list[str]]:
