@@ -236,6 +236,33 @@ class TestSupervisor:
         deaf = int(re.search(r"deaf started \(pid=(\d+)\)", result.stdout).group(1))
         wait_for(lambda: not live_in_group(deaf), timeout=5, what="the shell and its sleep", log=lambda: result.stdout)
 
+    def test_a_restartable_process_that_ends_is_started_again(self, tmp_path):
+        procfile = tmp_path / "Procfile"
+        runs = tmp_path / "runs"
+        # "flaky" ends twice, then stays up; "short" ends everything once flaky has come back twice.
+        procfile.write_text(
+            "# restart: flaky\n"
+            f"flaky: sh -c 'echo run >> {runs}; [ $(wc -l < {runs}) -ge 3 ] && sleep 60; exit 7'\n"
+            f"short: sh -c 'while [ $(cat {runs} 2>/dev/null | wc -l) -lt 3 ]; do sleep 0.2; done; exit 4'\n"
+        )
+
+        result = supervise(procfile, ORMA_RESTART_SECONDS="0.1")
+
+        assert result.returncode == 4, result.stdout
+        assert result.stdout.count("flaky ended (exit code 7): starting it again") == 2
+        assert runs.read_text().count("run") == 3
+        assert "short ended (exit code 4): stopping everything" in result.stdout
+
+    def test_a_restartable_process_that_keeps_ending_at_once_is_given_up(self, tmp_path):
+        procfile = tmp_path / "Procfile"
+        procfile.write_text("# restart: broken\nbroken: sh -c 'exit 9'\nlong: sleep 60\n")
+
+        result = supervise(procfile, ORMA_STOP_SECONDS="1", ORMA_RESTART_SECONDS="0.1")
+
+        assert result.returncode == 9, result.stdout
+        assert "broken ended 5 times in a row within a minute: giving up" in result.stdout
+        assert "SIGTERM to long" in result.stdout
+
 
 class TestEmbeddedBroker:
     def test_the_filesystem_broker_is_ok_while_its_folders_are_writable(self, settings, tmp_path):
