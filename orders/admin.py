@@ -304,7 +304,9 @@ class RepairOrderAdmin(DealerScopedAdmin):
             self.message_user(request, warning, messages.WARNING)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """Nothing: the write service wrote the lines, and the history inline is read-only."""
+        """Nothing to save: the write service wrote the lines, and the history inline is read-only."""
+        for formset in formsets:  # what Django's change message reads of a saved formset
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def changeform_view(
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
@@ -386,10 +388,17 @@ class RepairOrderAdmin(DealerScopedAdmin):
         attempts = list(attempt_model.objects.filter(push=push).order_by("-number")[:20])
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{:%Y-%m-%d %H:%M:%S}</td><td>v{}</td><td>{}</td><td>{}</td>"
-            "<td>{} ms</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>v{}</td><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
             (
-                (a.number, a.started_at, a.version, a.outcome, a.status_code or "", a.duration_ms, a.error[:200])
+                (
+                    a.number,
+                    f"{a.started_at:%Y-%m-%d %H:%M:%S}",
+                    a.version,
+                    a.outcome,
+                    a.status_code or "",
+                    a.duration_ms,
+                    a.error[:200],
+                )
                 for a in attempts
             ),
         )
@@ -419,14 +428,14 @@ class RepairOrderAdmin(DealerScopedAdmin):
             return "none"
         rows = format_html_join(
             "",
-            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{:%Y-%m-%d %H:%M:%S}</td><td>{}</td></tr>',
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
             (
                 (
                     reverse("admin:notifications_delivery_change", args=[d.pk]),
                     d.event_type,
                     d.subscription.partner.username,
                     d.status,
-                    d.created_at,
+                    f"{d.created_at:%Y-%m-%d %H:%M:%S}",
                     d.attempts,
                 )
                 for d in deliveries

@@ -189,7 +189,11 @@ class TestAutocomplete:
             for source, field_name in sources:
                 target = source._meta.get_field(field_name).related_model
                 query = urlencode(
-                    {"app_label": source._meta.app_label, "model_name": source._meta.model_name, "field_name": field_name}
+                    {
+                        "app_label": source._meta.app_label,
+                        "model_name": source._meta.model_name,
+                        "field_name": field_name,
+                    }
                 )
                 response = alpha_staff.get(f"/admin/autocomplete/?{query}&term=")
                 assert response.status_code == 200, (label(source), field_name)
