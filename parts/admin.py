@@ -29,8 +29,9 @@ from .services import parts_order_line_status_change
 
 
 def parts_order_label(parts_order: PartsOrder) -> str:
-    """A parts order as people say it: ``PO-000042``, not a UUID over four lines."""
-    return f"PO-{parts_order.pk:06d}"
+    """A parts order as people say it: ``PO-000042`` (its number, seed 002's partsOrderId, once it has one;
+    its row id until then), not a UUID over four lines."""
+    return f"PO-{getattr(parts_order, 'number', None) or parts_order.pk:06d}"
 
 
 class StockInline(DealerScopedInline, admin.TabularInline):
@@ -166,7 +167,7 @@ class StatusChangeInline(DealerScopedInline, admin.TabularInline):
     @admin.display(description="change")
     def change(self, entry: PartsOrderStatusChange) -> str:
         """Each change with its own statuses (the line's current one would say nothing of this change)."""
-        subject = f"Line {entry.line.position} ({entry.line.part_number})" if entry.line_id else "Order"
+        subject = f"Line {entry.line.position + 1} ({entry.line.part_number})" if entry.line_id else "Order"
         return f"{subject}: {entry.old_status or '—'} → {entry.new_status}"
 
 
@@ -271,6 +272,9 @@ class PartsOrderAdmin(DealerScopedAdmin):
         self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
     ) -> HttpResponse:
         request._orma_line_outcomes = {"changed": [], "refused": [], "order_status": None}  # type: ignore[attr-defined]
+        parts_order = self.get_object(request, object_id) if object_id else None
+        if parts_order is not None:  # the page's subtitle: the readable identifier, not str() (the UUID)
+            extra_context = {**(extra_context or {}), "subtitle": parts_order_label(parts_order)}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def response_change(self, request: HttpRequest, obj: PartsOrder) -> HttpResponse:

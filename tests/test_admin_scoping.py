@@ -17,6 +17,7 @@ from django.db import models
 from django.urls import reverse
 
 from dms_adapters.models import DmsPush
+from orders.models import Customer
 from orma.admin import (
     SHARED_MODELS,
     DealerScopedAdmin,
@@ -24,7 +25,6 @@ from orma.admin import (
     SuperuserOnlyAdmin,
     dealer_path_of,
 )
-from orders.models import Customer
 from orma.outbox import OutboxStatus
 
 from .admin_world import make_world, staff_user, superuser
