@@ -25,6 +25,13 @@ from .models import Dealer, DealerStaff, Department, Grant, Partner
 from .services import partner_rotate_secret
 
 
+def _https_urls(db_field: Any, **kwargs: Any) -> Any:
+    """URL fields assume https when no scheme is typed (Django 6's default, asked for now)."""
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
 class DealerForm(forms.ModelForm):
     """Brands as checkboxes; the DMS password can be replaced or cleared but is never shown."""
 
@@ -41,6 +48,7 @@ class DealerForm(forms.ModelForm):
     class Meta:
         model = Dealer
         exclude = ("dms_password",)
+        formfield_callback = _https_urls
 
     def save(self, commit: bool = True) -> Dealer:
         dealer = super().save(commit=False)
