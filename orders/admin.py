@@ -227,8 +227,9 @@ class RepairOrderAdmin(DealerScopedAdmin):
             .order_by()
             .values_list("id", flat=True)[:SEARCH_MATCH_CAP]
         )
+        dealer_part_lines = scope_to_dealer(PartLine.objects.all(), request, "job__repair_order__department__dealer")
         order_ids = list(
-            PartLine.objects.filter(part_number__istartswith=term, job__repair_order__in=queryset.values("pk"))
+            dealer_part_lines.filter(part_number__istartswith=term)
             .order_by()
             .values_list("job__repair_order_id", flat=True)[:SEARCH_MATCH_CAP]
         )

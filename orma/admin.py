@@ -110,7 +110,10 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:  # type: ignore[override]
-        return self.object_list[: self.CAP + 1].count()
+        rows = self.object_list
+        if hasattr(rows, "order_by"):
+            rows = rows.order_by()  # counting needs no order
+        return rows[: self.CAP + 1].count()
 
 
 class ScopedRelatedFilter(RelatedFieldListFilter):
@@ -118,6 +121,8 @@ class ScopedRelatedFilter(RelatedFieldListFilter):
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
         related = scope_to_dealer(field.related_model._default_manager.all(), request)
+        # a row's label may name what it points to (a department names its dealer): one query for all
+        related = related.select_related(*(f.name for f in related.model._meta.concrete_fields if f.many_to_one))
         ordering = self.field_admin_ordering(field, request, model_admin)
         if ordering:
             related = related.order_by(*ordering)
