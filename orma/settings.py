@@ -312,6 +312,9 @@ ORMA_WEBHOOK_ROTATION_OVERLAP_HOURS = envint("ORMA_WEBHOOK_ROTATION_OVERLAP_HOUR
 ORMA_WEBHOOK_DISABLE_AFTER_DAYS = envint("ORMA_WEBHOOK_DISABLE_AFTER_DAYS", 5)  # failing without a success
 ORMA_WEBHOOK_RETENTION_DAYS = envint("ORMA_WEBHOOK_RETENTION_DAYS", 30)  # the delivery log
 ORMA_WEBHOOK_SWEEP_SECONDS = envint("ORMA_WEBHOOK_SWEEP_SECONDS", 5)
+# The delays (seconds) of the retries after the first attempt; empty: Standard Webhooks' schedule
+# (notifications.delivery.RETRY_SCHEDULE: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h). Tests shorten it.
+ORMA_WEBHOOK_RETRY_SCHEDULE = [float(step) for step in envlist("ORMA_WEBHOOK_RETRY_SCHEDULE", [])]
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
@@ -338,4 +341,8 @@ CELERY_BEAT_SCHEDULE = {
     "parts-purge-closed-orders": {"task": "parts.purge_parts_orders", "schedule": 6 * 60 * 60},
     "idempotency-purge-expired-keys": {"task": "orma.purge_idempotency_keys", "schedule": 60 * 60},
     "dms-sweep": {"task": "dms.sweep", "schedule": ORMA_DMS_SWEEP_SECONDS},
+    # webhook delivery (notifications.tasks, on the "webhooks" queue)
+    "notifications-sweep": {"task": "notifications.sweep", "schedule": ORMA_WEBHOOK_SWEEP_SECONDS},
+    "notifications-purge": {"task": "notifications.purge", "schedule": 60 * 60},
+    "notifications-disable-failing": {"task": "notifications.disable_failing", "schedule": 60 * 60},
 }

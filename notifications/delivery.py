@@ -1,0 +1,470 @@
+"""Webhook delivery on the outbox (``orma.outbox``): record an event's deliveries, make one attempt, redeliver.
+
+- :func:`event_record` runs inside the change's own transaction (an event receiver, or the ping service): the
+  :class:`Event` row, stored once, and one PENDING :class:`Delivery` per subscription that wants it. The worker
+  is rung once the change commits.
+- :func:`delivery_attempt` is one attempt of a worker. The claim takes a delivery only when no earlier
+  delivery of the same (subscription, object) is still open (per-object ordering: version N+1 never overtakes
+  version N, other objects are not held up) and fewer than ``ORMA_WEBHOOK_MAX_IN_FLIGHT`` deliveries of the
+  subscription are in flight: the subscription's row is locked in the claim's transaction, so the count and
+  the claim are one step and two workers cannot both take the last slot. The request goes out outside any
+  transaction (``notifications.transport``); its outcome is written on the attempt's token, with the attempt
+  in the log.
+- Outcomes: 2xx → DELIVERED (a successful ping re-enables a disabled subscription); 410 → the subscription is
+  disabled at once and its open deliveries FAILED; anything else → retried on :data:`RETRY_SCHEDULE` with
+  ±20 % jitter, never before a bounded ``Retry-After``, FAILED after the last attempt. A delivery that ends
+  rings the next one of the same object at once; every attempt that frees a slot rings the subscription's
+  oldest waiting delivery, so a delivery skipped at the cap does not wait for the sweep.
+- :func:`deliveries_requeue`: redelivery (the API, the admin, the command): PENDING now, a fresh attempt
+  budget, the same ``webhook-id``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from orma import outbox
+from orma.events import EventType
+from tenancy.models import Department
+
+from . import payloads, transport
+from .models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Event,
+    PayloadForm,
+    Subscription,
+    SubscriptionNotice,
+)
+
+logger = logging.getLogger("notifications")
+
+# Standard Webhooks' schedule (DESIGN §7): the first attempt at once, then a retry after each of these delays
+# (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h): ten attempts over about three and a half days.
+RETRY_SCHEDULE: tuple[float, ...] = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600, 20 * 3600, 86400)
+JITTER = 0.2  # each delay ±20 %, so deliveries that failed together do not come back together
+# A ``Retry-After`` is honoured (the retry never comes sooner) up to this long; a longer one is cut to it.
+RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
+# How many doorbells a redelivery rings at once; the sweep rings for the rest.
+REQUEUE_RING_LIMIT = 1000
+
+OPEN = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The knobs of delivery (settings ``ORMA_WEBHOOK_*``), read once per attempt."""
+
+    lease: timedelta
+    timeout: float
+    max_in_flight: int
+    schedule: tuple[float, ...]
+    disable_after: timedelta
+
+    @classmethod
+    def current(cls) -> DeliverySettings:
+        schedule = getattr(settings, "ORMA_WEBHOOK_RETRY_SCHEDULE", None) or RETRY_SCHEDULE
+        return cls(
+            lease=timedelta(seconds=settings.ORMA_WEBHOOK_LEASE_SECONDS),
+            timeout=float(settings.ORMA_WEBHOOK_TIMEOUT_SECONDS),
+            max_in_flight=settings.ORMA_WEBHOOK_MAX_IN_FLIGHT,
+            schedule=tuple(float(step) for step in schedule),
+            disable_after=timedelta(days=settings.ORMA_WEBHOOK_DISABLE_AFTER_DAYS),
+        )
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.schedule) + 1
+
+
+# --- recording an event ----------------------------------------------------------------------------
+
+
+def _subscribers(event_type: str, department_id: int) -> list[tuple[int, str]]:
+    """The enabled subscriptions covering the department that want the type: (id, payload form). One query;
+    the type is matched here, not in SQL (a JSON list's ``contains`` is not portable to SQLite, and a
+    department has a handful of subscriptions)."""
+    rows = Subscription.objects.filter(enabled=True, departments=department_id).values_list(
+        "pk", "payload_form", "event_types"
+    )
+    return [(pk, form) for pk, form, types in rows if event_type in (types or ())]
+
+
+def event_record(
+    *,
+    event_type: str,
+    department: Department | None,
+    subject_key: str,
+    data: dict[str, Any],
+    document: Callable[[], dict[str, Any]] | None = None,
+    subscriptions: Iterable[Subscription] | None = None,
+    department_id: int | None = None,
+) -> Event | None:
+    """In the caller's transaction: the Event row (stored once) and one PENDING Delivery per matching
+    subscription (enabled, wanting the type, covering the department) or exactly the given ``subscriptions``
+    (a ping: enabled or not); each rung after commit. None when nobody wants it (nothing written: the create
+    path pays one query then).
+
+    ``document`` renders the object as its GET answers it, called only when a subscriber wants the full form.
+    ``department_id`` stands in for ``department`` when the caller holds only the id (the domain events do).
+    """
+    department_id = department.pk if department is not None else department_id
+    if subscriptions is not None:
+        wanting = [(subscription.pk, subscription.payload_form) for subscription in subscriptions]
+    elif department_id is None:
+        return None
+    else:
+        wanting = _subscribers(event_type, department_id)
+    if not wanting:
+        return None
+    full = document is not None and any(form == PayloadForm.FULL for _, form in wanting)
+    now = timezone.now()
+    event = Event.objects.create(
+        type=event_type,
+        department_id=department_id,
+        subject_key=subject_key,
+        data=data,
+        document=document() if full and document is not None else None,
+        occurred_at=now,
+    )
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            subscription_id=subscription_id,
+            event=event,
+            subject_key=subject_key,
+            event_type=event_type,
+            next_attempt_at=now,
+            pending_since=now,
+        )
+        for subscription_id, _ in wanting
+    )
+    for delivery in deliveries:
+        _ring(delivery.pk)
+    return event
+
+
+def deliveries_requeue(deliveries: QuerySet[Delivery]) -> int:
+    """Redeliver: each (not SENDING) back to PENDING now with a fresh attempt budget, the same uuid (so the
+    same webhook-id), rung after commit; answers how many."""
+    ids = list(deliveries.exclude(status=DeliveryStatus.SENDING).order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        return 0
+    now = timezone.now()
+    requeued = (
+        Delivery.objects.filter(pk__in=ids)
+        .exclude(status=DeliveryStatus.SENDING)
+        .update(
+            status=DeliveryStatus.PENDING,
+            next_attempt_at=now,
+            pending_since=now,
+            attempts=0,
+            last_error="",
+            delivered_at=None,
+            lease_until=None,
+            attempt_token=None,
+            updated_at=now,
+        )
+    )
+    for delivery_id in ids[:REQUEUE_RING_LIMIT]:
+        _ring(delivery_id)
+    return requeued
+
+
+def _ring(delivery_id: int) -> None:
+    from .tasks import deliver
+
+    outbox.ring(deliver, delivery_id)
+
+
+# --- the claim ---------------------------------------------------------------------------------------
+
+
+def earlier_open() -> Exists:
+    """An earlier delivery (lower id) of the same subscription and object is still PENDING or SENDING."""
+    return Exists(
+        Delivery.objects.filter(
+            subscription_id=OuterRef("subscription_id"),
+            subject_key=OuterRef("subject_key"),
+            pk__lt=OuterRef("pk"),
+            status__in=OPEN,
+        )
+    )
+
+
+def unblocked() -> Q:
+    """Deliveries free to go as far as ordering goes: no object (a ping), or none of the object's before it open."""
+    return Q(subject_key="") | ~earlier_open()
+
+
+def _claim(delivery_id: int, knobs: DeliverySettings) -> Delivery | None:
+    """Take the delivery for one attempt, or None: not due, held by another worker, an earlier delivery of its
+    object still open, or its subscription at its cap of requests in flight.
+
+    The subscription's row is locked first (``FOR NO KEY UPDATE``: it does not wait for, nor hold up, the
+    inserts of new deliveries referencing it), so claims of one subscription take turns: the count of what
+    is in flight and the claim are one step, and the cap holds however many workers race for it.
+    """
+    with transaction.atomic():
+        subscription_id = (
+            Subscription.objects.select_for_update(no_key=True, of=("self",))
+            .filter(deliveries__pk=delivery_id)
+            .order_by()
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if subscription_id is None:
+            return None
+        in_flight = Delivery.objects.filter(
+            subscription_id=subscription_id, status=DeliveryStatus.SENDING, lease_until__gt=timezone.now()
+        ).count()
+        if in_flight >= knobs.max_in_flight:
+            return None
+        return outbox.claim(Delivery, delivery_id, lease=knobs.lease, extra=unblocked())
+
+
+# --- one attempt -----------------------------------------------------------------------------------
+
+
+def retry_delay(attempt: int, knobs: DeliverySettings, *, retry_after: float | None = None) -> float | None:
+    """Seconds until the attempt after failed attempt number ``attempt`` (1-based), or None when it was the
+    last: the schedule's step ±20 %, never sooner than ``Retry-After`` (up to :data:`RETRY_AFTER_MAX_SECONDS`)."""
+    if attempt >= knobs.max_attempts:
+        return None
+    step = knobs.schedule[max(0, attempt - 1)]
+    delay = step * random.uniform(1 - JITTER, 1 + JITTER)  # jitter, not cryptography
+    if retry_after is not None and retry_after > 0:
+        delay = max(delay, min(retry_after, RETRY_AFTER_MAX_SECONDS))
+    return delay
+
+
+def delivery_attempt(*, delivery_id: int) -> str:
+    """One attempt of a delivery; answers its outcome ("DELIVERED", "RETRY", "FAILED") or "skipped" (not due,
+    held by another worker, waiting for an earlier delivery of its object, or its subscription at its cap)."""
+    knobs = DeliverySettings.current()
+    claimed = _claim(delivery_id, knobs)
+    if claimed is None:
+        return "skipped"
+    delivery = Delivery.objects.select_related("subscription", "event__department").get(pk=claimed.pk)
+    delivery.attempt_token = claimed.attempt_token  # finish() is conditioned on this attempt's token
+    subscription = delivery.subscription
+    if not subscription.enabled and delivery.event_type != EventType.PING:
+        reason = f"subscription disabled: {subscription.disabled_reason or 'disabled'}"
+        outbox.finish(delivery, status=DeliveryStatus.FAILED, last_error=reason[:2000], next_attempt_at=timezone.now())
+        _ring_after(delivery, ended=True)
+        return DeliveryStatus.FAILED
+    body = payloads.body(delivery.event, subscription.payload_form)
+    started = timezone.now()
+    result = transport.send(
+        url=subscription.url,
+        body=body,
+        webhook_id=delivery.webhook_id,
+        secrets=transport.secrets_in_use(subscription, started),
+        timeout=knobs.timeout,
+    )
+    outcome = _record(delivery, subscription, result, started, knobs)
+    _ring_after(delivery, ended=outcome != "RETRY")
+    return outcome
+
+
+def _record(
+    delivery: Delivery, subscription: Subscription, result: transport.Result, started: datetime, knobs: DeliverySettings
+) -> str:
+    """The delivery, its attempt and its subscription after one request, in one transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        if result.succeeded:
+            kept = outbox.finish(
+                delivery, status=DeliveryStatus.DELIVERED, delivered_at=now, last_error="", next_attempt_at=now
+            )
+            _log(delivery, started, result, succeeded=True)
+            if kept:
+                _subscription_succeeded(subscription, ping=delivery.event_type == EventType.PING, now=now)
+            return DeliveryStatus.DELIVERED
+        error = result.summary()
+        if result.status_code == 410:
+            outbox.finish(delivery, status=DeliveryStatus.FAILED, last_error=error, next_attempt_at=now)
+            _log(delivery, started, result)
+            subscription_disable(
+                subscription_id=subscription.pk,
+                kind=SubscriptionNotice.Kind.DISABLED_GONE,
+                reason="the endpoint answered 410 Gone",
+            )
+            return DeliveryStatus.FAILED
+        delay = retry_delay(delivery.attempts, knobs, retry_after=result.retry_after)
+        if delay is None:
+            outbox.finish(delivery, status=DeliveryStatus.FAILED, last_error=error, next_attempt_at=now)
+            outcome = DeliveryStatus.FAILED
+        else:
+            outbox.finish(
+                delivery,
+                status=DeliveryStatus.PENDING,
+                last_error=error,
+                next_attempt_at=now + timedelta(seconds=delay),
+            )
+            outcome = "RETRY"
+        _log(delivery, started, result)
+        _subscription_failed(subscription, now=now, knobs=knobs)
+        return outcome
+
+
+def _log(delivery: Delivery, started: datetime, result: transport.Result, *, succeeded: bool = False) -> None:
+    # Numbered across redeliveries (``attempts`` restarts at 0 with a fresh budget; the log does not).
+    last = DeliveryAttempt.objects.filter(delivery_id=delivery.pk).aggregate(last=Max("number"))["last"] or 0
+    DeliveryAttempt.objects.create(
+        delivery_id=delivery.pk,
+        number=last + 1,
+        started_at=started,
+        duration_ms=result.duration_ms,
+        status_code=result.status_code,
+        error=result.error,
+        response_body=result.body,
+        succeeded=succeeded,
+    )
+
+
+def _subscription_succeeded(subscription: Subscription, *, ping: bool, now: datetime) -> None:
+    """A 2xx: the subscription is healthy again; a successful ping re-enables a disabled one (with a notice)."""
+    if ping and not subscription.enabled:
+        enabled = Subscription.objects.filter(pk=subscription.pk, enabled=False).update(
+            enabled=True,
+            disabled_at=None,
+            disabled_reason="",
+            last_success_at=now,
+            failing_since=None,
+            updated_at=now,
+        )
+        if enabled:
+            SubscriptionNotice.objects.create(
+                subscription_id=subscription.pk,
+                kind=SubscriptionNotice.Kind.ENABLED,
+                message="re-enabled: a ping was delivered",
+                at=now,
+            )
+            return
+    Subscription.objects.filter(pk=subscription.pk).update(last_success_at=now, failing_since=None)
+
+
+def _subscription_failed(subscription: Subscription, *, now: datetime, knobs: DeliverySettings) -> None:
+    """A failed attempt: the failure clock starts (if it runs already, it keeps its start); a subscription
+    without a single success since ``ORMA_WEBHOOK_DISABLE_AFTER_DAYS`` is disabled."""
+    if subscription.failing_since is None:
+        Subscription.objects.filter(pk=subscription.pk, failing_since__isnull=True).update(failing_since=now)
+    elif subscription.enabled and subscription.failing_since <= now - knobs.disable_after:
+        subscription_disable(
+            subscription_id=subscription.pk,
+            kind=SubscriptionNotice.Kind.DISABLED_FAILING,
+            reason=f"no successful delivery since {subscription.failing_since:%Y-%m-%d %H:%M} UTC",
+        )
+
+
+def subscription_disable(*, subscription_id: int, kind: str, reason: str) -> bool:
+    """Disable an enabled subscription (410, or failing too long): a notice in its log, its waiting deliveries
+    FAILED with the reason (redeliverable). True when it was enabled."""
+    now = timezone.now()
+    with transaction.atomic():
+        disabled = Subscription.objects.filter(pk=subscription_id, enabled=True).update(
+            enabled=False, disabled_at=now, disabled_reason=reason[:200], updated_at=now
+        )
+        if not disabled:
+            return False
+        SubscriptionNotice.objects.create(subscription_id=subscription_id, kind=kind, message=reason, at=now)
+        Delivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.FAILED, last_error=f"subscription disabled: {reason}"[:2000], updated_at=now
+        )
+    logger.warning("subscription %s disabled: %s", subscription_id, reason)
+    return True
+
+
+def subscriptions_disable_failing(*, now: datetime | None = None) -> int:
+    """Disable every enabled subscription failing without a success for ``ORMA_WEBHOOK_DISABLE_AFTER_DAYS``
+    (a periodic task: also those no attempt reaches any more); answers how many."""
+    knobs = DeliverySettings.current()
+    now = now or timezone.now()
+    failing = Subscription.objects.filter(enabled=True, failing_since__lte=now - knobs.disable_after)
+    disabled = 0
+    for subscription_id, since in failing.values_list("pk", "failing_since"):
+        disabled += subscription_disable(
+            subscription_id=subscription_id,
+            kind=SubscriptionNotice.Kind.DISABLED_FAILING,
+            reason=f"no successful delivery since {since:%Y-%m-%d %H:%M} UTC",
+        )
+    return disabled
+
+
+def _ring_after(delivery: Delivery, *, ended: bool) -> None:
+    """After an attempt: ring the next delivery of the same object when this one ended (it waited for it), and
+    the subscription's oldest delivery that is due and free to go (one skipped at the cap, most likely)."""
+    rung = None
+    if ended and delivery.subject_key:
+        rung = (
+            Delivery.objects.filter(
+                subscription_id=delivery.subscription_id,
+                subject_key=delivery.subject_key,
+                status=DeliveryStatus.PENDING,
+                pk__gt=delivery.pk,
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if rung is not None:
+            _ring(rung)
+    waiting = (
+        Delivery.objects.filter(
+            unblocked(),
+            subscription_id=delivery.subscription_id,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__lte=timezone.now(),
+        )
+        .exclude(pk__in=[delivery.pk, rung or 0])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        _ring(waiting)
+
+
+# --- the sweep and the log's retention -------------------------------------------------------------------
+
+
+def deliveries_due(*, limit: int = 1000, skip: int = 0) -> list[int]:
+    """The deliveries a sweep rings for: due or with an expired lease, and not waiting for an earlier
+    delivery of their object (oldest first; ``skip``: leave out the oldest, whose doorbells still wait)."""
+    return outbox.due_ids(Delivery, limit=limit, skip=skip, extra=unblocked())
+
+
+def delivery_log_purge(*, now: datetime | None = None, batch_size: int = 1000) -> dict[str, int]:
+    """Delete what is older than ``ORMA_WEBHOOK_RETENTION_DAYS``: attempts, ended deliveries, and events no
+    delivery refers to any more, in batches (no long lock on the log); answers how many of each."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.ORMA_WEBHOOK_RETENTION_DAYS)
+    purged = {"attempts": 0, "deliveries": 0, "events": 0}
+
+    def in_batches(rows: QuerySet[Any], key: str) -> None:
+        while True:
+            ids = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                return
+            rows.model._default_manager.filter(pk__in=ids).delete()
+            purged[key] += len(ids)
+            if len(ids) < batch_size:
+                return
+
+    in_batches(DeliveryAttempt.objects.filter(started_at__lt=cutoff), "attempts")
+    ended = Delivery.objects.filter(created_at__lt=cutoff).exclude(status__in=OPEN)
+    # a delivery's remaining attempts go with it (a redelivered one may hold newer attempts: it is kept)
+    in_batches(ended.exclude(attempts_log__started_at__gte=cutoff), "deliveries")
+    unreferenced = ~Exists(Delivery.objects.filter(event=OuterRef("pk")))
+    in_batches(Event.objects.filter(unreferenced, occurred_at__lt=cutoff), "events")
+    return purged
