@@ -67,7 +67,10 @@ def make_world(name: str, *, vin_serial: int) -> World:
     circuit = DmsCircuit.objects.create(dealer=dealer, consecutive_failures=1)
     parts_push, _ = PartsOrderPush.objects.get_or_create(dealer=dealer, parts_order=parts_order)
     subscription = Subscription.objects.create(
-        partner=partner, url=f"https://{name.lower()}.example.com/hook", event_types=["order.created"], secret="whsec_x"
+        partner=partner,
+        url=f"https://{name.lower()}.example.com/hook",
+        event_types=["order.created"],
+        secret="whsec_dGVzdC1zZWNyZXQtb2YtdGhlLWFkbWluLXRlc3Rz",
     )
     subscription.departments.add(department)
     notice = SubscriptionNotice.objects.create(subscription=subscription, kind="CREATED")
