@@ -51,7 +51,7 @@ from .rules import customer_has_name
 from .services import repair_order_update
 from .vins import serviced_brand
 
-DMS_COLOURS = {
+DMS_COLOURS: dict[str, str] = {
     DmsStatus.PENDING: "#b25c00",
     DmsStatus.SYNCED: "#2e7d32",
     DmsStatus.REJECTED: "#ba2121",
@@ -487,7 +487,7 @@ class CustomerForm(forms.ModelForm):
         exclude = ("dealer",)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not customer_has_name(data.get("family_name", ""), data.get("company_name", "")):
             self.add_error("family_name", "A family name or a company name is required.")
         return data

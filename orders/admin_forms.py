@@ -27,7 +27,7 @@ from .rules import computed_totals
 from .validation import ValidatedOrder, repair_order_fields, validate_repair_order
 
 # The header fields the form edits: document key -> (label, form field factory).
-_TEXT = {"required": False}
+_TEXT: dict[str, Any] = {"required": False}
 
 
 def _header_fields() -> dict[str, forms.Field]:
@@ -195,7 +195,7 @@ class RepairOrderForm(forms.ModelForm):
 
     def full_clean(self) -> None:
         super().full_clean()
-        if self.is_bound and self._errors is not None and not self._errors:
+        if self.is_bound and not self._errors:  # type: ignore[attr-defined]  # set by full_clean
             self._validate_order()
 
     def _subforms_valid(self) -> bool:
@@ -243,7 +243,7 @@ class RepairOrderForm(forms.ModelForm):
             order.pop("vehicle", None)
         paths: dict[str, Any] = {}
         old_jobs = order.get("jobs", [])
-        jobs = []
+        jobs: list[dict[str, Any]] = []
         for index, (job_form, block, parts_formset) in enumerate(self.job_rows):
             if block is None and not job_form.has_changed():
                 continue  # the blank new job, left blank
@@ -314,7 +314,7 @@ class RepairOrderForm(forms.ModelForm):
 
     @property
     def problems_on_top(self) -> list[str]:
-        return list(self.errors.get(NON_FIELD_ERRORS, []))
+        return [str(problem) for problem in self.errors.get(NON_FIELD_ERRORS, [])]
 
 
 def _job_initial(job: dict[str, Any]) -> dict[str, str]:

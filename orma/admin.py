@@ -110,7 +110,7 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:  # type: ignore[override]
-        rows = self.object_list
+        rows: Any = self.object_list
         if hasattr(rows, "order_by"):
             rows = rows.order_by()  # counting needs no order
         return rows[: self.CAP + 1].count()
@@ -119,7 +119,7 @@ class CappedCountPaginator(Paginator):
 class ScopedRelatedFilter(RelatedFieldListFilter):
     """A foreign-key filter offering only the user's dealer's rows (Django's offers the whole table)."""
 
-    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+    def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> Any:
         related = scope_to_dealer(field.related_model._default_manager.all(), request)
         # a row's label may name what it points to (a department names its dealer): one query for all
         related = related.select_related(*(f.name for f in related.model._meta.concrete_fields if f.many_to_one))
