@@ -152,6 +152,9 @@ class Delivery(OutboxRow):
             ),
             # the log: per subscription, newest first, and the partner's filters
             models.Index(fields=["subscription", "-id"], name="delivery_subscription_recent"),
+            # the log's status and eventType filters, and recovery's FAILED since (notifications API)
+            models.Index(fields=["subscription", "status", "-id"], name="delivery_subscription_status"),
+            models.Index(fields=["subscription", "event_type", "-id"], name="delivery_subscription_type"),
             models.Index(fields=["created_at"], name="delivery_created"),
         ]
 

@@ -182,6 +182,17 @@ def test_make_run_pushes_the_printed_curls_order_with_a_real_worker_and_ctrl_c_s
     ).stdout
     answer = json.loads(created)
     assert answer["statusCode"] == 201, answer
+    again = subprocess.run(
+        make_run.printed_curl(), shell=True, capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    assert json.loads(again)["statusCode"] == 201, again  # a new order number on every run: never 409
+    assert json.loads(again)["orderUUID"] != answer["orderUUID"]
+    log = make_run.log()
+    assert re.search(r"Dealer d0000000-\S+: service department d0000000-\S+, parts department d0000000-", log)
+    assert f"127.0.0.1:{make_run.port}/" in log  # PORT decides the printed URLs and the server's port
+    (parts_curl,) = [line.strip() for line in log.splitlines() if "/price-availability?" in line]
+    priced = subprocess.run(parts_curl, shell=True, capture_output=True, text=True, timeout=30, check=True).stdout
+    assert json.loads(priced)["availability"] == "IN_STOCK", priced
     user, secret = re.search(r"-u '([^:']+):([^']+)'", make_run.printed_curl()).groups()
     order_url = shlex.split(make_run.printed_curl())[-3] + f"/{answer['orderUUID']}"
 
