@@ -1,6 +1,6 @@
 """The "Dealer staff" role: what a workshop's people may do in the back office.
 
-A migration (``tenancy/migrations/0002_dealer_staff_group.py``) creates the group with these permissions,
+A migration (``tenancy/migrations/0003_dealer_staff_group.py``) creates the group with these permissions,
 copied there literally (a migration must not change when this module does); a test keeps the three in step
 (this spec, the migrated group, and the models: every model of OrMa's apps is either here or in
 ``NOT_FOR_STAFF``, so a model added later forces a decision). What staff *see* of each model is their

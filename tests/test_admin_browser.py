@@ -156,7 +156,8 @@ def test_the_demo_staff_user_works_an_order_in_the_browser(server, demo, browser
     page.press("#searchbar", "Enter")
     page.wait_for_selector("#result_list")
     rows = page.locator("#result_list tbody tr")
-    assert rows.count() == 2  # both orders are this vehicle's
+    assert rows.count() == RepairOrder.objects.filter(vin="WVWZZZCDZMW000101").count() >= 2  # this VW's orders
+    assert rows.filter(has_text="WEB-1").count() == 1
     steps.shot("search-by-vin")
 
     # open it

@@ -32,7 +32,7 @@ class TestTheGroup:
         assert granted(group) == {model: set(actions) for model, actions in DEALER_STAFF_PERMISSIONS.items()}
 
     def test_the_migration_copies_the_spec(self) -> None:
-        migration = importlib.import_module("tenancy.migrations.0002_dealer_staff_group")
+        migration = importlib.import_module("tenancy.migrations.0003_dealer_staff_group")
 
         assert migration.PERMISSIONS == DEALER_STAFF_PERMISSIONS and migration.GROUP == DEALER_STAFF_GROUP
 

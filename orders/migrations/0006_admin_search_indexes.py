@@ -37,6 +37,6 @@ def drop_indexes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0004_packageuse_description")]
+    dependencies = [("orders", "0005_repair_order_customer_index")]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes)]

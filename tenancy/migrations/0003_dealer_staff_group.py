@@ -61,7 +61,7 @@ def drop_group(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tenancy", "0001_initial"),
+        ("tenancy", "0002_dealer_dms_password_encrypted"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("orders", "0004_packageuse_description"),
