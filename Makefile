@@ -4,10 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # The embedded default: SQLite in var/, a Celery worker on the filesystem broker in var/celery/,
-# local-memory cache, sandbox DMS.
+# a file cache in var/cache/ (shared by every process), sandbox DMS.
 RUN_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: install run serve test lint fuzz bench lock clean
+.PHONY: install run serve test e2e lint fuzz bench lock clean manage
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,17 @@ run: install
 serve: install
 	bash scripts/run.sh serve
 
+# A support command as `make run` would run it: `make manage ARGS="orma_check --json"` (or .venv/bin/orma ...).
+manage: install
+	$(VENV)/bin/orma $(ARGS)
+
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The production shape end to end (tests/test_e2e.py): scripts/run.sh serve (nginx, gunicorn, worker, beat) on
+# DATABASE_URL's PostgreSQL and a private redis-server, a loopback DMS peer; needs nginx (apt-get install -y nginx-light).
+e2e: install
+	ORMA_E2E=1 $(PY) -m pytest -q -p no:randomly tests/test_e2e.py $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -16,6 +16,10 @@ pytest_plugins = ["tests.schema_conformance"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+# `make e2e` (tests/test_e2e*.py: the production shape, a minute of real processes) is a step of its own;
+# `make test` does not collect it.
+collect_ignore_glob = [] if os.environ.get("ORMA_E2E") == "1" else ["tests/test_e2e*.py"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from django.conf import settings

@@ -159,7 +159,7 @@ def create_fixture(scratch: Path) -> Fixture:
         dealer=dealer,
         data={"familyName": "Muster", "invoiceAddress": {"streetName": "Hauptstr. 1", "city": "Berlin"}},
     )
-    CustomerDiscount.objects.create(customer=customer, brand_code="VW", percent=Decimal("12.5"))
+    CustomerDiscount.objects.create(customer=customer, brand_code="V", percent=Decimal("12.5"))
     Surcharge.objects.create(dealer=dealer, order_type="VOR", percent=Decimal("5"))
     catalogue = write_catalogue(scratch / "load.csv", BASKET_PARTS, prefix="L", on_hand=ON_HAND)
     result = parts_import(path=catalogue, dealer=dealer, store=store, progress=False)

@@ -67,6 +67,27 @@ def _failure_reason(exc: requests.RequestException) -> Reason:
     return Reason.CONFIGURATION  # an invalid URL, a missing schema: the dealer's settings
 
 
+def unreachable_reason(exc: requests.RequestException) -> str:
+    """Why a DMS gave no answer, as support reads it: "connection refused", "timed out after 3 s", the
+    name that does not resolve ... (the innermost cause's own words, not only the exception's class)."""
+    cause: BaseException = exc
+    while cause.__context__ is not None and cause.__context__ is not cause:
+        cause = cause.__context__
+    text = str(cause) or str(exc)
+    for known, said in (
+        ("Connection refused", "connection refused"),
+        ("Name or service not known", "the host name does not resolve"),
+        ("Temporary failure in name resolution", "the host name does not resolve"),
+        ("No route to host", "no route to the host"),
+        ("Network is unreachable", "the network is unreachable"),
+    ):
+        if known in text:
+            return said
+    if isinstance(exc, requests.Timeout) or "timed out" in text.lower():
+        return f"no answer within {REACHABILITY_TIMEOUT_SECONDS} s (timeout)"
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
 class HttpDmsAdapter(DmsAdapter):
     """A DMS spoken to over HTTP at the dealer's base URL, with the dealer's DMS credentials (Basic)."""
 
@@ -165,7 +186,7 @@ class HttpDmsAdapter(DmsAdapter):
                 self.reachability_url, timeout=REACHABILITY_TIMEOUT_SECONDS, allow_redirects=False
             )
         except requests.RequestException as exc:
-            return f"down: {type(exc).__name__}"
+            return f"down: {unreachable_reason(exc)}"
         if response.status_code >= 500:
             return f"down: HTTP {response.status_code}"
         return "ok"

@@ -27,7 +27,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from orders.models import RepairOrder
-from orders.services import repair_order_dms_failed, repair_order_dms_rejected, repair_order_dms_synced
+from orders.services import (
+    repair_order_dms_failed,
+    repair_order_dms_rejected,
+    repair_order_dms_synced,
+    repair_orders_dms_pending,
+)
 from orma import outbox
 from orma.outbox import OutboxStatus
 
@@ -284,3 +289,18 @@ def dms_pushes_resend(*, pushes: Any) -> int:
         pushed_version=None,
         updated_at=now,
     )
+
+
+@transaction.atomic
+def dms_pushes_requeue(*, pushes: Any) -> tuple[int, int]:
+    """Resend these pushes now (``dms_pushes_resend``), show their orders PENDING again and ring for each once
+    committed; a push in flight is left alone. Answers (queued, left alone): the admin's "Resend to DMS"."""
+    from .tasks import push  # the tasks call this module's services
+
+    rows = list(pushes.values_list("pk", "repair_order_id", "status"))
+    chosen = [(push_id, order_id) for push_id, order_id, status in rows if status != OutboxStatus.SENDING]
+    queued = dms_pushes_resend(pushes=DmsPush.objects.filter(pk__in=[push_id for push_id, _ in chosen]))
+    repair_orders_dms_pending(repair_order_ids=[order_id for _, order_id in chosen])
+    for push_id, _ in chosen:
+        outbox.ring(push, push_id)  # the sweep would find them anyway
+    return queued, len(rows) - len(chosen)

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from orma.crypto import EncryptedTextField
 from orma.events import EventType
 from orma.outbox import OutboxRow, OutboxStatus
 from tenancy.models import Department, Partner
@@ -48,8 +49,9 @@ class Subscription(models.Model):
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=200, blank=True, help_text="why OrMa or the partner disabled it")
     # The signing secret (``whsec_`` + base64); during a rotation's overlap the one before it signs too.
-    secret = models.CharField(max_length=200)
-    previous_secret = models.CharField(max_length=200, blank=True)
+    # encrypted at rest like dealers' DMS passwords (orma.crypto; hardening, issue 14)
+    secret = EncryptedTextField()
+    previous_secret = EncryptedTextField(blank=True)
     previous_secret_until = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     failing_since = models.DateTimeField(
@@ -152,6 +154,9 @@ class Delivery(OutboxRow):
             ),
             # the log: per subscription, newest first, and the partner's filters
             models.Index(fields=["subscription", "-id"], name="delivery_subscription_recent"),
+            # the log's status and eventType filters, and recovery's FAILED since (notifications API)
+            models.Index(fields=["subscription", "status", "-id"], name="delivery_subscription_status"),
+            models.Index(fields=["subscription", "event_type", "-id"], name="delivery_subscription_type"),
             models.Index(fields=["created_at"], name="delivery_created"),
         ]
 

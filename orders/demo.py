@@ -3,6 +3,7 @@ the demo dealer's price, and a ``curl`` that creates a repair order (a fresh num
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from typing import Any
@@ -122,20 +123,80 @@ def demo_order_body(*, customer_uuid: str) -> dict[str, Any]:
     }
 
 
+DEMO_ORDER_UUID = demo_uuid("301")
+# The demo world's one repair order (its body is the schema's update example: sent back, it changes nothing).
+DEMO_ORDER_BODY: dict[str, Any] = {
+    "order": {
+        "type": "RO",
+        "header": {
+            "orderNumber": "DEMO-1",
+            "status": "OPENED",
+            "advisorNumber": "ADV-1",
+            "createDate": "2024-02-01",
+            "createTime": "08:30:00",
+            "description": "Inspection and front brakes",
+        },
+        "customer": {"uuid": str(demo_uuid("101"))},
+        "vehicle": {"vin": "WVWZZZCDZMW000101"},
+        "jobs": [
+            {
+                "jobNumberString": "A",
+                "laborOpCode": "INSP",
+                "laborType": "C",
+                "packages": [{"packageCode": "INSPECTION-VW"}],
+                "ccc": {"complaint": "Inspection due", "correction": "Inspected per service plan"},
+            }
+        ],
+    }
+}
+
+
+def _seed_demo_order(demo: Demo) -> None:
+    """The demo repair order (stable UUID), written through the one write path, once."""
+    from orma.actors import Actor, Channel
+
+    from .models import RepairOrder
+    from .services import repair_order_write
+    from .validation import validate_repair_order
+
+    service = demo.made["service"]
+    if RepairOrder.objects.filter(uuid=DEMO_ORDER_UUID).exists():
+        return
+    validated = validate_repair_order(copy.deepcopy(DEMO_ORDER_BODY), department=service)
+    repair_order_write(
+        repair_order=RepairOrder(uuid=DEMO_ORDER_UUID),
+        department=service,
+        validated=validated,
+        actor=Actor(Channel.ADMIN, "orma_seed_demo"),
+    )
+
+
 def seed_demo(demo: Demo) -> None:
     """Customers, vehicles and packages of the demo dealer, and the curls that create and list orders."""
     dealer = demo.made["dealer"]
     customers = _seed_customers_and_vehicles(dealer)
     _seed_packages(dealer)
+    _seed_demo_order(demo)
     demo.made["customers"] = customers
     demo.result["customers"] = [str(customer.uuid) for customer in customers]
     login = f"{demo.made['partner_username']}:{demo.made['partner_secret']}"
     orders_url = f"{demo.base_url}/order/v2/department/{demo.made['service'].uuid}/order"
-    body = demo_order_body(customer_uuid=str(customers[0].uuid))
     demo.lines += [
         "",
-        "Try it:",
-        f"  curl -s -X PUT -u '{login}' -H 'Content-Type: application/json' '{orders_url}' "
-        f"-d '{json.dumps(body, separators=(',', ':'))}'",
+        "Try it (a repair order; its number is new each time the curl runs, so it never answers 409):",
+        order_curl(login=login, orders_url=orders_url, customer_uuid=str(customers[0].uuid)),
         f"  curl -s -u '{login}' '{orders_url}?limit=5'",
     ]
+
+
+NUMBER_PLACEHOLDER = "DEMO-NUMBER"
+
+
+def order_curl(*, login: str, orders_url: str, customer_uuid: str) -> str:
+    """The printed ``curl`` creating a demo order: the shell fills in the order number (``date +%s%N``)
+    each time it runs, so a second run creates a second order instead of answering 409 DUPLICATE_ORDER."""
+    body = json.dumps(demo_order_body(customer_uuid=customer_uuid), separators=(",", ":"))
+    header = json.loads(body)["order"]["header"]
+    body = body.replace(f'"orderNumber":"{header["orderNumber"]}"', f'"orderNumber":"{NUMBER_PLACEHOLDER}"')
+    shell_body = body.replace(NUMBER_PLACEHOLDER, "DEMO-'\"$(date +%s%N | cut -c1-16)\"'")
+    return f"  curl -s -X PUT -u '{login}' -H 'Content-Type: application/json' '{orders_url}' -d '{shell_body}'"

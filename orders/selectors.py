@@ -163,9 +163,16 @@ def repair_order_list(
     return list(orders.only(*REPAIR_ORDER_READ_COLUMNS).order_by("-created_instant", "-id")[: limit + 1])
 
 
-def repair_order_history(*, repair_order: RepairOrder) -> list[OrderHistory]:
-    """The order's history rows, oldest first."""
-    return list(repair_order.history.order_by("version", "id"))
+def repair_order_history(
+    *, repair_order: RepairOrder, after: tuple[int, int] | None = None, limit: int | None = None
+) -> list[OrderHistory]:
+    """The order's history rows, oldest first; a page of them after the (version, id) ``after`` when given
+    (keyset pagination: a 10 x 500-line order updated 50 times answered 37 MB in one go)."""
+    history = repair_order.history.order_by("version", "id")
+    if after is not None:
+        version, row_id = after
+        history = history.filter(Q(version__gt=version) | Q(version=version, id__gt=row_id))
+    return list(history[: limit + 1] if limit is not None else history)
 
 
 def repair_order_from_rows(repair_order: RepairOrder) -> dict[str, Any]:

@@ -188,8 +188,9 @@ def repair_order_update(
     """Replace an order with a technically approved body (a full update) and record the diff.
 
     Refused: a version other than ``expected_version`` (VERSION_MISMATCH; None accepts any), an order
-    that is CLOSED (ORDER_CLOSED), a number or instant that repeats another order of the department
-    (DUPLICATE_ORDER, re-checked under the department lock).
+    that is CLOSED (ORDER_CLOSED, whatever the body), a number or instant that repeats another order of
+    the department (DUPLICATE_ORDER, re-checked under the department lock). A body that changes nothing
+    is a no-op: the order keeps its version, no history entry is written, no event is emitted.
     """
     department = repair_order.department
     _lock_department(department)
@@ -207,9 +208,20 @@ def repair_order_update(
         created_instant=validated.created_instant,
         exclude_id=current.id,
     )
+    if _unchanged(current, validated):
+        current.department = department
+        return current  # an identical PUT: same version, no history entry, nothing pushed again
     current.version += 1
     current.dms_status = DmsStatus.PENDING
     return repair_order_write(repair_order=current, department=department, validated=validated, actor=actor)
+
+
+def _unchanged(repair_order: RepairOrder, validated: ValidatedOrder) -> bool:
+    """Whether writing ``validated`` would leave the order as it is: the same document (the header columns
+    and the lines are written from it). An order by VIN of a vehicle not yet known always changes."""
+    if validated.new_vehicle_vin is not None:
+        return False
+    return repair_order.document == _stored_document(validated, validated.vehicle)
 
 
 def _flatten(value: Any, path: str, into: dict[str, Any]) -> None:

@@ -152,6 +152,7 @@ def repair_order_approve(
     if disagreeing:
         warnings.append(Warning(spec.WARNING_TOTALS, "Given totals disagree with the lines: " + "; ".join(disagreeing)))
     warnings.extend(report.unknown_fields_warnings())
+    warnings.extend(closed_before_created_warnings(header))
 
     instant = creation_instant(header["createDate"], header["createTime"])
     repair_order_window_check(
@@ -162,6 +163,28 @@ def repair_order_approve(
     )
     assert customer is not None  # a missing customer is a problem above
     return ValidatedOrder(order, warnings, customer, vehicle, new_vin, new_brand, instant)
+
+
+def closed_before_created_warnings(header: dict[str, Any]) -> list[Warning]:
+    """Warning 1005 when the order closes before it was created (closeDate/closeTime before createDate/createTime).
+
+    A warning, not an error: DMSs backdate and the order is still worth storing, but the partner should look.
+    """
+    if "closeDate" not in header or "createDate" not in header:
+        return []
+    closed = (header["closeDate"], header.get("closeTime", dt.time.max))
+    created = (header["createDate"], header.get("createTime", dt.time.min))
+    if closed >= created:
+        return []
+    close_text = " ".join(render(value) for value in (header["closeDate"], header.get("closeTime")) if value)
+    create_text = " ".join(render(value) for value in (header["createDate"], header.get("createTime")) if value)
+    return [
+        Warning(
+            spec.WARNING_CLOSED_BEFORE_CREATED,
+            f"order.header.closeDate/closeTime {close_text} is before order.header.createDate/createTime "
+            f"{create_text}.",
+        )
+    ]
 
 
 def validate_repair_order(data: Any, *, department: Department, existing: RepairOrder | None = None) -> ValidatedOrder:

@@ -28,8 +28,9 @@ class Actor:
 
     @classmethod
     def partner(cls, credentials: Any) -> Actor:
-        """The authenticated partner of an API request (``request.user``)."""
-        return cls(Channel.API, credentials.username, partner_id=credentials.id)
+        """The authenticated partner of an API request (``request.user``), named by its display name: a
+        history row is read by other partners too, and a login they learnt could be guessed at."""
+        return cls(Channel.API, credentials.name, partner_id=credentials.id)
 
     @classmethod
     def staff(cls, user: Any) -> Actor:

@@ -7,7 +7,7 @@ leans on a private attribute of Django's cache backend. (Django's backend builds
 every call, ~180 µs with redis-py 8, three times per request before OrMa kept its own client.) Values
 OrMa writes itself are JSON, so they read back the same through either path.
 
-On any other cache (local memory in the embedded default) the same calls go through Django's cache API.
+On any other cache (files under var/cache in the embedded default) the same calls go through Django's cache API.
 """
 
 from __future__ import annotations

@@ -1,24 +1,27 @@
 """``Idempotency-Key`` for creating requests (DESIGN §9), shared by repair orders and parts orders.
 
 Scope is (partner, key); the fingerprint is method + path + body. The first request claims the key with
-a committed row; a repeat with the same fingerprint gets the stored status and body, one with another
-body gets 422, and one arriving while the first is still in flight gets 409. 5xx answers release the
-key so the client can retry. Keys are kept 72 hours.
+a committed row; a repeat with the same fingerprint gets the stored status, headers and body byte for byte
+(the first answer's very bytes, its ``correlationId`` included: it is the first answer), one with another
+body gets 422, and one arriving while the first is still in flight gets 409. Any 5xx releases the key so
+the client can retry, and a claim still "in flight" after ``ORMA_IDEMPOTENCY_IN_FLIGHT_SECONDS`` (longer
+than any request may run: gunicorn's timeout is 30 s) belongs to a request that died with its worker and
+is taken over by the next repeat. Keys are kept 72 hours.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework.request import Request
 
@@ -31,7 +34,7 @@ logger = logging.getLogger("orma.idempotency")
 HEADER = "Idempotency-Key"
 RETENTION = timedelta(hours=72)
 _VALID_KEY = re.compile(r"^[!-~]{1,255}$")
-_REPLAYED_HEADERS = ("ETag", "Location")
+_REPLAYED_HEADERS = ("Content-Type", "ETag", "Location")
 
 
 def fingerprint(request: Request) -> str:
@@ -54,15 +57,21 @@ def _claim(partner_id: int, key: str, print_: str) -> tuple[IdempotencyRecord, b
             record = IdempotencyRecord.objects.filter(partner_id=partner_id, key=key).first()
             if record is None:
                 continue  # released in between: claim again
-            if record.created_at < timezone.now() - RETENTION:
-                record.delete()
+            now = timezone.now()
+            in_flight_for = timedelta(seconds=settings.ORMA_IDEMPOTENCY_IN_FLIGHT_SECONDS)
+            stale_claim = record.status_code is None and record.created_at < now - in_flight_for
+            if record.created_at < now - RETENTION or stale_claim:
+                # conditioned on the row as read: of two repeats taking over a dead claim, one wins
+                IdempotencyRecord.objects.filter(
+                    pk=record.pk, created_at=record.created_at, status_code=record.status_code
+                ).delete()
                 continue
             return record, False
     raise ApiError.of(409, ErrorCode.CONFLICT, "The Idempotency-Key is being processed; retry shortly.")
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
-    response = JsonResponse(record.response_body, status=record.status_code, safe=False)
+    response = HttpResponse(bytes(record.response_content or b""), status=record.status_code)
     for name, value in record.response_headers.items():
         response[name] = value
     response["Idempotent-Replayed"] = "true"
@@ -96,16 +105,18 @@ def idempotent(handler: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         except Exception as exc:
             response = view.handle_exception(exc)  # answered (and stored) like any other outcome
         if response.status_code >= 500:
-            record.delete()
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return response
-        body = getattr(response, "data", None)
-        if body is None:
-            body = json.loads(response.content or b"null")
+        if hasattr(response, "render"):
+            # rendered now, as it will be sent (DRF renders on the way out otherwise; a rendered response is
+            # not rendered again), so the stored bytes are the bytes the client gets
+            response = view.finalize_response(request, response, *args, **kwargs)
+            response.render()
         record.status_code = response.status_code
-        record.response_body = json.loads(json.dumps(body, default=str))
+        record.response_content = response.content
         record.response_headers = {name: response[name] for name in _REPLAYED_HEADERS if response.has_header(name)}
         try:
-            record.save(update_fields=["status_code", "response_body", "response_headers"])
+            record.save(update_fields=["status_code", "response_content", "response_headers"])
         except DatabaseError:
             # The answer stands; without a stored copy the key is released rather than left "in flight".
             logger.exception("could not store the answer for Idempotency-Key %r; releasing it", key)

@@ -1,7 +1,7 @@
 """OrMa settings: one module, driven by environment variables.
 
 The embedded default (no environment at all) is SQLite in ``var/``, Celery on kombu's filesystem transport
-in ``var/celery/`` (a real worker, no server to install), local-memory cache and the sandbox DMS: what
+in ``var/celery/`` (a real worker, no server to install), a file cache in ``var/cache/`` and the sandbox DMS: what
 ``make run`` uses. Production sets ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``CACHE_URL``, ``SECRET_KEY``,
 ``ALLOWED_HOSTS`` and ``DEBUG=0``.
 """
@@ -9,6 +9,7 @@ in ``var/celery/`` (a real worker, no server to install), local-memory cache and
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -69,6 +70,9 @@ if not SECRET_KEY:
 # The key of the HMAC that stores partner secrets; rotating SECRET_KEY must not lock every partner out,
 # so production sets its own.
 ORMA_PARTNER_SECRET_KEY = envstr("ORMA_PARTNER_SECRET_KEY") or SECRET_KEY
+# Fernet keys that encrypt secrets at rest (dealers' DMS passwords), comma-separated, the first one encrypting;
+# empty: a key derived from SECRET_KEY (orma.crypto). Rotation: docs/security.md.
+ORMA_ENCRYPTION_KEYS = envlist("ORMA_ENCRYPTION_KEYS", [])
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else [])
 
@@ -89,10 +93,12 @@ INSTALLED_APPS = [
     "parts",
     "dms_adapters",
     "notifications",
+    "axes",  # admin login lockout (hardening): orma.lockout
 ]
 
 MIDDLEWARE = [
     "orma.api.middleware.CorrelationIdMiddleware",
+    "orma.api.middleware.RequestGuardMiddleware",  # Host, http, chunked bodies, hostile bytes: before all else
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "orma.api.middleware.ApiErrorMiddleware",
@@ -102,6 +108,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out admin login (hardening)
 ]
 
 ROOT_URLCONF = "orma.urls"
@@ -155,7 +162,19 @@ if CACHE_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "orma"}}
+    # The embedded default shares one cache between its processes (the dev server, a support command in
+    # another shell, a second server): files under var/cache. With a per-process memory cache a secret
+    # rotated or a partner deactivated by a command stayed valid in the server for the cached minute.
+    ORMA_CACHE_DIR = Path(envstr("ORMA_CACHE_DIR", str(VAR_DIR / "cache")))
+    ORMA_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(ORMA_CACHE_DIR),
+            "KEY_PREFIX": "orma",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # --- Celery ---------------------------------------------------------------------------------------
 # Celery is only the doorbell (orma.outbox): the database holds every delivery's state, a task carries a
@@ -229,6 +248,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Admin login lockout (django-axes, orma.lockout): after ORMA_ADMIN_LOGIN_FAILURES failures of one username
+# from one address, or from one address, the login answers 429 "Account locked" for the cool-off; the
+# support command orma_unlock_admin lifts it. Failures are kept in the database (every process sees them).
+AUTHENTICATION_BACKENDS = ["orma.lockout.AdminLockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = envint("ORMA_ADMIN_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("ORMA_ADMIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "orma.lockout.admin_client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
@@ -283,6 +312,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # experience (issue 13): the error and warning catalogue and the ±30-day rule in the description
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "orma.api.schema.add_catalogue"],
     # Import strings: each enum's one home is its app's choices (orma imports no domain app). Their
     # ``.values``, as the schema's enums list the values (with the values as labels).
     "ENUM_NAME_OVERRIDES": {
@@ -290,6 +321,7 @@ SPECTACULAR_SETTINGS = {
         "OrderTypeEnum": "orders.choices.OrderType.values",
         "ReferenceTypeEnum": "orders.choices.ReferenceType.values",
         "RepairOrderStatusEnum": "orders.choices.RepairOrderStatus.values",
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus.values",  # notifications (issue 10)
     },
 }
 
@@ -299,6 +331,12 @@ ORMA_AUTH_FAIL_LIMIT_USERNAME = envint("ORMA_AUTH_FAIL_LIMIT_USERNAME", 10)
 ORMA_AUTH_FAIL_LIMIT_ADDRESS = envint("ORMA_AUTH_FAIL_LIMIT_ADDRESS", 100)
 ORMA_TRUSTED_PROXIES = envlist("ORMA_TRUSTED_PROXIES", [])
 ORMA_PARTNER_RATE_LIMIT = envstr("ORMA_PARTNER_RATE_LIMIT", "600/minute")
+# Every list page (and history page) ends early once its rows pass this many bytes of JSON; next continues.
+ORMA_PAGE_BYTE_BUDGET = envint("ORMA_PAGE_BYTE_BUDGET", 4 * 1024 * 1024)
+# An Idempotency-Key claimed this long ago without an answer belongs to a request that died: taken over.
+ORMA_IDEMPOTENCY_IN_FLIGHT_SECONDS = envint("ORMA_IDEMPOTENCY_IN_FLIGHT_SECONDS", 60)
+# Anonymous requests to the open pages (/api/schema/, /api/docs/), per client address (hardening).
+ORMA_ANON_RATE_LIMIT = envstr("ORMA_ANON_RATE_LIMIT", "60/minute")
 # How long a verified partner record may be served from the cache; rotation and admin edits evict it.
 ORMA_CREDENTIAL_CACHE_SECONDS = envint("ORMA_CREDENTIAL_CACHE_SECONDS", 60)
 

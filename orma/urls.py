@@ -2,16 +2,19 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from orma.api.views import healthz, readyz
+from orma.api.views import SchemaDocsView, SchemaView, healthz, readyz
+from orma.front import front_door
 
 urlpatterns = [
+    path("", front_door, name="front-door"),  # experience (issue 13): the front door
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),  # built once per process, throttled (hardening)
+    path("api/docs/", SchemaDocsView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("order/v2/department/<uuid:departmentUUID>/", include("orders.api.urls")),
     path("parts-api/<uuid:enterpriseId>/<uuid:storeId>/v1/", include("parts.api.urls")),
+    # notifications (issue 10)
+    path("notification/v1/", include("notifications.api.urls")),
 ]

@@ -44,6 +44,7 @@ class Availability(models.TextChoices):
     PARTIAL = "PARTIAL", "Partly in stock"
     BACKORDER = "BACKORDER", "Stocked, none available now"
     NOT_STOCKED = "NOT_STOCKED", "Not stocked in this store"
+    NOT_FOUND = "NOT_FOUND", "Not in the dealer's catalogue (a basket's line)"
 
 
 class UnitOfMeasure(models.TextChoices):

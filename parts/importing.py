@@ -169,7 +169,11 @@ def _decimal(text: str, name: str, *, places: int, maximum: Decimal, issues: lis
     try:
         value = Decimal(text)
     except InvalidOperation:
-        issues.append(f"{name} {text!r} is not a number")
+        if re.fullmatch(r"\d{1,3}(?:\.\d{3})*,\d+|\d+,\d+", text):
+            point = text.replace(".", "").replace(",", ".")
+            issues.append(f"{name} {text!r} has a decimal comma: write the decimal point as '.' ({point})")
+        else:
+            issues.append(f"{name} {text!r} is not a number")
         return None
     if not value.is_finite() or value < 0 or value > maximum:
         issues.append(f"{name} {text} must be from 0 to {maximum}")
@@ -281,7 +285,8 @@ class _Reader:
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         try:
             with self.path.open(newline="", encoding="utf-8-sig") as handle:
-                reader = csv.reader(handle)
+                reader = csv.reader(handle, delimiter=_delimiter(handle.readline()))
+                handle.seek(0)
                 header = next(reader, None)
                 columns = self.columns = self.check_header(header)
                 width = len(columns)
@@ -324,6 +329,13 @@ class _Reader:
                 return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
         except OSError as error:
             raise ImportFileError(f"cannot read {self.path}: {error.strerror or error}") from None
+
+
+def _delimiter(header_line: str) -> str:
+    """The file's delimiter, read off its header: ``,`` (the default), ``;`` (what spreadsheets in
+    decimal-comma locales write) or a tab, whichever separates the header's columns. ``|`` is never one:
+    it separates the values of a multi-valued column."""
+    return max((",", ";", "\t"), key=header_line.count)
 
 
 class _Import:
@@ -377,7 +389,9 @@ class _Import:
         part_id = _text(values["partId"], "partId", max_length=50, issues=issues, required=True)
         if SEPARATOR in part_id:
             issues.append(f"partId must not contain {SEPARATOR}")
-        brand_code = _text(values["brandCode"], "brandCode", max_length=20, issues=issues, required=True)
+        brand_code = rules.brand_code(
+            _text(values["brandCode"], "brandCode", max_length=20, issues=issues, required=True)
+        )
         part_code = _text(values["partCode"], "partCode", max_length=50, issues=issues, required=True)
         description = _text(values["description"], "description", max_length=500, issues=issues)
         net_price = None
@@ -544,8 +558,8 @@ class _Import:
     def resolve_references(self, bar: tqdm) -> None:
         batch: list[tuple[int, str, str, list[str]]] = []
         for line, values in self.reader.rows():
-            if line in self.bad_lines or "" in values:
-                continue
+            if "" in values:
+                continue  # a row of the wrong width: nothing in it can be trusted
             successor, alternatives = values["supersededBy"].strip(), values["alternatives"].strip()
             if not (successor or alternatives):
                 continue  # pass 1 already cleared the references of a row that names none
@@ -571,6 +585,8 @@ class _Import:
             if unknown:
                 self.error(line, f"{', '.join(unknown)}: not a part of this file or of the dealer's catalogue")
                 continue
+            if line in self.bad_lines:
+                continue  # its references are checked (reported with its row's errors), never written
             successors.append((ids[part_id], ids[successor] if successor else None))
             links.extend((ids[part_id], ids[name]) for name in alternatives)
         _bulk(

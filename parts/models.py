@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import NotSupportedError, models
 from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -59,7 +60,10 @@ class Part(models.Model):
     part_id = models.CharField(
         max_length=rules.PART_ID_MAX_LENGTH, help_text="seed 002's partId, unique per dealer (e.g. S7654321)"
     )
-    brand_code = models.CharField(max_length=rules.BRAND_CODE_MAX_LENGTH, help_text="short brand code (seed 002: S)")
+    brand_code = models.CharField(
+        max_length=rules.BRAND_CODE_MAX_LENGTH,
+        help_text="seed 002's short brand code: V VW, N VWN, A AUDI, S SKODA, E SEAT, C CUPRA",
+    )
     part_code = models.CharField(max_length=50)
     description = models.CharField(max_length=500, blank=True)
     weight_kg = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
@@ -96,6 +100,7 @@ class Part(models.Model):
         return self.part_id
 
     def clean(self) -> None:
+        self.brand_code = rules.brand_code(self.brand_code)
         successor = self.superseded_by
         if successor is None:
             return
@@ -154,6 +159,9 @@ class CustomerDiscount(models.Model):
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.percent}% on {self.brand_code or self.discount_group}"
 
+    def clean(self) -> None:
+        self.brand_code = rules.brand_code(self.brand_code)
+
 
 class Surcharge(models.Model):
     """What a dealer adds to each line of an urgent order type (VOR, EMG): a percentage and/or a fixed net."""
@@ -170,10 +178,50 @@ class Surcharge(models.Model):
         return f"{self.order_type}: {self.percent or 0}% + {self.fixed_net or 0}"
 
 
+PARTS_ORDER_NUMBER_SEQUENCE = "parts_partsorder_number_seq"  # PostgreSQL; made by migration 0005
+
+
+class NextPartsOrderNumber(models.Expression):
+    """The next ``partsOrderId``, drawn by the database inside the INSERT (no extra query, no race).
+
+    PostgreSQL: a sequence of its own. SQLite (the embedded default, one writer at a time): the table's
+    AUTOINCREMENT counter plus one, which never goes back, so a number is never reused even after the
+    newest order was purged.
+    """
+
+    output_field = models.PositiveBigIntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        raise NotSupportedError(f"parts order numbers are not implemented for {connection.vendor}")
+
+    def as_sqlite(self, compiler: Any, connection: Any) -> Any:
+        table = PartsOrder._meta.db_table
+        return f"(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0) + 1)", []
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> Any:
+        return f"nextval('{PARTS_ORDER_NUMBER_SEQUENCE}')", []
+
+
+class PartsOrderNumberField(models.PositiveBigIntegerField):
+    """seed 002's numeric ``partsOrderId``: drawn by the database on insert and read back by the INSERT's
+    RETURNING (``db_returning``), so placing an order costs no query more."""
+
+    db_returning = True  # type: ignore[assignment]
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        if add and getattr(model_instance, self.attname) is None:
+            return NextPartsOrderNumber()
+        return super().pre_save(model_instance, add)
+
+
 class PartsOrder(models.Model):
     """A partner's parts order to one store (seed 002); its status is derived from its lines' statuses."""
 
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="the API's partsOrderId")
+    # What partners see (seed 002's partsOrderId is a number); another tenant's number answers 404 like a
+    # missing one: tenancy, not obscurity, protects it. The UUID stays OrMa's own key towards the DMS
+    # (Keyloop's Idempotency-Key) and the events.
+    number = PartsOrderNumberField(unique=True, editable=False, help_text="the API's partsOrderId")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="OrMa's own id of the order")
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="parts_orders")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="parts_orders")
     company = models.ForeignKey(
@@ -209,7 +257,7 @@ class PartsOrder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.uuid)
+        return f"parts order {self.number}" if self.number is not None else "new parts order"
 
 
 class PartsOrderLine(models.Model):

@@ -40,6 +40,19 @@ PART_ID_MAX_LENGTH = 50  # seed 002's partId (Part.part_id)
 BRAND_CODE_MAX_LENGTH = 20  # Part.brand_code
 
 
+# seed 002 (its change history: "brandCode data changed to a short code for the brand"): the short code of
+# each brand of seed 000, which OrMa stores and answers; the long names are accepted wherever a brand code
+# comes in (the API, the import, the admin).
+SHORT_BRAND_CODES = {"VW": "V", "VWN": "N", "AUDI": "A", "SKODA": "S", "SEAT": "E", "CUPRA": "C"}
+
+
+def brand_code(value: str) -> str:
+    """seed 002's short brand code for a code or a long brand name, in any case (``skoda`` -> ``S``); a code
+    OrMa does not know (another brand's) is kept, upper-cased."""
+    code = value.strip().upper()
+    return SHORT_BRAND_CODES.get(code, code)
+
+
 def not_one_of(value: str, choices: type[models.TextChoices]) -> str:
     """The message for a value that is not one of an enumeration's (the API's enum fields say the same)."""
     return f"The value '{value}' is not valid; use one of {', '.join(choices.values)}."
@@ -202,21 +215,27 @@ def availability(*, stocked: bool, available: int, quantity: int) -> Availabilit
     return Availability.BACKORDER
 
 
-def plan_reservations(lines: Sequence[tuple[int | None, int]], available: Mapping[int, int]) -> list[bool]:
-    """For (stock row, quantity) lines in order: which are reserved, all or nothing per line.
+def plan_reservations(lines: Sequence[tuple[int | None, int, int]], available: Mapping[int, int]) -> list[int]:
+    """For (stock row, quantity, unit of sale) lines in order: how much of each is reserved.
 
-    A line is reserved only when what is still available on its stock row covers its whole quantity;
-    otherwise it is back-ordered and reserves nothing. Never more is reserved than is available.
+    A line takes what is still available on its stock row, in whole units of sale, up to its quantity;
+    the rest of it is back-ordered (the caller splits such a line in two, as DMSs do). Never more is
+    reserved than is available.
     """
     left = dict(available)
     plan = []
-    for stock_id, quantity in lines:
-        if stock_id is not None and left.get(stock_id, 0) >= quantity:
-            left[stock_id] -= quantity
-            plan.append(True)
-        else:
-            plan.append(False)
+    for stock_id, quantity, unit_of_sale in lines:
+        on_shelf = left.get(stock_id, 0) if stock_id is not None else 0
+        reserved = min(quantity, max(on_shelf, 0) // unit_of_sale * unit_of_sale)
+        if stock_id is not None:
+            left[stock_id] = on_shelf - reserved
+        plan.append(reserved)
     return plan
+
+
+def priced_quantity(quantity: int, unit_of_sale: int) -> int:
+    """The quantity an order of ``quantity`` would have to be: the next multiple of the unit of sale."""
+    return max(unit_of_sale, -(-quantity // unit_of_sale) * unit_of_sale)
 
 
 def quantity_problem(quantity: int, unit_of_sale: int) -> str | None:
@@ -311,14 +330,15 @@ class RequestedLine:
     brand_code: str | None = None
     part_code: str | None = None
     vehicle_references: tuple[Mapping[str, str], ...] = ()
+    index: int | None = None  # its index in the request's ``parts`` (problems name it); None: its position
 
 
 @dataclass(frozen=True)
 class PartsOrderRequest:
     """A syntactically valid parts order request (seed 002's body), before the dealer's rules are checked."""
 
-    customer_uuid: uuid.UUID
-    order_type: str
+    customer_uuid: uuid.UUID | None  # None only in a partial check (see parts_order_checked)
+    order_type: str | None
     lines: Sequence[RequestedLine]
     company_uuid: uuid.UUID | None = None
     order_reference: str = ""
@@ -353,14 +373,14 @@ def _resolve_part(catalogue: Catalogue, line: RequestedLine, prefix: str) -> Par
         if part is None:
             return unknown_part(line.part_id, path)
         for name, given, actual in (
-            ("brandCode", line.brand_code, part.brand_code),
+            ("brandCode", brand_code(line.brand_code or "") or None, part.brand_code),
             ("partCode", line.part_code, part.part_code),
         ):
             if given not in (None, "") and given != actual:
                 reason = f"part {line.part_id} has {name} {actual}, not {given}"
                 return Problem(ErrorCode.UNKNOWN_PART, reason, path, line.part_id)
         return part
-    matches = catalogue.by_code.get((line.brand_code or "", line.part_code or ""), [])
+    matches = catalogue.by_code.get((brand_code(line.brand_code or ""), line.part_code or ""), [])
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -404,18 +424,23 @@ def parts_order_checked(
     reference_required: bool,
     customers: Mapping[uuid.UUID, PricedCustomer],
     catalogue: Catalogue,
-) -> CheckedPartsOrder:
+    partial: bool = False,
+) -> CheckedPartsOrder | None:
     """Seed 002's rules on a parts order, against the dealer's customers and catalogue loaded by the caller.
 
     The customer (and the company, when given) must be the dealer's; ``orderReference`` is required when
     the dealer says so; without ``alternateDeliveryAddress`` the customer needs an invoice address; every
     part must resolve, through its supersession, to one the store can supply, in a multiple of its unit of
     sale and with the vehicle references it declares. Every problem at once, in that order (DomainError).
+
+    ``partial``: the caller found problems in the request's shape and reports them with these; the rules
+    check what did parse (the customer may be missing, lines may be left out), and answer None when they
+    find nothing: such a request is never placed.
     """
     problems: list[Problem] = []
-    priced = customers.get(request.customer_uuid)
+    priced = customers.get(request.customer_uuid) if request.customer_uuid else None
     company = None
-    if problem := customer_problem(request.customer_uuid, customers):
+    if request.customer_uuid is not None and (problem := customer_problem(request.customer_uuid, customers)):
         problems.append(problem)
     if request.company_uuid is not None:
         if problem := customer_problem(request.company_uuid, customers, field="companyId"):
@@ -438,11 +463,16 @@ def parts_order_checked(
                 )
             )
     lines = []
-    for index, line in enumerate(request.lines):
+    for position, line in enumerate(request.lines):
+        index = position if line.index is None else line.index
         checked, line_problems = _check_line(catalogue, line, f"parts[{index}]")
         problems.extend(line_problems)
         if checked is not None:
             lines.append(checked)
-    if problems or priced is None:
+    if problems:
         raise DomainError(problems)
+    if partial or priced is None or request.order_type is None or not lines:
+        if not partial:
+            raise DomainError.of(ErrorCode.FIELD_REQUIRED, "customerId, orderType and parts are required")
+        return None
     return CheckedPartsOrder(request, priced, company, tuple(lines))

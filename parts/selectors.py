@@ -201,6 +201,7 @@ class PriceAvailability:
 
     requested_part_id: str
     quantity: int
+    priced_quantity: int  # the requested quantity rounded up to a multiple of the unit of sale
     part: Part
     supersession: rules.Supersession
     successor: Part | None
@@ -211,6 +212,15 @@ class PriceAvailability:
     availability: Availability
     alternatives: tuple[Alternative, ...]
     mandatory_vehicle_references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnknownPart:
+    """A basket's part the dealer's catalogue does not hold: answered NOT_FOUND on its line, not as an error."""
+
+    requested_part_id: str
+    quantity: int
+    field: str  # the item's field in the request
 
 
 @dataclass(frozen=True)
@@ -257,6 +267,7 @@ class Basket:
     items: tuple[BasketItem, ...]
     priced_customer: PricedCustomer | None
     catalogue: Catalogue
+    part_fields: tuple[str, ...] = ()
 
 
 def basket_check(
@@ -266,62 +277,85 @@ def basket_check(
     customer_uuid: uuid.UUID | None,
     order_type: str | None,
     part_fields: Sequence[str],
+    unknown_parts_refused: bool = True,
 ) -> Basket:
-    """Price & availability's rules: the customer, when given, is the dealer's; then every part is (DomainError).
+    """Price & availability's rules: the customer, when given, is the dealer's, and every part is (DomainError).
 
-    ``part_fields`` names each item's field in the request, for the problems. Two queries: the customer
-    with its discounts, the parts with their chains, stock and the order type's surcharge.
+    ``part_fields`` names each item's field in the request, for the problems. ``unknown_parts_refused``
+    False (a basket): a part the catalogue does not hold is no error, its line answers NOT_FOUND. Two
+    queries: the customer with its discounts, the parts with their chains, stock and the order type's surcharge.
     """
+    problems = []
     priced_customer = None
     if customer_uuid is not None:
         customers = customers_with_discounts(dealer_id=store.dealer_id, customer_uuids=[customer_uuid])
         if problem := rules.customer_problem(customer_uuid, customers):
-            raise DomainError([problem])
-        priced_customer = customers[customer_uuid]
+            if not unknown_parts_refused:  # nothing else of a basket can be wrong: the catalogue is not asked
+                raise DomainError([problem])
+            problems.append(problem)
+        else:
+            priced_customer = customers[customer_uuid]
     catalogue = catalogue_load(
         dealer_id=store.dealer_id, store_id=store.id, part_ids=[i.part_id for i in items], order_type=order_type
     )
-    unknown = [
-        rules.unknown_part(item.part_id, part_field)
-        for item, part_field in zip(items, part_fields, strict=True)
-        if item.part_id not in catalogue.by_part_id
-    ]
-    if unknown:
-        raise DomainError(unknown)
-    return Basket(tuple(items), priced_customer, catalogue)
+    if unknown_parts_refused:
+        problems += [
+            rules.unknown_part(item.part_id, part_field)
+            for item, part_field in zip(items, part_fields, strict=True)
+            if item.part_id not in catalogue.by_part_id
+        ]
+    if problems:
+        raise DomainError(problems)
+    return Basket(tuple(items), priced_customer, catalogue, tuple(part_fields))
 
 
-def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailability]:
-    """Price & availability of each item of a checked basket: one query (the alternatives with their stock)."""
+def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailability | UnknownPart]:
+    """Price & availability of each item of a checked basket, in its order: one query (the alternatives
+    with their stock). Each part is priced and checked for the quantity an order of it would need (the
+    requested one rounded up to a multiple of its unit of sale); a part the catalogue lacks is an
+    :class:`UnknownPart`."""
     catalogue = basket.catalogue
-    resolved = []
-    for item in basket.items:
-        requested = catalogue.by_part_id[item.part_id]
+    resolved: list[tuple[BasketItem, Part, rules.Supersession, Part] | UnknownPart] = []
+    fields = basket.part_fields or tuple(f"parts[{index}].partId" for index in range(len(basket.items)))
+    for item, part_field in zip(basket.items, fields, strict=True):
+        requested = catalogue.by_part_id.get(item.part_id)
+        if requested is None:
+            resolved.append(UnknownPart(item.part_id, item.quantity, part_field))
+            continue
         supersession = catalogue.supersession(requested)
         resolved.append((item, requested, supersession, catalogue.parts[supersession.final]))
-    if not resolved:
-        return []
-    alternatives = alternatives_load(
-        part_pks={pk for _, requested, _, final in resolved for pk in (requested.pk, final.pk)}, store_id=store_id
+    found = [entry for entry in resolved if not isinstance(entry, UnknownPart)]
+    alternatives = (
+        alternatives_load(
+            part_pks={pk for _, requested, _, final in found for pk in (requested.pk, final.pk)}, store_id=store_id
+        )
+        if found
+        else {}
     )
     discounts = basket.priced_customer.discounts if basket.priced_customer else ()
-    answers = []
-    for item, requested, supersession, part in resolved:
+    answers: list[PriceAvailability | UnknownPart] = []
+    for entry in resolved:
+        if isinstance(entry, UnknownPart):
+            answers.append(entry)
+            continue
+        item, requested, supersession, part = entry
         stocked, available = stock_of(part)
+        quantity = rules.priced_quantity(item.quantity, part.unit_of_sale)
         offered = {a.part_id: a for a in alternatives.get(part.pk, []) + alternatives.get(requested.pk, [])}
         offered.pop(part.part_id, None)
         answers.append(
             PriceAvailability(
                 requested_part_id=item.part_id,
                 quantity=item.quantity,
+                priced_quantity=quantity,
                 part=part,
                 supersession=supersession,
                 successor=part if supersession.superseded and not supersession.cycle else None,
                 chain=catalogue.chain_part_ids(supersession),
-                pricing=price_part(part=part, quantity=item.quantity, discounts=discounts),
+                pricing=price_part(part=part, quantity=quantity, discounts=discounts),
                 stocked=stocked,
                 available=max(available, 0),
-                availability=rules.availability(stocked=stocked, available=available, quantity=item.quantity),
+                availability=rules.availability(stocked=stocked, available=available, quantity=quantity),
                 alternatives=tuple(offered.values()),
                 mandatory_vehicle_references=tuple(part.mandatory_vehicle_references or ()),
             )
@@ -334,10 +368,24 @@ def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailabili
 _LINES = Prefetch("lines", queryset=PartsOrderLine.objects.order_by("position"))
 
 
-def parts_order_get(*, department_id: int, order_uuid: uuid.UUID) -> PartsOrder | None:
-    """One parts order of the store with its customer, company and lines: two queries."""
+_MAX_NUMBER = 2**63 - 1  # the column's (bigint) largest value
+
+
+def parts_order_number(text: str) -> int | None:
+    """The parts order number a path spells (ASCII digits, within the column's range), or None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or not 0 < int(text) <= _MAX_NUMBER:
+        return None
+    return int(text)
+
+
+def parts_order_get(
+    *, department_id: int, number: int | None = None, order_uuid: uuid.UUID | None = None
+) -> PartsOrder | None:
+    """One parts order of the store, by its number (the API's partsOrderId) or its UUID, with its customer,
+    company and lines: two queries."""
+    key = {"number": number} if number is not None else {"uuid": order_uuid}
     return (
-        PartsOrder.objects.filter(department_id=department_id, uuid=order_uuid)
+        PartsOrder.objects.filter(department_id=department_id, **key)
         .select_related("customer", "company")
         .prefetch_related(_LINES)
         .first()

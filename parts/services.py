@@ -44,22 +44,26 @@ class PlacedOrder:
     accepted: bool
 
 
-def parts_order_check(*, store: Department, request: rules.PartsOrderRequest) -> rules.CheckedPartsOrder:
+def parts_order_check(
+    *, store: Department, request: rules.PartsOrderRequest, partial: bool = False
+) -> rules.CheckedPartsOrder | None:
     """Check a parts order request against the dealer's rules (``rules.parts_order_checked``): two queries.
 
     The API serializer runs it and hands the result to :func:`parts_order_place`, so nothing is loaded
-    twice; any other caller does the same. Raises DomainError with every problem.
+    twice; any other caller does the same. Raises DomainError with every problem. ``partial``: the
+    request's shape had problems the caller reports with these; what parsed is checked, nothing is placed.
     """
-    if not request.lines or len(request.lines) > rules.MAX_LINES:
+    if len(request.lines) > rules.MAX_LINES or not (request.lines or partial):
         raise DomainError.of(ErrorCode.FIELD_INVALID, f"parts must hold 1 to {rules.MAX_LINES} lines", field="parts")
     dealer = store.dealer
-    customer_uuids = [request.customer_uuid] + ([request.company_uuid] if request.company_uuid else [])
+    customer_uuids = [uuid for uuid in (request.customer_uuid, request.company_uuid) if uuid is not None]
     customers = selectors.customers_with_discounts(dealer_id=dealer.id, customer_uuids=customer_uuids)
+    by_code = [line for line in request.lines if not line.part_id]
     catalogue = selectors.catalogue_load(
         dealer_id=dealer.id,
         store_id=store.id,
         part_ids=[line.part_id for line in request.lines if line.part_id],
-        codes=[(line.brand_code or "", line.part_code or "") for line in request.lines if not line.part_id],
+        codes=[(rules.brand_code(line.brand_code or ""), line.part_code or "") for line in by_code],
         order_type=request.order_type,
     )
     return rules.parts_order_checked(
@@ -67,6 +71,7 @@ def parts_order_check(*, store: Department, request: rules.PartsOrderRequest) ->
         reference_required=dealer.parts_order_reference_required,
         customers=customers,
         catalogue=catalogue,
+        partial=partial,
     )
 
 
@@ -93,9 +98,10 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
     """Place a checked parts order (:func:`parts_order_check`, same store): reserve stock atomically, store it,
     hand it to the DMS.
 
-    A line is RESERVED when the store's available stock covers its whole quantity, else BACKORDER. The
-    stock rows are locked in id order and read fresh inside the transaction, so simultaneous orders never
-    reserve more than is on hand. Prices are the customer's prices at this moment. A constant number of
+    A line is RESERVED for what the store's available stock covers (in whole units of sale) and BACKORDER
+    for the rest: a line partly in stock is stored as two, a RESERVED and a BACKORDER one. The stock rows
+    are locked in id order and read fresh inside the transaction, so simultaneous orders never reserve
+    more than is on hand. Prices are the customer's prices at this moment. A constant number of
     queries whatever the number of lines.
     """
     request = checked.request
@@ -112,7 +118,7 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
         customer=customer,
         company=checked.company,
         partner_id=actor.partner_id,
-        order_type=request.order_type,
+        order_type=request.order_type or "",
         order_reference=request.order_reference,
         contact=dict(request.contact),
         delivery_street_name=address.get("streetName", ""),
@@ -123,40 +129,30 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
     with transaction.atomic():
         stock = selectors.stock_for_update(stock_ids=[selectors.stock_id_of(line.part) for line in checked.lines])
         plan = rules.plan_reservations(
-            [(selectors.stock_id_of(line.part), line.requested.quantity) for line in checked.lines],
+            [
+                (selectors.stock_id_of(line.part), line.requested.quantity, line.part.unit_of_sale)
+                for line in checked.lines
+            ],
             {stock_id: row.available for stock_id, row in stock.items()},
         )
-        lines = []
+        lines: list[PartsOrderLine] = []
         reserved_stock: dict[int, Stock] = {}
-        for position, (checked_line, reserved) in enumerate(zip(checked.lines, plan, strict=True)):
-            line, part, superseded = checked_line.requested, checked_line.part, checked_line.superseded
+        for checked_line, reserved in zip(checked.lines, plan, strict=True):
+            line, part = checked_line.requested, checked_line.part
             stock_id = selectors.stock_id_of(part)
             if reserved and stock_id is not None:
-                stock[stock_id].reserved += line.quantity
+                stock[stock_id].reserved += reserved
                 reserved_stock[stock_id] = stock[stock_id]
+            # Priced whole (the surcharge of the order type once per requested line, on its first part).
             pricing = selectors.price_part(part=part, quantity=line.quantity, discounts=discounts)
-            lines.append(
-                PartsOrderLine(
-                    parts_order=parts_order,
-                    position=position,
-                    part=part,
-                    part_number=part.part_id,
-                    superseded_part=superseded,
-                    superseded_part_number=superseded.part_id if superseded else "",
-                    quantity=line.quantity,
-                    unit_of_measure=part.unit_of_measure,
-                    unit_of_measure_value=part.unit_of_measure_value,
-                    unit_of_sale=part.unit_of_sale,
-                    status=PartsOrderLineStatus.RESERVED if reserved else PartsOrderLineStatus.BACKORDER,
-                    reserved_quantity=line.quantity if reserved else 0,
-                    vehicle_references=[{"type": r["type"], "value": r["value"]} for r in line.vehicle_references],
-                    list_net_price=part.list_net_price,
-                    order_net_price=pricing.customer_unit.net,
-                    surcharge_net=pricing.surcharge.net if pricing.surcharge else None,
-                    tax_rate=part.tax_rate,
-                    currency_code=part.currency_code,
+            pieces = [
+                (PartsOrderLineStatus.RESERVED, reserved),
+                (PartsOrderLineStatus.BACKORDER, line.quantity - reserved),
+            ]
+            for piece, (status, quantity) in enumerate((status, quantity) for status, quantity in pieces if quantity):
+                lines.append(
+                    _order_line(parts_order, len(lines), checked_line, status, quantity, pricing, surcharge=piece == 0)
                 )
-            )
         _write_reserved(reserved_stock.values())
         parts_order.status = rules.derive_order_status(line.status for line in lines)
         parts_order.save()
@@ -165,6 +161,42 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
         # In the transaction: the DMS integration may take the order now (an in-process DMS) or queue it.
         emit(EventType.PARTS_ORDER_CREATED, subject=parts_order, department_id=store.id)
     return PlacedOrder(parts_order, lines, accepted=parts_order.dms_status == DmsStatus.SYNCED)
+
+
+def _order_line(
+    parts_order: PartsOrder,
+    position: int,
+    checked_line: rules.CheckedLine,
+    status: str,
+    quantity: int,
+    pricing: rules.LinePricing,
+    *,
+    surcharge: bool,
+) -> PartsOrderLine:
+    """One stored line of a requested line: all of it, or its RESERVED or its BACKORDER part."""
+    part, superseded = checked_line.part, checked_line.superseded
+    return PartsOrderLine(
+        parts_order=parts_order,
+        position=position,
+        part=part,
+        part_number=part.part_id,
+        superseded_part=superseded,
+        superseded_part_number=superseded.part_id if superseded else "",
+        quantity=quantity,
+        unit_of_measure=part.unit_of_measure,
+        unit_of_measure_value=part.unit_of_measure_value,
+        unit_of_sale=part.unit_of_sale,
+        status=status,
+        reserved_quantity=quantity if status == PartsOrderLineStatus.RESERVED else 0,
+        vehicle_references=[
+            {"type": r["type"], "value": r["value"]} for r in checked_line.requested.vehicle_references
+        ],
+        list_net_price=part.list_net_price,
+        order_net_price=pricing.customer_unit.net,
+        surcharge_net=pricing.surcharge.net if pricing.surcharge and surcharge else None,
+        tax_rate=part.tax_rate,
+        currency_code=part.currency_code,
+    )
 
 
 def _write_reserved(rows: Iterable[Stock]) -> None:

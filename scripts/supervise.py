@@ -5,7 +5,15 @@
 
 Each ``name: command`` line runs as ``sh -c 'exec command'`` in a session of its own, so the pid this
 supervisor knows is the program itself and a terminal's Ctrl-C reaches only the supervisor. Its output is
-relayed line by line behind its name. Ctrl-C, SIGTERM, or any one process ending stops all of them:
+relayed line by line behind its name.
+
+A ``# restart: name, name`` line names the processes that are started again when they end on their own
+(a Celery worker exits when its broker stays away too long; the outbox keeps every delivery, so a new
+worker simply carries on): after ``ORMA_RESTART_SECONDS`` (1 s), doubling up to 30 s while it keeps ending
+within a minute of its start. One that ends ``RESTART_LIMIT`` times in a row that quickly is given up, and
+that stops everything.
+
+Ctrl-C, SIGTERM, or any other process ending stops all of them:
 
 1. SIGTERM to each process itself, never to its process group. A Celery worker stops its pool children
    on its own (a warm shutdown: running tasks finish). Signalled directly, a pool child can die holding
@@ -31,7 +39,23 @@ from pathlib import Path
 from typing import IO
 
 PROCFILE_LINE = re.compile(r"^([A-Za-z0-9_-]+):\s*(.+)$")
+RESTART_LINE = re.compile(r"^#\s*restart:\s*(.*)$")
 SUPERVISOR = "system"
+# A restarted process that ends within this long of its start counts towards the limit; one that ran
+# longer starts the count afresh.
+QUICK_END_SECONDS = 60.0
+RESTART_LIMIT = 5
+RESTART_DELAY_CAP = 30.0
+
+
+def procfile_restarts(path: Path) -> set[str]:
+    """The names a ``# restart: a, b`` line of the Procfile lists."""
+    names: set[str] = set()
+    for line in path.read_text().splitlines():
+        match = RESTART_LINE.match(line.strip())
+        if match:
+            names.update(name.strip() for name in match.group(1).split(",") if name.strip())
+    return names
 
 
 def procfile_entries(path: Path) -> dict[str, str]:
@@ -71,31 +95,63 @@ class Supervisor:
     entries: dict[str, str]
     grace_seconds: float
     output: Output
+    restartable: set[str] = field(default_factory=set)
+    restart_seconds: float = 1.0  # the first restart's delay, doubling while it keeps ending quickly
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     relays: list[threading.Thread] = field(default_factory=list)
     signals: list[int] = field(default_factory=list)
+    started_at: dict[str, float] = field(default_factory=dict)
+    quick_ends: dict[str, int] = field(default_factory=dict)  # restartable: quick ends in a row
+    restart_at: dict[str, float] = field(default_factory=dict)  # restartable: ended, due to start again
 
     def on_signal(self, signum: int, _frame: object) -> None:
         self.signals.append(signum)
 
+    def start_one(self, name: str) -> None:
+        process = subprocess.Popen(
+            ["sh", "-c", f"exec {self.entries[name]}"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, whose id is its pid
+        )
+        self.processes[name] = process
+        self.started_at[name] = time.monotonic()
+        relay = threading.Thread(target=self.output.relay, args=(name, process.stdout), daemon=True)
+        relay.start()
+        self.relays.append(relay)
+        self.output.line(SUPERVISOR, f"{name} started (pid={process.pid})")
+
     def start(self) -> None:
-        for name, command in self.entries.items():
-            process = subprocess.Popen(
-                ["sh", "-c", f"exec {command}"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, whose id is its pid
-            )
-            self.processes[name] = process
-            relay = threading.Thread(target=self.output.relay, args=(name, process.stdout), daemon=True)
-            relay.start()
-            self.relays.append(relay)
-            self.output.line(SUPERVISOR, f"{name} started (pid={process.pid})")
+        for name in self.entries:
+            self.start_one(name)
+
+    def schedule_restart(self, name: str, code: int) -> bool:
+        """A restartable process ended: plan its next start (True), or give it up after too many quick ends."""
+        quick = time.monotonic() - self.started_at[name] < QUICK_END_SECONDS
+        self.quick_ends[name] = self.quick_ends.get(name, 0) + 1 if quick else 0
+        if self.quick_ends[name] >= RESTART_LIMIT:
+            self.output.line(SUPERVISOR, f"{name} ended {RESTART_LIMIT} times in a row within a minute: giving up")
+            return False
+        pid = self.processes[name].pid
+        if _group_alive(pid):
+            os.killpg(pid, signal.SIGKILL)  # what it left behind: a worker's pool children, its beat
+        delay = min(RESTART_DELAY_CAP, self.restart_seconds * 2.0 ** max(0, self.quick_ends[name] - 1))
+        self.restart_at[name] = time.monotonic() + delay
+        self.output.line(SUPERVISOR, f"{name} ended (exit code {code}): starting it again in {delay:.1f} s")
+        return True
 
     def first_to_end(self) -> tuple[str, int] | None:
+        """The first process that ended and is not started again (restartable ones are, when due)."""
         for name, process in self.processes.items():
+            if name in self.restart_at:
+                if time.monotonic() >= self.restart_at[name]:
+                    del self.restart_at[name]
+                    self.start_one(name)
+                continue
             if process.poll() is not None:
+                if name in self.restartable and self.schedule_restart(name, process.returncode):
+                    continue
                 return name, process.returncode
         return None
 
@@ -137,6 +193,14 @@ class Supervisor:
             relay.join(timeout=2)
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         sys.stderr.write(f"usage: {argv[0]} PROCFILE\n")
@@ -144,6 +208,8 @@ def main(argv: list[str]) -> int:
     entries = procfile_entries(Path(argv[1]))
     supervisor = Supervisor(
         entries=entries,
+        restartable=procfile_restarts(Path(argv[1])) & set(entries),
+        restart_seconds=float(os.environ.get("ORMA_RESTART_SECONDS") or 1),
         grace_seconds=float(os.environ.get("ORMA_STOP_SECONDS") or 10),
         output=Output(list(entries)),
     )

@@ -6,12 +6,14 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from orma.crypto import generate_secret, hash_secret, secret_matches
 from orma.demo import Demo, demo_uuid
 
 from .choices import ALL_BRANDS, ALL_SCOPES, DepartmentType
 from .models import Dealer, DealerStaff, Department, Grant, Partner
+from .staff import DEALER_STAFF_GROUP
 
 DEALER_UUID = demo_uuid("1")
 SERVICE_DEPARTMENT_UUID = demo_uuid("11")
@@ -72,6 +74,8 @@ def seed_demo(demo: Demo) -> None:
     staff_password = demo.credentials.get("staffPassword") or secrets.token_urlsafe(12)
     staff = _user(STAFF_USERNAME, staff_password, superuser=False)
     DealerStaff.objects.get_or_create(user=staff, defaults={"dealer": dealer})
+    # the role a workshop's people get: the group its migration created (tenancy.staff)
+    staff.groups.add(Group.objects.get_or_create(name=DEALER_STAFF_GROUP)[0])  # type: ignore[attr-defined]
 
     demo.credentials.update(partnerSecret=secret, adminPassword=admin_password, staffPassword=staff_password)
     demo.made.update(
@@ -82,6 +86,7 @@ def seed_demo(demo: Demo) -> None:
         departments={"service": str(service.uuid), "parts": str(parts.uuid)},
         partner={"username": PARTNER_USERNAME, "secret": secret},
         admin={"username": ADMIN_USERNAME, "password": admin_password},
+        staff={"username": STAFF_USERNAME, "password": staff_password},
     )
     base = demo.base_url
     demo.lines += [

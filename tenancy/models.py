@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from orma.crypto import EncryptedTextField
+
 from .choices import ALL_BRANDS, ALL_SCOPES, DepartmentType, DmsKind, DmsMode
 
 
@@ -25,7 +27,8 @@ class Dealer(models.Model):
     dms_kind = models.CharField(max_length=20, choices=DmsKind.choices, default=DmsKind.SANDBOX)
     dms_base_url = models.URLField(blank=True)
     dms_username = models.CharField(max_length=200, blank=True)
-    dms_password = models.CharField(max_length=200, blank=True)
+    # encrypted at rest (orma.crypto), read back in the clear by the DMS adapters; never shown in the admin
+    dms_password = EncryptedTextField(blank=True)
     dms_mode = models.CharField(max_length=10, choices=DmsMode.choices, default=DmsMode.SYNC)
     parts_order_retention_days = models.PositiveIntegerField(default=365, validators=[MinValueValidator(1)])
     parts_order_reference_required = models.BooleanField(default=False)

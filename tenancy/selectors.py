@@ -22,6 +22,7 @@ class PartnerCredentials:
     id: int
     uuid: uuid.UUID
     username: str
+    name: str  # the display name: what other partners see of this one (history's actor), never the login
     secret_hash: str
     previous_secret_hash: str
     previous_secret_valid_until: datetime | None
@@ -52,18 +53,30 @@ class PartnerCredentials:
         )
 
 
+# What the cache holds for a username no active partner has: the next guess at it costs what a known
+# username costs (no database query), so the two answer in the same time (issue 14, defect 4).
+ABSENT = {"absent": True}
+
+
 def partner_credentials_cache_key(username: str) -> str:
     return f"partner-credentials:{cache_key_part(username)}"
 
 
+def partner_credentials_from_cache(cached: Any) -> PartnerCredentials | None:
+    """The cached form back (None for the cached absence; callers tell "absent" from "not cached" first)."""
+    return None if cached is None or cached == ABSENT else PartnerCredentials.from_json(cached)
+
+
 def partner_credentials_load(*, username: str) -> PartnerCredentials | None:
-    """The active partner with this username from the database (one query), cached for the next requests."""
+    """The active partner with this username from the database (one query), cached for the next requests;
+    an unknown or inactive username is cached as such too, for as long."""
     row = (
         Partner.objects.filter(username=username, is_active=True)
         .values_list(
             "id",
             "uuid",
             "username",
+            "name",
             "secret_hash",
             "previous_secret_hash",
             "previous_secret_valid_until",
@@ -71,10 +84,12 @@ def partner_credentials_load(*, username: str) -> PartnerCredentials | None:
         )
         .first()
     )
-    if row is None:
-        return None
-    credentials = PartnerCredentials(*row)
-    set_json(partner_credentials_cache_key(username), credentials.as_json(), settings.ORMA_CREDENTIAL_CACHE_SECONDS)
+    credentials = PartnerCredentials(*row) if row is not None else None
+    set_json(
+        partner_credentials_cache_key(username),
+        credentials.as_json() if credentials is not None else ABSENT,
+        settings.ORMA_CREDENTIAL_CACHE_SECONDS,
+    )
     return credentials
 
 

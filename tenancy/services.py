@@ -19,9 +19,33 @@ from orma.errors import DomainError, ErrorCode
 from .choices import ALL_BRANDS, ALL_SCOPES, DepartmentType, DmsKind, DmsMode
 from .models import Dealer, Department, Grant, Partner
 
+MAX_GRACE_HOURS = 30 * 24  # a rotation's old secret works at most 30 days more
+
 
 def _invalid(description: str) -> DomainError:
     return DomainError.of(ErrorCode.FIELD_INVALID, description)
+
+
+def username_problem(username: str) -> str | None:
+    """Why a partner username cannot be used, or None: HTTP Basic joins username and secret with ``:``,
+    so a username holding one cannot log in, and control characters cannot be typed or logged safely."""
+    if not username.strip():
+        return "a username must not be empty"
+    if ":" in username:
+        return f"a username must not contain ':' (HTTP Basic separates username and secret with it): {username!r}"
+    if any(not char.isprintable() or char.isspace() for char in username):
+        return f"a username must not contain spaces or control characters: {username!r}"
+    return None
+
+
+def duplicate_dealer(name: str) -> Dealer | None:
+    """A dealer of this name (any case), if one exists: a second one is usually a mistake."""
+    return Dealer.objects.filter(name__iexact=name.strip()).order_by("id").first()
+
+
+def duplicate_department(dealer: Dealer, name: str) -> Department | None:
+    """A department of this dealer with this name (any case), if one exists."""
+    return Department.objects.filter(dealer=dealer, name__iexact=name.strip()).order_by("id").first()
 
 
 def dealer_create(
@@ -35,8 +59,14 @@ def dealer_create(
     dms_password: str = "",
     dms_mode: str = DmsMode.SYNC,
     parts_order_reference_required: bool = False,
+    allow_duplicate: bool = False,
 ) -> Dealer:
-    """Create a dealer; every brand of seed 000 unless told otherwise."""
+    """Create a dealer; every brand of seed 000 unless told otherwise. A name another dealer has is
+    refused unless ``allow_duplicate`` (two "Autohaus Nord" are usually a command run twice)."""
+    if not allow_duplicate and (existing := duplicate_dealer(name)):
+        raise _invalid(
+            f"a dealer named {existing.name!r} exists ({existing.uuid}); pass --allow-duplicate to add another"
+        )
     brands = list(ALL_BRANDS) if brands is None else brands
     unknown = [brand for brand in brands if brand not in ALL_BRANDS]
     if unknown:
@@ -59,8 +89,16 @@ def dealer_create(
     return dealer
 
 
-def department_create(*, dealer: Dealer, name: str, type: str = DepartmentType.SERVICE, dms_id: str = "") -> Department:
-    """Create a department of a dealer; its DMS id defaults to its own UUID."""
+def department_create(
+    *, dealer: Dealer, name: str, type: str = DepartmentType.SERVICE, dms_id: str = "", allow_duplicate: bool = False
+) -> Department:
+    """Create a department of a dealer; its DMS id defaults to its own UUID. A name the dealer already has
+    for a department is refused unless ``allow_duplicate``."""
+    if not allow_duplicate and (existing := duplicate_department(dealer, name)):
+        raise _invalid(
+            f"dealer {dealer.name} has a department named {existing.name!r} ({existing.uuid}); "
+            "pass --allow-duplicate to add another"
+        )
     department = Department(dealer=dealer, name=name, type=type)
     department.dms_id = dms_id or str(department.uuid)
     department.full_clean()
@@ -96,6 +134,8 @@ class GrantSpec:
 @transaction.atomic
 def partner_create(*, name: str, username: str, grants: list[GrantSpec]) -> tuple[Partner, str]:
     """Create a partner with its grants; answers the partner and its secret, which is never stored."""
+    if problem := username_problem(username):
+        raise _invalid(problem)
     if Partner.objects.filter(username=username).exists():
         raise _invalid(f"a partner with username {username!r} already exists")
     departments = Department.objects.in_bulk([g.department_uuid for g in grants], field_name="uuid")
@@ -123,13 +163,26 @@ def grant_set(
 
 
 @transaction.atomic
-def partner_rotate_secret(*, username: str, grace_hours: float = 0) -> tuple[Partner, str, datetime | None]:
-    """Give a partner a new secret; the old one keeps working for ``grace_hours``, then never again."""
-    if grace_hours < 0:
-        raise _invalid("grace hours cannot be negative")
+def partner_rotate_secret(
+    *, username: str, grace_hours: float = 0, force: bool = False
+) -> tuple[Partner, str, datetime | None]:
+    """Give a partner a new secret; the old one keeps working for ``grace_hours`` (at most 30 days), then
+    never again.
+
+    Refused while an earlier rotation's grace period runs, unless ``force``: rotating again would end the
+    secret that period keeps alive at once (the partner may not have switched yet).
+    """
+    if not 0 <= grace_hours <= MAX_GRACE_HOURS:
+        raise _invalid(f"grace hours must be from 0 to {MAX_GRACE_HOURS} (30 days), not {grace_hours:g}")
     partner = Partner.objects.select_for_update().filter(username=username).first()
     if partner is None:
         raise _invalid(f"no partner with username {username!r}")
+    running = partner.previous_secret_valid_until
+    if running is not None and running > timezone.now() and not force:
+        raise _invalid(
+            f"partner {username} is inside the grace period of its last rotation: its previous secret works until "
+            f"{running.isoformat()}; rotating again would end that secret now. Wait, or pass --force"
+        )
     secret = generate_secret()
     valid_until = timezone.now() + timedelta(hours=grace_hours) if grace_hours > 0 else None
     partner.previous_secret_hash = partner.secret_hash if valid_until else ""

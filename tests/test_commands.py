@@ -25,7 +25,15 @@ class TestSeedDemo:
 
         assert row_counts() == counts
         assert first == second
-        assert set(first) == {"dealerUUID", "departments", "customers", "parts", "partner", "admin"}
+        assert set(first) == {
+            "dealerUUID",
+            "departments",
+            "customers",
+            "parts",
+            "partner",
+            "admin",
+            "staff",
+        }  # DESIGN §8
         partner = Partner.objects.get(username=first["partner"]["username"])
         assert secret_matches(first["partner"]["secret"], partner.secret_hash)
         assert {g.department.uuid.hex for g in partner.grants.select_related("department")} == {

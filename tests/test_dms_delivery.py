@@ -604,9 +604,9 @@ class TestKeyloopPartsOrders:
             assert answer.status_code == 200, answer.text
             return answer.json()
 
-        queued = lambda: PartsOrder.objects.filter(uuid=parts_order_id).exclude(dms_order_number="").exists()  # noqa: E731
+        queued = lambda: PartsOrder.objects.filter(number=parts_order_id).exclude(dms_order_number="").exists()  # noqa: E731
         wait_until(queued, timeout=30, what="the DMS queued the order (202)", interval=0.1)
-        dms_number = PartsOrder.objects.get(uuid=parts_order_id).dms_order_number
+        dms_number = PartsOrder.objects.get(number=parts_order_id).dms_order_number
         assert [r.status for r in peer.requests_to("/parts-orders$", "POST")] == [202]
 
         peer.set_line_statuses(dms_number, ["INTRANSIT"])

@@ -182,6 +182,17 @@ def test_make_run_pushes_the_printed_curls_order_with_a_real_worker_and_ctrl_c_s
     ).stdout
     answer = json.loads(created)
     assert answer["statusCode"] == 201, answer
+    again = subprocess.run(
+        make_run.printed_curl(), shell=True, capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    assert json.loads(again)["statusCode"] == 201, again  # a new order number on every run: never 409
+    assert json.loads(again)["orderUUID"] != answer["orderUUID"]
+    log = make_run.log()
+    assert re.search(r"Dealer d0000000-\S+: service department d0000000-\S+, parts department d0000000-", log)
+    assert f"127.0.0.1:{make_run.port}/" in log  # PORT decides the printed URLs and the server's port
+    (parts_curl,) = [line.strip() for line in log.splitlines() if "/price-availability?" in line]
+    priced = subprocess.run(parts_curl, shell=True, capture_output=True, text=True, timeout=30, check=True).stdout
+    assert json.loads(priced)["availability"] == "IN_STOCK", priced
     user, secret = re.search(r"-u '([^:']+):([^']+)'", make_run.printed_curl()).groups()
     order_url = shlex.split(make_run.printed_curl())[-3] + f"/{answer['orderUUID']}"
 
@@ -235,6 +246,33 @@ class TestSupervisor:
         assert "deaf still runs: SIGKILL to its process group" in result.stdout
         deaf = int(re.search(r"deaf started \(pid=(\d+)\)", result.stdout).group(1))
         wait_for(lambda: not live_in_group(deaf), timeout=5, what="the shell and its sleep", log=lambda: result.stdout)
+
+    def test_a_restartable_process_that_ends_is_started_again(self, tmp_path):
+        procfile = tmp_path / "Procfile"
+        runs = tmp_path / "runs"
+        # "flaky" ends twice, then stays up; "short" ends everything once flaky has come back twice.
+        procfile.write_text(
+            "# restart: flaky\n"
+            f"flaky: sh -c 'echo run >> {runs}; [ $(wc -l < {runs}) -ge 3 ] && sleep 60; exit 7'\n"
+            f"short: sh -c 'while [ $(cat {runs} 2>/dev/null | wc -l) -lt 3 ]; do sleep 0.2; done; exit 4'\n"
+        )
+
+        result = supervise(procfile, ORMA_RESTART_SECONDS="0.1")
+
+        assert result.returncode == 4, result.stdout
+        assert result.stdout.count("flaky ended (exit code 7): starting it again") == 2
+        assert runs.read_text().count("run") == 3
+        assert "short ended (exit code 4): stopping everything" in result.stdout
+
+    def test_a_restartable_process_that_keeps_ending_at_once_is_given_up(self, tmp_path):
+        procfile = tmp_path / "Procfile"
+        procfile.write_text("# restart: broken\nbroken: sh -c 'exit 9'\nlong: sleep 60\n")
+
+        result = supervise(procfile, ORMA_STOP_SECONDS="1", ORMA_RESTART_SECONDS="0.1")
+
+        assert result.returncode == 9, result.stdout
+        assert "broken ended 5 times in a row within a minute: giving up" in result.stdout
+        assert "SIGTERM to long" in result.stdout
 
 
 class TestEmbeddedBroker:

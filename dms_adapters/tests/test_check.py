@@ -37,3 +37,36 @@ class TestCheck:
 
         assert exited.value.code == 1
         assert json.loads(out.getvalue())["dms"][str(dealer.uuid)].startswith("down")
+
+
+class TestCheckSaysWhoAndWhy:
+    def test_it_names_the_dealer_its_dms_and_why_it_is_down(self):
+        dealer = DealerFactory(name="Autohaus Nord", dms_kind="mykaarma", dms_base_url="http://127.0.0.1:1/")
+        out = StringIO()
+
+        with pytest.raises(SystemExit):
+            call_command("orma_check", stdout=out)
+
+        line = next(line for line in out.getvalue().splitlines() if "Autohaus Nord" in line)
+        assert line == (
+            f"dms of Autohaus Nord ({dealer.uuid}), mykaarma at http://127.0.0.1:1/: down: connection refused; "
+            "circuit closed"
+        )
+
+    def test_the_json_names_them_too(self):
+        dealer = DealerFactory(name="Autohaus Süd", dms_kind="keyloop", dms_base_url="http://127.0.0.1:1/")
+        out = StringIO()
+
+        with pytest.raises(SystemExit):
+            call_command("orma_check", "--json", stdout=out)
+
+        result = json.loads(out.getvalue())
+        assert result["dms"][str(dealer.uuid)] == "down: connection refused"  # DESIGN §8's key, as it was
+        assert result["dealers"][str(dealer.uuid)] == {
+            "name": "Autohaus Süd",
+            "dmsKind": "keyloop",
+            "dmsUrl": "http://127.0.0.1:1/",
+            "status": "down",
+            "reason": "connection refused",
+            "circuit": "closed",
+        }

@@ -37,7 +37,7 @@ def placed(api, department, body: dict[str, Any]) -> PartsOrder:
     response = api.post(f"{base_url(department)}/parts-orders", body, format="json")
     assert response.status_code == 202, response.json()  # a networked DMS takes it in the background
     return PartsOrder.objects.select_related("department", "customer", "company").get(
-        uuid=response.json()["partsOrderId"]
+        number=response.json()["partsOrderId"]
     )
 
 

@@ -33,7 +33,7 @@ def parts_order(keyloop, api, department) -> PartsOrder:
     world = seed_002_world(department)
     response = api.post(f"{base_url(department)}/parts-orders", world["body"], format="json")
     assert response.status_code == 202, response.json()
-    return PartsOrder.objects.get(uuid=response.json()["partsOrderId"])
+    return PartsOrder.objects.get(number=response.json()["partsOrderId"])
 
 
 def attempt(parts_order: PartsOrder) -> str:
@@ -46,7 +46,7 @@ def push_of(parts_order: PartsOrder) -> PartsOrderPush:
 
 
 def read(api, department, parts_order: PartsOrder) -> dict[str, Any]:
-    return api.get(f"{base_url(department)}/parts-orders/{parts_order.uuid}").json()
+    return api.get(f"{base_url(department)}/parts-orders/{parts_order.number}").json()
 
 
 def test_a_parts_order_gets_its_push_row_in_its_own_transaction(parts_order):
@@ -63,7 +63,7 @@ def test_a_sandbox_parts_order_is_taken_at_once_then_polled_as_time_passes(api, 
     world = seed_002_world(department)
     response = api.post(f"{base_url(department)}/parts-orders", world["body"], format="json")
     assert response.status_code == 201 and response.json()["dms"]["status"] == "SYNCED"
-    parts_order = PartsOrder.objects.get(uuid=response.json()["partsOrderId"])
+    parts_order = PartsOrder.objects.get(number=response.json()["partsOrderId"])
     push = push_of(parts_order)
     assert (push.stage, push.status) == ("POLL", OutboxStatus.PENDING)
     assert push.next_attempt_at > timezone.now()  # the first poll is a little later

@@ -188,7 +188,7 @@ class TestPartsProgression:
             "parts": [{"part": {"partId": stock.part.part_id}, "quantity": 1} for stock in (in_stock, none_left)],
         }
         response = api.post(f"{base_url(department)}/parts-orders", body, format="json")
-        parts_order = PartsOrder.objects.get(uuid=response.json()["partsOrderId"])
+        parts_order = PartsOrder.objects.get(number=response.json()["partsOrderId"])
         reserved, back_ordered = (str(line.uuid) for line in PartsOrderLine.objects.filter(parts_order=parts_order))
 
         statuses = []

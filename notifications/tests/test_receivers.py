@@ -217,7 +217,7 @@ class TestPayloads:
 
         created = self.body_of(thin, 0)
         answered_id = api.get(
-            f"/parts-api/{department.dealer.uuid}/{department.uuid}/v1/parts-orders/{parts_order.uuid}"
+            f"/parts-api/{department.dealer.uuid}/{department.uuid}/v1/parts-orders/{parts_order.number}"
         )
         assert created["type"] == "parts_order.created"
         assert created["data"]["partsOrderId"] == answered_id.json()["partsOrderId"]

@@ -240,6 +240,7 @@ class HistoryEntrySerializer(serializers.Serializer):
 
 class RepairOrderHistorySerializer(OrderEnvelopeSerializer):
     history = HistoryEntrySerializer(many=True)
+    next = serializers.URLField(allow_null=True, help_text="the next page, or null on the last one")
 
 
 class CustomerSerializer(serializer_for(CUSTOMER_BODY.fields["customer"])):  # type: ignore[misc, arg-type]

@@ -144,6 +144,8 @@ class RepairOrder(models.Model):
             models.Index(fields=["department", "-created_instant", "-id"], name="ro_list"),
             models.Index(fields=["department", "status", "-created_instant", "-id"], name="ro_status"),
             models.Index(fields=["department", "vin"], name="ro_vin"),
+            # GET order?customer=: one customer's orders of a department, newest first.
+            models.Index(fields=["department", "customer", "-created_instant", "-id"], name="ro_customer"),
             models.Index(fields=["department", "updated_at", "id"], name="ro_updated"),
             models.Index(fields=["dms_status"], name="ro_dms_status"),
         ]

@@ -153,7 +153,9 @@ def test_writes_announce_the_order_after_their_commit(department, customer, djan
         django_capture_on_commit_callbacks(execute=True),
     ):
         repair_order = create(department, minimal_body(customer))
-        update(repair_order, minimal_body(customer))
+        changed = minimal_body(customer)
+        changed["order"]["header"]["description"] = "changed"
+        update(repair_order, changed)
         assert received == []  # nothing is told before the commit
 
     assert [(event.type, event.subject.pk, event.department_id) for event in received] == [

@@ -1,9 +1,9 @@
 """What authentication needs from the shared cache, read in one round trip.
 
-For one request: the failure counts of the username and of the client address (the lockout), the
+For one request: the failure counts of the username at this client address and of the address (the lockout), the
 partner's cached credentials, and the username's request count in the current rate-limit window
 (counted now; a failed authentication counts too, which the lockout caps at a handful per window).
-On Redis this is one pipeline; on any other Django cache (local memory in the embedded default) the
+On Redis this is one pipeline; on any other Django cache (files in the embedded default) the
 same answers come from a few in-process calls.
 """
 
@@ -24,14 +24,16 @@ _UNCACHED = object()
 class AccessState:
     """The cache's view of one request's credentials."""
 
-    user_failures: tuple[int, int]  # (count, seconds left in the window)
+    user_failures: tuple[int, int]  # (count, seconds left in the window) of this username at this address
     address_failures: tuple[int, int]
     credentials: Any  # the partner's cached credentials (their JSON form), or None when not cached
     requests: tuple[int, int] | None  # (count, seconds left) in the rate window, None without a username
 
 
-def failure_key_for_user(username: str) -> str:
-    return f"authfail:user:{cache_key_part(username)}"
+def failure_key_for_user(username: str, address: str) -> str:
+    """The failures of one username from one client address: a guesser elsewhere never locks a partner out
+    (a username alone was lockable by anyone who learnt it, for as long as they kept guessing)."""
+    return f"authfail:user-addr:{cache_key_part(f'{address} {username}')}"
 
 
 def failure_key_for_address(address: str) -> str:
@@ -47,7 +49,7 @@ def read_access_state(*, username: str | None, address: str, credentials_key: st
     address_key = failure_key_for_address(address)
     if username is None:
         return AccessState((0, 0), counters.peek([address_key])[address_key], None, None)
-    user_key = failure_key_for_user(username)
+    user_key = failure_key_for_user(username, address)
     requests_key = rate_key(username, window)
     client = redis_client()
     if client is None:
@@ -60,7 +62,7 @@ def read_access_state(*, username: str | None, address: str, credentials_key: st
     for key in (user_key, address_key):
         pipe.get(raw[key])
         pipe.ttl(raw[key])
-    pipe.get(raw_key(credentials_key) if credentials_key else raw[user_key])
+    pipe.get(raw_key(credentials_key) if credentials_key else raw[user_key])  # same work either way
     pipe.incr(raw[requests_key])
     pipe.expire(raw[requests_key], window, nx=True)
     pipe.ttl(raw[requests_key])

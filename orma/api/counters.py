@@ -2,14 +2,17 @@
 
 A window starts at its first hit and lasts ``window`` seconds; ``hit`` answers the count so far and the
 seconds until the window ends (the ``Retry-After``). On Redis each call is one pipelined round trip; on
-any other Django cache (local memory in the embedded default) it is a few in-process operations.
+any other Django cache (files under var/cache in the embedded default) it is a few calls through Django's
+cache API (not atomic across processes: a count may lose a hit under a race, which the embedded default can
+afford).
 """
 
 from __future__ import annotations
 
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from orma.cache import raw_key, redis_client
 
@@ -34,13 +37,22 @@ class WindowCounters:
             return int(count), max(1, int(ttl))
         now = time.time()
         cache.add(f"{key}:end", now + window, window)
-        cache.add(key, 0, window)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
-            count = 1
-        return count, _seconds_left(cache.get(f"{key}:end"), now)
+        end = cache.get(f"{key}:end") or now + window
+        if isinstance(
+            caches["default"], LocMemCache
+        ):  # its incr keeps the entry's expiry, atomically within the process
+            cache.add(key, 0, window)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.set(key, 1, window)
+                count = 1
+        else:
+            # Django's generic incr (the file cache's) re-sets the value with the default timeout, so the
+            # window would never end: the count is written with what is left of the window instead
+            count = int(cache.get(key) or 0) + 1
+            cache.set(key, count, max(0.001, end - now))
+        return count, _seconds_left(end, now)
 
     def peek(self, keys: list[str]) -> dict[str, tuple[int, int]]:
         """Current (count, seconds left) of each key, without counting; absent keys answer (0, 0)."""

@@ -28,10 +28,6 @@ from orma.errors import DomainError, ErrorCode, Problem, Warning
 
 logger = logging.getLogger("orma.api")
 
-# A fixed namespace: errorUIDs are derived from the correlation id, so support finds every error of a
-# request from the id in the logs, and two answers to the same request are byte-identical.
-_ERROR_UID_NAMESPACE = uuid.UUID("6f1d2c1e-7a0b-4b8e-9a57-0b6d1f3e2a10")
-
 
 class Family(enum.Enum):
     ORDERS = "orders"
@@ -73,6 +69,7 @@ ERROR_TITLES: dict[str, str] = {
     ErrorCode.CONFLICT: "Conflict",
     ErrorCode.VERSION_MISMATCH: "Version mismatch",
     ErrorCode.PAYLOAD_TOO_LARGE: "Payload too large",
+    ErrorCode.LENGTH_REQUIRED: "Length required",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Unsupported media type",
     ErrorCode.UNPROCESSABLE: "Unprocessable request",
     ErrorCode.RATE_LIMITED: "Too many requests",
@@ -89,6 +86,7 @@ _MESSAGES: dict[int, str] = {
     405: "Method not allowed",
     406: "Not acceptable",
     409: "Conflict",
+    411: "Length required",
     412: "Precondition failed",
     413: "Payload too large",
     415: "Unsupported media type",
@@ -106,6 +104,7 @@ _DEFAULT_CODE_FOR_STATUS: dict[int, tuple[str, str]] = {
     404: (ErrorCode.NOT_FOUND, "The requested resource was not found."),
     405: (ErrorCode.METHOD_NOT_ALLOWED, "The method is not allowed on this resource."),
     406: (ErrorCode.NOT_ACCEPTABLE, "Only application/json responses are available."),
+    411: (ErrorCode.LENGTH_REQUIRED, "Send the body with a Content-Length (chunked bodies are not read)."),
     413: (ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large."),
     415: (ErrorCode.UNSUPPORTED_MEDIA_TYPE, "The request body must be application/json."),
     429: (ErrorCode.RATE_LIMITED, "Too many requests; retry after the time given in Retry-After."),
@@ -148,8 +147,18 @@ class ApiError(Exception):
         return cls(status, [problem], **kwargs)
 
 
-def error_uid(correlation_id: str, index: int) -> str:
-    return str(uuid.uuid5(_ERROR_UID_NAMESPACE, f"{correlation_id}/{index}"))
+def new_error_uid() -> str:
+    """A fresh errorUID: unique per error (DESIGN §4), logged beside the request's correlation id."""
+    return str(uuid.uuid4())
+
+
+def safe_text(value: str) -> str:
+    """``value`` without lone surrogates (each becomes U+FFFD), so an echo of hostile input always encodes."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return value
 
 
 def subject_key_for_path(path: str) -> str:
@@ -167,19 +176,23 @@ def order_envelope(
     errors: Iterable[Problem] = (),
     warnings: Iterable[Warning] = (),
     subject_uuid: str | None = None,
-    correlation_id: str | None = None,
+    error_uids: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Seed 001's response envelope; read endpoints add their data beside these keys."""
-    correlation_id = correlation_id or current_correlation_id() or new_correlation_id()
+    """Seed 001's response envelope; read endpoints add their data beside these keys.
+
+    ``error_uids``: one per error, as logged (fresh ones when not given).
+    """
+    errors = list(errors)
+    uids = list(error_uids) if error_uids is not None else [new_error_uid() for _ in errors]
     return {
         "errors": [
             {
                 "errorCode": str(problem.code),
                 "errorTitle": ERROR_TITLES.get(problem.code, str(problem.code)),
-                "errorDescription": problem.description,
-                "errorUID": error_uid(correlation_id, index),
+                "errorDescription": safe_text(problem.description),
+                "errorUID": uid,
             }
-            for index, problem in enumerate(errors)
+            for problem, uid in zip(errors, uids, strict=True)
         ],
         "warnings": [{"warningCode": w.code, "warningDescription": w.description} for w in warnings],
         subject_key_for_path(path): subject_uuid,
@@ -187,21 +200,28 @@ def order_envelope(
     }
 
 
+def _for_parts_family(problem: Problem) -> Problem:
+    """Seed 002's body has no errorUID: its internal error asks for the correlationId instead."""
+    if problem.code == ErrorCode.INTERNAL_ERROR and "errorUID" in problem.description:
+        return Problem(problem.code, problem.description.replace("the errorUID", "the correlationId"), problem.field)
+    return problem
+
+
 def parts_error_body(*, status: int, problems: Iterable[Problem], correlation_id: str | None = None) -> dict[str, Any]:
     """Seed 002's error shape, shared by the parts and notification families."""
     correlation_id = correlation_id or current_correlation_id() or new_correlation_id()
-    problems = list(problems)
+    problems = [_for_parts_family(problem) for problem in problems]
     message = _MESSAGES.get(status, "Error")
     if len(problems) == 1 and problems[0].field is None:
         message = problems[0].description
     return {
         "correlationId": correlation_id,
-        "message": message,
+        "message": safe_text(message),
         "details": [
             {
-                "field": problem.field or "",
-                "value": "" if problem.value is None else str(problem.value)[:200],
-                "issue": problem.description,
+                "field": safe_text(problem.field or ""),
+                "value": "" if problem.value is None else safe_text(str(problem.value)[:200]),
+                "issue": safe_text(problem.description),
             }
             for problem in problems
         ],
@@ -213,6 +233,7 @@ def render_error(request: HttpRequest, error: ApiError) -> JsonResponse:
     """The error in the shape of the request's family (orders' envelope for paths outside the families)."""
     family = family_for_path(request.path)
     correlation_id = getattr(request, "correlation_id", None) or current_correlation_id() or new_correlation_id()
+    uids = [new_error_uid() for _ in error.problems]
     if family in (Family.PARTS, Family.NOTIFICATIONS):
         body = parts_error_body(status=error.status, problems=error.problems, correlation_id=correlation_id)
     else:
@@ -221,7 +242,8 @@ def render_error(request: HttpRequest, error: ApiError) -> JsonResponse:
             path=request.path,
             errors=error.problems,
             warnings=error.warnings,
-            correlation_id=correlation_id,
+            subject_uuid=getattr(request, "subject_uuid", None),  # set by a view once it found the order
+            error_uids=uids,
         )
     response = JsonResponse(body, status=error.status, json_dumps_params={"ensure_ascii": False})
     for name, value in error.headers.items():
@@ -233,7 +255,7 @@ def render_error(request: HttpRequest, error: ApiError) -> JsonResponse:
         request.method,
         request.path,
         error.status,
-        ", ".join(f"{p.code}[{error_uid(correlation_id, i)}]" for i, p in enumerate(error.problems)),
+        ", ".join(f"{problem.code}[{uid}]" for problem, uid in zip(error.problems, uids, strict=True)),
     )
     return response
 
@@ -289,6 +311,9 @@ def api_error_from_exception(exc: BaseException) -> ApiError | None:
     if isinstance(exc, drf.ValidationError):
         return ApiError(400, problems_from_validation_detail(exc.detail))
     if isinstance(exc, drf.ParseError):
+        hostile_path = getattr(exc, "hostile_path", None)  # orma.api.parsers.HostileString: NUL, lone surrogate
+        if hostile_path is not None:
+            return ApiError.of(400, ErrorCode.FIELD_INVALID, str(exc.detail), field=hostile_path)
         return ApiError.of(400, ErrorCode.MALFORMED_JSON, "The request body is not valid JSON.")
     if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
         return ApiError.of(401, headers={"WWW-Authenticate": 'Basic realm="OrMa"'})

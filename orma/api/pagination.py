@@ -1,19 +1,28 @@
-"""Keyset pagination shared by every list: ``limit`` (1-200), an opaque ``cursor``, the ``next`` URL.
+"""Keyset pagination shared by every list: ``limit`` (1-200), an opaque ``cursor``, the ``next`` URL, and a
+byte budget per page.
 
-A cursor is the last row's sort key, base64-encoded JSON. Whatever a client sends back is checked
-before it reaches the database: a forged cursor answers 400, never a 500 (ids beyond bigint, instants
-PostgreSQL cannot take).
+A cursor is the last row's sort key, sealed: JSON encrypted and authenticated with Fernet under a key derived
+from ``SECRET_KEY``, so a client can neither read it (the sort key holds global row ids: they told a tenant
+how many rows exist across tenants) nor forge one. Whatever a client sends back is still checked before it
+reaches the database: a cursor that does not open, or opens to values the database cannot take, answers 400,
+never a 500.
+
+A page ends early when its rows' JSON passes ``ORMA_PAGE_BYTE_BUDGET`` (4 MiB): 200 full orders could be many
+MB; ``next`` continues after the last row sent. A page always holds at least one row.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
+import functools
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
 from rest_framework.request import Request
 
 from .errors import ApiError, ErrorCode
@@ -44,8 +53,16 @@ def next_url(request: Request, cursor: str | None) -> str | None:
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
+@functools.cache
+def _sealer(secret_key: str) -> Fernet:
+    # a key of its own, derived: a cursor opens nothing else, and nothing else opens as a cursor
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"orma.cursor:{secret_key}".encode()).digest()))
+
+
 def encode_cursor(*values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+    """The sealed, URL-safe form of a sort key."""
+    token = _sealer(settings.SECRET_KEY).encrypt(json.dumps(values, default=str).encode())
+    return token.decode().rstrip("=")
 
 
 def _invalid_cursor() -> ApiError:
@@ -55,8 +72,8 @@ def _invalid_cursor() -> ApiError:
 def decode_cursor(raw: str, length: int) -> list[Any]:
     """The values of a cursor this API issued (``length`` of them), or a 400."""
     try:
-        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = json.loads(_sealer(settings.SECRET_KEY).decrypt((raw + "=" * (-len(raw) % 4)).encode()))
+    except (InvalidToken, ValueError, UnicodeError, TypeError):
         values = None
     if not isinstance(values, list) or len(values) != length:
         raise _invalid_cursor()
@@ -84,21 +101,45 @@ def decode_instant_cursor(raw: str) -> tuple[dt.datetime, int]:
     return cursor_instant(instant), cursor_id(row_id)
 
 
+def json_size(document: Any) -> int:
+    """The bytes ``document`` takes as compact JSON (an estimate within a few bytes of the rendered answer)."""
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8", "replace"))
+
+
 def keyset_page(
     request: Request,
     *,
     fetch: Callable[[Any, int], list[Any]],
     key: Callable[[Any], Sequence[Any]],
     decode: Callable[[str], Any],
+    represent: Callable[[Any], Any] | None = None,
 ) -> tuple[list[Any], str | None]:
     """One page of a keyset-paginated list and the URL of the next page (None on the last one).
 
     ``fetch(after, limit)`` answers up to ``limit + 1`` rows after the decoded cursor (None on the first
     page): the extra row only tells that there is a next page. ``key(row)`` is a row's sort key, which
     the cursor of the next page carries; ``decode(raw)`` checks and decodes a cursor (400 when forged).
+    With ``represent`` the page answers the rows represented, and ends at the byte budget: the rows up to
+    the one that passes it (at least one), ``next`` continuing after the last one sent.
     """
     limit = page_limit(request)
     raw = request.query_params.get("cursor")
     rows = fetch(decode(raw) if raw is not None else None, limit)
-    cursor = encode_cursor(*key(rows[limit - 1])) if len(rows) > limit else None
-    return rows[:limit], next_url(request, cursor)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if represent is None:
+        cursor = encode_cursor(*key(rows[-1])) if more else None
+        return rows, next_url(request, cursor)
+    budget = settings.ORMA_PAGE_BYTE_BUDGET
+    page: list[Any] = []
+    spent = 0
+    for index, row in enumerate(rows):
+        represented = represent(row)
+        spent += json_size(represented) + 1
+        if page and spent > budget:
+            more = True
+            rows = rows[:index]
+            break
+        page.append(represented)
+    cursor = encode_cursor(*key(rows[len(page) - 1])) if more and page else None
+    return page, next_url(request, cursor)

@@ -1,7 +1,7 @@
 """Authorisation: the department in the path decides, for every view of every family.
 
 No grant on the department answers 404 exactly like a department that does not exist (no existence
-leak); a grant without the scope the method needs answers 403.
+leak); a grant without the scope the method needs answers 403 naming the scope.
 """
 
 from __future__ import annotations
@@ -13,6 +13,15 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from tenancy.selectors import PartnerCredentials, grant_get, partner_holds_scope
+
+from .errors import ApiError, ErrorCode
+
+
+def missing_scope(scope: str, where: str) -> ApiError:
+    """403 naming the scope the partner lacks and where, so its developer knows which grant to ask for."""
+    return ApiError.of(
+        403, ErrorCode.FORBIDDEN, f"The partner lacks the scope {scope} {where}; ask the dealer for a grant with it."
+    )
 
 
 class DepartmentScopePermission(BasePermission):
@@ -34,7 +43,7 @@ class DepartmentScopePermission(BasePermission):
             if scope is None:
                 return True
             if not partner_holds_scope(partner_id=partner.id, scope=scope):
-                raise exceptions.PermissionDenied()
+                raise missing_scope(scope, "on any department")
             return True
         grant = grant_get(
             partner_id=partner.id, department_uuid=department_uuid, dealer_uuid=kwargs.get("enterpriseId")
@@ -43,5 +52,5 @@ class DepartmentScopePermission(BasePermission):
             raise exceptions.NotFound()
         request.grant = grant  # type: ignore[attr-defined]
         if scope is not None and scope not in grant.scopes:
-            raise exceptions.PermissionDenied()
+            raise missing_scope(scope, f"on department {department_uuid}")
         return True

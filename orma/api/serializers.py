@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework.fields import empty
+from rest_framework.exceptions import ErrorDetail
+from rest_framework.fields import SkipField, empty
 from rest_framework.serializers import as_serializer_error
 
-from orma.errors import DomainError, ErrorCode
+from orma.errors import DomainError, ErrorCode, Problem
 
 from .errors import problems_from_validation_detail
 
@@ -131,3 +134,132 @@ class RequestSerializer(serializers.Serializer):
             dataclasses.replace(problem, value=_value_at(self.initial_data, problem.field))
             for problem in problems_from_validation_detail(self.errors)
         )
+
+
+# --- strict requests: unknown fields refused, every problem at once --------------------------------
+
+
+def unknown_field_message(key: str, known: Iterable[str]) -> str:
+    """Why a field is refused: it is not one of ``known``; names the closest known field, if any."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return "is not a field of this request" + (f"; did you mean {close[0]}?" if close else "")
+
+
+def unknown_field_errors(data: Any, known: Iterable[str]) -> dict[str, list[ErrorDetail]]:
+    """DRF error detail for every key of ``data`` that is not in ``known`` (FIELD_INVALID)."""
+    if not isinstance(data, Mapping):
+        return {}
+    known = list(known)
+    return {
+        str(key): [ErrorDetail(unknown_field_message(str(key), known), code=ErrorCode.FIELD_INVALID)]
+        for key in data
+        if key not in known
+    }
+
+
+class StrictFieldsMixin:
+    """A nested serializer that refuses fields it does not declare (400 naming them), together with its
+    other problems: a typo such as ``alternateDeliveryAdress`` must not be silently dropped."""
+
+    fields: Any
+
+    def run_validation(self, data: Any = empty) -> Any:
+        unknown = unknown_field_errors(data, self.fields)
+        try:
+            value = super().run_validation(data)  # type: ignore[misc]
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+def problems_of(detail: Any, data: Any, prefix: str = "") -> list[Problem]:
+    """DRF error detail as problems named by their path, each with the value the request sent there."""
+    return [
+        dataclasses.replace(problem, value=_value_at(data, problem.field))
+        for problem in problems_from_validation_detail(detail, prefix)
+    ]
+
+
+class StrictRequestSerializer(RequestSerializer):
+    """A request body whose every problem is answered at once: unknown fields, each field's shape, and the
+    rules on whatever did parse (seed 002's families refuse unknown fields; there is no warnings channel).
+
+    Each declared field is read on its own; a field that fails is left out of ``attrs`` and its problems
+    kept. Then :meth:`check` (the subclass's rules, tolerant of absent fields) runs on what parsed, and the
+    shape problems and the rules' problems are raised together as one DomainError. ``many`` fields listed
+    in ``item_fields`` are read item by item, so the good items of a list still meet the rules; they are
+    given to ``check`` as ``(index, value)`` pairs.
+    """
+
+    item_fields: tuple[str, ...] = ()
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            raise DomainError.of(ErrorCode.MALFORMED_JSON, "The request body must be a JSON object.")
+        attrs: dict[str, Any] = {}
+        problems = problems_of(unknown_field_errors(data, self.fields), data)
+        for name, field in self.fields.items():
+            if field.read_only:
+                continue
+            raw = field.get_value(data)
+            if name in self.item_fields and isinstance(field, serializers.ListSerializer):
+                items, item_problems = self._read_items(field, raw, name, data)
+                problems += item_problems
+                if items is not None:
+                    attrs[str(field.source)] = items
+                continue
+            try:
+                value = field.run_validation(raw)
+            except serializers.ValidationError as exc:
+                problems += problems_of({name: exc.detail}, data)
+            except SkipField:
+                continue
+            else:
+                attrs[str(field.source)] = value
+        self.shape_problems = problems
+        return attrs
+
+    @staticmethod
+    def _read_items(
+        field: serializers.ListSerializer, raw: Any, name: str, data: Any
+    ) -> tuple[list[tuple[int, Any]] | None, list[Problem]]:
+        """A list field item by item: the good items with their index, and every problem (the list's own
+        problems, its type or its length, leave the items unread)."""
+
+        def refused(message: str, code: str = ErrorCode.FIELD_INVALID) -> tuple[None, list[Problem]]:
+            return None, problems_of({name: [ErrorDetail(message, code=code)]}, data)
+
+        if raw is empty or raw is None:
+            return refused("This field is required.", "required") if field.required else (None, [])
+        if not isinstance(raw, list):
+            return refused(f"Expected a list of items but got type {type(raw).__name__!r}.")
+        bounds_of: Any = field  # DRF's ListSerializer keeps min_length/max_length (its stubs do not say so)
+        lowest, highest = bounds_of.min_length or (0 if field.allow_empty else 1), bounds_of.max_length
+        if len(raw) < lowest or (highest is not None and len(raw) > highest):
+            bounds = f"{lowest} to {highest}" if highest is not None else f"at least {lowest}"
+            return refused(f"Holds {len(raw)} items; {bounds} are accepted.")
+        items, problems = [], []
+        for index, item in enumerate(raw):
+            try:
+                items.append((index, field.child.run_validation(item)))  # type: ignore[union-attr]
+            except serializers.ValidationError as exc:
+                problems += problems_of({name: {index: exc.detail}}, data)
+        return items, problems
+
+    def validate(self, attrs: dict[str, Any]) -> Any:
+        problems = list(getattr(self, "shape_problems", ()))
+        try:
+            result = self.check(attrs, problems)
+        except DomainError as error:
+            raise DomainError([*problems, *error.problems], error.warnings) from None
+        if problems:
+            raise DomainError(problems)
+        return result
+
+    def check(self, attrs: dict[str, Any], shape_problems: list[Problem]) -> Any:
+        """The rules on the fields that parsed (absent: they had a problem); answers the validated data."""
+        return attrs

@@ -1,4 +1,14 @@
-"""The per-partner request rate limit (default 600/minute, overridable per partner)."""
+"""The per-partner request rate limit (default 600/minute, overridable per partner), announced on every
+partner answer in the IETF draft's separate headers (draft-ietf-httpapi-ratelimit-headers, the form of
+its versions up to -06, which most clients read):
+
+    RateLimit-Limit: 600          the requests of the window
+    RateLimit-Remaining: 599      left in the current window
+    RateLimit-Reset: 42           seconds until the window ends
+    RateLimit-Policy: 600;w=60    the quota policy: 600 per 60-second window
+
+and the limit of anonymous requests to the open pages (the schema and its docs), per client address.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from orma.crypto import cache_key_part
 from tenancy.selectors import PartnerCredentials
 
 from .access import rate_key
@@ -52,6 +63,38 @@ class PartnerRateThrottle(BaseThrottle):
         if counted is None or counted_window != period:
             counted = counters.hit(rate_key(partner.username, period), period)
         count, seconds_left = counted
+        request._request.orma_rate_headers = rate_limit_headers(limit, period, count, seconds_left)  # type: ignore[attr-defined]
+        if count > limit:
+            self._wait = seconds_left
+            return False
+        return True
+
+    def wait(self) -> float:
+        return self._wait
+
+
+def rate_limit_headers(limit: int, period: int, count: int, seconds_left: int) -> dict[str, str]:
+    """The ``RateLimit-*`` headers of an answer counted as the ``count``-th of its window."""
+    return {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(max(0, limit - count)),
+        "RateLimit-Reset": str(max(0, seconds_left)),
+        "RateLimit-Policy": f"{limit};w={period}",
+    }
+
+
+class AnonymousRateThrottle(BaseThrottle):
+    """Anonymous requests to the open pages, per client address (``ORMA_ANON_RATE_LIMIT``, 60/minute)."""
+
+    def __init__(self) -> None:
+        self._wait = 0
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        from .auth import client_address  # auth imports this module
+
+        limit, period = parse_rate(settings.ORMA_ANON_RATE_LIMIT)
+        count, seconds_left = counters.hit(f"rate:anon:{cache_key_part(client_address(request))}", period)
+        request._request.orma_rate_headers = rate_limit_headers(limit, period, count, seconds_left)  # type: ignore[attr-defined]
         if count > limit:
             self._wait = seconds_left
             return False

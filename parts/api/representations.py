@@ -15,7 +15,7 @@ from typing import Any
 from orders.api.representations import dms_state
 
 from .. import rules, selectors
-from ..choices import WeightUnit
+from ..choices import Availability, WeightUnit
 from ..models import Part, PartsOrder, PartsOrderLine
 
 
@@ -109,6 +109,7 @@ def price_availability_json(answer: selectors.PriceAvailability) -> dict[str, An
     return {
         "partId": answer.requested_part_id,
         "quantity": answer.quantity,
+        "pricedQuantity": answer.priced_quantity,
         "part": part_ref(part),
         "supersession": {
             "supersededBy": answer.successor.part_id if answer.successor else None,
@@ -131,7 +132,7 @@ def price_availability_json(answer: selectors.PriceAvailability) -> dict[str, An
                 **part_ref(alternative),
                 "availableQuantity": max(alternative.available, 0),
                 "availability": rules.availability(
-                    stocked=alternative.stocked, available=alternative.available, quantity=answer.quantity
+                    stocked=alternative.stocked, available=alternative.available, quantity=answer.priced_quantity
                 ),
             }
             for alternative in answer.alternatives
@@ -140,14 +141,45 @@ def price_availability_json(answer: selectors.PriceAvailability) -> dict[str, An
     }
 
 
+def unknown_part_json(unknown: selectors.UnknownPart) -> dict[str, Any]:
+    """A basket's line for a part the catalogue does not hold: NOT_FOUND, saying so."""
+    return {
+        "partId": unknown.requested_part_id,
+        "quantity": unknown.quantity,
+        "pricedQuantity": None,
+        "part": None,
+        "supersession": None,
+        "unitOfMeasure": None,
+        "unitOfSale": None,
+        "listPrice": None,
+        "customerPrice": None,
+        "discountPercent": None,
+        "surcharge": None,
+        "totalPrice": None,
+        "availableQuantity": 0,
+        "availability": Availability.NOT_FOUND,
+        "alternatives": [],
+        "mandatoryVehicleReferences": [],
+        "issue": f"{unknown.field}: part {unknown.requested_part_id} is not in this dealer's catalogue",
+    }
+
+
 def basket_json(
-    *, customer_uuid: uuid.UUID | None, order_type: str | None, answers: Iterable[selectors.PriceAvailability]
+    *,
+    customer_uuid: uuid.UUID | None,
+    order_type: str | None,
+    answers: Iterable[selectors.PriceAvailability | selectors.UnknownPart],
 ) -> dict[str, Any]:
     """Price & availability of a basket: for whom, for which order type, and each part in the request's order."""
     return {
         "customerId": str(customer_uuid) if customer_uuid else None,
         "orderType": order_type,
-        "parts": [price_availability_json(answer) for answer in answers],
+        "parts": [
+            unknown_part_json(answer)
+            if isinstance(answer, selectors.UnknownPart)
+            else {**price_availability_json(answer), "issue": None}
+            for answer in answers
+        ],
     }
 
 
@@ -186,7 +218,7 @@ def parts_order_json(parts_order: PartsOrder, lines: Iterable[PartsOrderLine] | 
     company = parts_order.company
     lines = parts_order.lines.all() if lines is None else lines
     return {
-        "partsOrderId": str(parts_order.uuid),
+        "partsOrderId": parts_order.number,
         "partsOrderDateTime": _timestamp(parts_order.created_at),
         "orderStatus": parts_order.status,
         "customer": {
@@ -212,4 +244,4 @@ def parts_order_json(parts_order: PartsOrder, lines: Iterable[PartsOrderLine] | 
 
 def parts_order_accepted_json(parts_order: PartsOrder) -> dict[str, Any]:
     """Seed 002's 202 body: the order is stored and completes in the background."""
-    return {"partsOrderId": str(parts_order.uuid)}
+    return {"partsOrderId": parts_order.number}

@@ -21,7 +21,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.api.serializers import DmsStateSerializer
-from orma.api.serializers import RequestSerializer
+from orma.api.serializers import (
+    RequestSerializer,
+    StrictFieldsMixin,
+    StrictRequestSerializer,
+    unknown_field_errors,
+)
+from orma.errors import Problem
 
 from .. import rules, selectors, services
 from ..choices import Availability, PartsOrderLineStatus, PartsOrderStatus, PartsOrderType, UnitOfMeasure, WeightUnit
@@ -71,7 +77,7 @@ _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 SEARCH_MAX_LENGTH = 100  # longer search text is cut, not refused
 
 
-class PartsOrderPartRefSerializer(serializers.Serializer):
+class PartsOrderPartRefSerializer(StrictFieldsMixin, serializers.Serializer):
     """The part of an order line: ``partId``, or ``brandCode`` with ``partCode``."""
 
     partId = serializers.CharField(max_length=PART_ID_MAX_LENGTH, required=False)
@@ -84,27 +90,27 @@ class PartsOrderPartRefSerializer(serializers.Serializer):
         return attrs
 
 
-class PartsVehicleReferenceSerializer(serializers.Serializer):
+class PartsVehicleReferenceSerializer(StrictFieldsMixin, serializers.Serializer):
     """A mandatory vehicle reference, e.g. ``{"type": "KEYNUMBER", "value": "AO339223X/2926"}``."""
 
     type = serializers.CharField(max_length=30)
     value = serializers.CharField(max_length=100)
 
 
-class PartsOrderLineRequestSerializer(serializers.Serializer):
+class PartsOrderLineRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     part = PartsOrderPartRefSerializer()
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, help_text="a multiple of the unit of sale")
     mandatoryVehicleReferences = PartsVehicleReferenceSerializer(many=True, required=False, max_length=20)
 
 
-class PartsOrderContactSerializer(serializers.Serializer):
+class PartsOrderContactSerializer(StrictFieldsMixin, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
     email = serializers.CharField(max_length=200, required=False, allow_blank=True)
     companyName = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
-class PartsAddressSerializer(serializers.Serializer):
+class PartsAddressSerializer(StrictFieldsMixin, serializers.Serializer):
     """A delivery address; when given, all four fields are required (postalCode may be sent as a number)."""
 
     streetName = serializers.CharField(max_length=200, required=False, allow_blank=True)
@@ -123,8 +129,10 @@ class PartsAddressSerializer(serializers.Serializer):
         return attrs
 
 
-class PartsOrderCreateSerializer(RequestSerializer):
-    """Seed 002's ``PartsOrderCreateRequest``."""
+class PartsOrderCreateSerializer(StrictRequestSerializer):
+    """Seed 002's ``PartsOrderCreateRequest``: unknown fields are refused, every problem answered at once."""
+
+    item_fields = ("parts",)
 
     customerId = serializers.UUIDField(help_text="a customer of this dealer (customerUUID)")
     companyId = serializers.UUIDField(required=False, allow_null=True, help_text="a customer of this dealer")
@@ -138,18 +146,20 @@ class PartsOrderCreateSerializer(RequestSerializer):
     )
     parts = PartsOrderLineRequestSerializer(many=True, min_length=1, max_length=MAX_LINES)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """The dealer's rules on the well-shaped order; ``checked`` is what ``parts_order_place`` takes."""
-        checked = services.parts_order_check(store=self.context["store"], request=self.parts_order_request(attrs))
+    def check(self, attrs: dict[str, Any], shape_problems: list[Problem]) -> dict[str, Any]:
+        """The dealer's rules on what parsed; ``checked`` is what ``parts_order_place`` takes."""
+        checked = services.parts_order_check(
+            store=self.context["store"], request=self.parts_order_request(attrs), partial=bool(shape_problems)
+        )
         return {**attrs, "checked": checked}
 
     @staticmethod
     def parts_order_request(attrs: dict[str, Any]) -> rules.PartsOrderRequest:
-        """The body's fields as the rules read them."""
+        """The body's fields as the rules read them (a field with a problem is absent)."""
         return rules.PartsOrderRequest(
-            customer_uuid=attrs["customerId"],
+            customer_uuid=attrs.get("customerId"),
             company_uuid=attrs.get("companyId"),
-            order_type=attrs["orderType"],
+            order_type=attrs.get("orderType"),
             order_reference=(attrs.get("orderReference") or "").strip(),
             contact={k: v for k, v in (attrs.get("orderContact") or {}).items() if v},
             delivery_address=attrs.get("alternateDeliveryAddress") or None,
@@ -160,8 +170,9 @@ class PartsOrderCreateSerializer(RequestSerializer):
                     brand_code=line["part"].get("brandCode"),
                     part_code=line["part"].get("partCode"),
                     vehicle_references=tuple(line.get("mandatoryVehicleReferences", ())),
+                    index=index,
                 )
-                for line in attrs["parts"]
+                for index, line in attrs.get("parts", ())
             ],
         )
 
@@ -190,12 +201,17 @@ class PartsSearchQuerySerializer(RequestSerializer):
         return value[:SEARCH_MAX_LENGTH]
 
     def validate_brandCode(self, value: str) -> str:
-        return value[:BRAND_CODE_MAX_LENGTH]
+        return rules.brand_code(value[:BRAND_CODE_MAX_LENGTH])
 
 
 class PartsBasketItemSerializer(serializers.Serializer):
     partId = serializers.CharField(max_length=PART_ID_MAX_LENGTH)
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY, default=1, help_text="priced as the next multiple of the unit of sale"
+    )
+
+
+_BASKET_ITEM_FIELDS = ("partId", "quantity")
 
 
 @extend_schema_field(PartsBasketItemSerializer(many=True))
@@ -215,7 +231,7 @@ class BasketItemsField(serializers.Field):
             self.fail("length")
         items, errors, failed = [], [], False
         for item in data:
-            problems: dict[str, str] = {}
+            problems: dict[str, Any] = {}
             part_id = item.get("partId") if isinstance(item, dict) else None
             quantity = item.get("quantity", 1) if isinstance(item, dict) else None
             if not isinstance(item, dict):
@@ -226,6 +242,7 @@ class BasketItemsField(serializers.Field):
                 problems["partId"] = f"Ensure this field has no more than {PART_ID_MAX_LENGTH} characters and no NUL."
             if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
                 problems["quantity"] = f"A whole number from 1 to {MAX_QUANTITY} is required."
+            problems.update(unknown_field_errors(item, _BASKET_ITEM_FIELDS))
             errors.append(problems)
             failed = failed or bool(problems)
             if not problems:
@@ -242,7 +259,11 @@ class _PriceAvailabilityRequestSerializer(RequestSerializer):
     """What both price & availability requests share: their rules (``selectors.basket_check``)."""
 
     def with_basket(
-        self, attrs: dict[str, Any], items: list[selectors.BasketItem], part_fields: list[str]
+        self,
+        attrs: dict[str, Any],
+        items: list[selectors.BasketItem],
+        part_fields: list[str],
+        unknown_parts_refused: bool = True,
     ) -> dict[str, Any]:
         """The request's fields with ``basket``: the checked items, the customer pricing them, their catalogue."""
         basket = selectors.basket_check(
@@ -251,27 +272,32 @@ class _PriceAvailabilityRequestSerializer(RequestSerializer):
             customer_uuid=attrs.get("customerId"),
             order_type=attrs.get("orderType"),
             part_fields=part_fields,
+            unknown_parts_refused=unknown_parts_refused,
         )
         return {**attrs, "basket": basket}
 
 
-class PartsBasketSerializer(_PriceAvailabilityRequestSerializer):
-    """A basket: up to 200 parts, priced for the customer when ``customerId`` is given."""
+class PartsBasketSerializer(StrictRequestSerializer, _PriceAvailabilityRequestSerializer):
+    """A basket: up to 200 parts, priced for the customer when ``customerId`` is given. Unknown fields are
+    refused; a part the catalogue lacks is no error: its line answers NOT_FOUND."""
 
     customerId = serializers.UUIDField(required=False, allow_null=True)
     orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType, required=False, allow_null=True)
     parts = BasketItemsField()
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        items = [selectors.BasketItem(item["partId"], item["quantity"]) for item in attrs["parts"]]
-        return self.with_basket(attrs, items, [f"parts[{index}].partId" for index in range(len(items))])
+    def check(self, attrs: dict[str, Any], shape_problems: list[Problem]) -> dict[str, Any]:
+        items = [selectors.BasketItem(item["partId"], item["quantity"]) for item in attrs.get("parts", ())]
+        fields = [f"parts[{index}].partId" for index in range(len(items))]
+        return self.with_basket(attrs, items, fields, unknown_parts_refused=False)
 
 
 class PartsPriceAvailabilityQuerySerializer(_PriceAvailabilityRequestSerializer):
     """The query of ``GET price-availability``."""
 
     partId = serializers.CharField(max_length=PART_ID_MAX_LENGTH)
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY, default=1)
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=MAX_QUANTITY, default=1, help_text="priced as the next multiple of the unit of sale"
+    )
     customerId = serializers.UUIDField(required=False)
     orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType, required=False)
 
@@ -351,7 +377,11 @@ class PartsPriceAvailabilitySerializer(serializers.Serializer):
     """Price & availability of one requested part (the final successor's when it is superseded)."""
 
     partId = serializers.CharField(help_text="as requested")
-    quantity = serializers.IntegerField()
+    quantity = serializers.IntegerField(help_text="as requested")
+    pricedQuantity = serializers.IntegerField(
+        help_text="what was priced and checked: the quantity rounded up to a multiple of the unit of sale, "
+        "as an order of it must be (5 of a part sold in sixes: 6)"
+    )
     part = PartsPartRefSerializer(help_text="the part that would be supplied")
     supersession = PartsSupersessionSerializer(allow_null=True)
     unitOfMeasure = PartsUnitOfMeasureSerializer()
@@ -360,7 +390,7 @@ class PartsPriceAvailabilitySerializer(serializers.Serializer):
     customerPrice = PartsPriceSerializer(help_text="per unit, the customer's discount applied")
     discountPercent = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False)
     surcharge = PartsPriceSerializer(allow_null=True, help_text="the order type's surcharge on the line")
-    totalPrice = PartsPriceSerializer(help_text="customer price × quantity + surcharge")
+    totalPrice = PartsPriceSerializer(help_text="customer price × priced quantity + surcharge")
     availableQuantity = serializers.IntegerField()
     availability = EnumRefField("PartsAvailabilityEnum", Availability)
     alternatives = PartsAlternativeSerializer(many=True)
@@ -369,10 +399,25 @@ class PartsPriceAvailabilitySerializer(serializers.Serializer):
     )
 
 
+class PartsBasketLineSerializer(PartsPriceAvailabilitySerializer):
+    """A basket's line: price & availability of the part, or, for a part the dealer's catalogue does not
+    hold, ``availability`` NOT_FOUND with ``issue`` saying so and null where there is nothing to tell."""
+
+    pricedQuantity = serializers.IntegerField(allow_null=True)
+    part = PartsPartRefSerializer(allow_null=True, help_text="the part that would be supplied")
+    unitOfMeasure = PartsUnitOfMeasureSerializer(allow_null=True)
+    unitOfSale = serializers.IntegerField(allow_null=True)
+    listPrice = PartsPriceSerializer(allow_null=True, help_text="per unit")
+    customerPrice = PartsPriceSerializer(allow_null=True, help_text="per unit, the customer's discount applied")
+    discountPercent = serializers.DecimalField(max_digits=5, decimal_places=2, coerce_to_string=False, allow_null=True)
+    totalPrice = PartsPriceSerializer(allow_null=True, help_text="customer price × priced quantity + surcharge")
+    issue = serializers.CharField(allow_null=True, help_text="why a line is NOT_FOUND; null otherwise")
+
+
 class PartsBasketResultSerializer(serializers.Serializer):
     customerId = serializers.UUIDField(allow_null=True)
     orderType = EnumRefField("PartsOrderTypeEnum", PartsOrderType, allow_null=True)
-    parts = PartsPriceAvailabilitySerializer(many=True)
+    parts = PartsBasketLineSerializer(many=True, help_text="one line per requested part, in the request's order")
 
 
 class PartsOrderCustomerSerializer(serializers.Serializer):
@@ -405,10 +450,13 @@ class PartsOrderLineSerializer(serializers.Serializer):
     totalPrice = PartsPriceSerializer(help_text="order price × quantity + surcharge")
 
 
+PARTS_ORDER_ID_HELP = "the parts order's number (seed 002: an integer), unique across OrMa"
+
+
 class PartsOrderSerializer(serializers.Serializer):
     """Seed 002's ``PartsOrder`` (the 201 body and the read); ``parts`` is a list."""
 
-    partsOrderId = serializers.UUIDField()
+    partsOrderId = serializers.IntegerField(min_value=1, help_text=PARTS_ORDER_ID_HELP)
     partsOrderDateTime = serializers.CharField(help_text="UTC, e.g. 2019-07-21T17:32:28.000Z")
     orderStatus = EnumRefField("PartsOrderStatusEnum", PartsOrderStatus)
     customer = PartsOrderCustomerSerializer()
@@ -424,7 +472,7 @@ class PartsOrderSerializer(serializers.Serializer):
 class PartsOrderAcceptedSerializer(serializers.Serializer):
     """Seed 002's 202 body: the order is stored and completes in the background."""
 
-    partsOrderId = serializers.UUIDField()
+    partsOrderId = serializers.IntegerField(min_value=1, help_text=PARTS_ORDER_ID_HELP)
 
 
 class PartsOrderListSerializer(serializers.Serializer):

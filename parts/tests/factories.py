@@ -18,8 +18,8 @@ class PartFactory(factory.django.DjangoModelFactory):
         model = Part
 
     dealer = factory.SubFactory(DealerFactory)
-    part_id = factory.Sequence(lambda n: f"VW{n:07d}")
-    brand_code = "VW"
+    part_id = factory.Sequence(lambda n: f"V{n:07d}")
+    brand_code = "V"
     part_code = factory.LazyAttribute(lambda o: o.part_id[len(o.brand_code) :])
     description = factory.Sequence(lambda n: f"Part number {n}")
     list_net_price = Decimal("100.00")
@@ -43,7 +43,7 @@ class CustomerDiscountFactory(factory.django.DjangoModelFactory):
         model = CustomerDiscount
 
     customer = factory.SubFactory(CustomerFactory)
-    brand_code = "VW"
+    brand_code = "V"
     discount_group = ""
     percent = Decimal("10.00")
 
@@ -71,7 +71,7 @@ def place(api: Any, store: Any, customer: Any, *lines: tuple[Part, int]) -> Part
     }
     response = api.post(f"{base_url(store)}/parts-orders", body, format="json")
     assert response.status_code == 201, response.content
-    return PartsOrder.objects.get(uuid=response.json()["partsOrderId"])
+    return PartsOrder.objects.get(number=response.json()["partsOrderId"])
 
 
 def fresh(row: Any) -> Any:

@@ -31,7 +31,7 @@ class TestPriceAvailability:
         part = PartFactory(dealer=dealer, list_net_price=Decimal("19.99"), tax_rate=Decimal("19"))
         StockFactory(department=store, part=part, on_hand=7, reserved=2)
         customer = CustomerFactory(dealer=dealer)
-        CustomerDiscountFactory(customer=customer, brand_code="VW", percent=Decimal("15"))
+        CustomerDiscountFactory(customer=customer, brand_code="V", percent=Decimal("15"))
 
         response = pa(api, store, partId=part.part_id, quantity=3, customerId=str(customer.uuid))
 
@@ -202,18 +202,71 @@ class TestBasket:
         assert [line["partId"] for line in body["parts"]] == [p.part_id for p in reversed(parts)]
         assert [line["availability"] for line in body["parts"]] == ["NOT_STOCKED", "PARTIAL", "NOT_STOCKED"]
 
-    def test_every_unknown_part_is_named(self, api, store, dealer):
+    def test_one_unknown_part_answers_not_found_on_its_line_and_the_rest_is_priced(self, api, store, dealer):
         part = PartFactory(dealer=dealer)
+        StockFactory(department=store, part=part, on_hand=5)
 
         response = basket(
-            api, store, {"parts": [{"partId": "X1"}, {"partId": part.part_id}, {"partId": "X2", "quantity": 1}]}
+            api, store, {"parts": [{"partId": "X1"}, {"partId": part.part_id, "quantity": 2}, {"partId": "X2"}]}
         )
 
-        assert response.status_code == 400
-        assert [(d["field"], d["value"]) for d in response.json()["details"]] == [
-            ("parts[0].partId", "X1"),
-            ("parts[2].partId", "X2"),
+        assert response.status_code == 200, response.content
+        lines = response.json()["parts"]
+        assert [(line["partId"], line["availability"]) for line in lines] == [
+            ("X1", "NOT_FOUND"),
+            (part.part_id, "IN_STOCK"),
+            ("X2", "NOT_FOUND"),
         ]
+        assert lines[0]["issue"] == "parts[0].partId: part X1 is not in this dealer's catalogue"
+        assert lines[0]["listPrice"] is None and lines[0]["availableQuantity"] == 0
+        assert lines[1]["issue"] is None and lines[1]["totalPrice"]["netValue"] == 200
+
+    def test_the_single_part_query_still_refuses_an_unknown_part_and_customer_together(self, api, store, dealer):
+        foreign = CustomerFactory()
+
+        response = pa(api, store, partId="NOPE", customerId=str(foreign.uuid))
+
+        assert response.status_code == 400
+        assert [detail["field"] for detail in response.json()["details"]] == ["customerId", "partId"]
+
+
+class TestUnitOfSale:
+    """A part sold in sixes: 5 cannot be ordered, so price & availability answers for 6 and says so."""
+
+    @pytest.mark.parametrize(
+        "requested, priced, availability", [(5, 6, "IN_STOCK"), (6, 6, "IN_STOCK"), (7, 12, "PARTIAL")]
+    )
+    def test_it_prices_and_checks_the_next_multiple_of_the_unit_of_sale(
+        self, api, store, dealer, requested, priced, availability
+    ):
+        oil = PartFactory(dealer=dealer, unit_of_sale=6, list_net_price=Decimal("10.00"))
+        StockFactory(department=store, part=oil, on_hand=8)
+
+        answer = pa(api, store, partId=oil.part_id, quantity=str(requested)).json()
+
+        assert (answer["quantity"], answer["pricedQuantity"], answer["unitOfSale"]) == (requested, priced, 6)
+        assert answer["availability"] == availability
+        assert answer["totalPrice"]["netValue"] == 10 * priced
+
+    def test_what_it_answers_in_stock_can_be_ordered(self, api, store, dealer):
+        oil = PartFactory(dealer=dealer, unit_of_sale=6)
+        StockFactory(department=store, part=oil, on_hand=6)
+        customer = CustomerFactory(dealer=dealer)
+        answer = pa(api, store, partId=oil.part_id, quantity="5").json()
+        assert answer["availability"] == "IN_STOCK"
+
+        response = api.post(
+            f"{base_url(store)}/parts-orders",
+            {
+                "customerId": str(customer.uuid),
+                "orderType": "STK",
+                "parts": [{"part": {"partId": oil.part_id}, "quantity": answer["pricedQuantity"]}],
+            },
+            format="json",
+        )
+
+        assert response.status_code == 201, response.content
+        assert [line["partsOrderLineStatus"] for line in response.json()["parts"]] == ["RESERVED"]
 
     @pytest.mark.parametrize("count", [0, 201])
     def test_a_basket_holds_1_to_200_parts(self, api, store, count):

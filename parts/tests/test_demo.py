@@ -27,9 +27,9 @@ class TestDemo:
         assert (Part.objects.count(), Stock.objects.count(), CustomerDiscount.objects.count()) == counts
         answer = api.get(
             f"{base_url(store)}/price-availability",
-            {"partId": "VW1K0615301AA", "customerId": str(customer.uuid), "quantity": 2, "orderType": "VOR"},
+            {"partId": "V1K0615301AA", "customerId": str(customer.uuid), "quantity": 2, "orderType": "VOR"},
         ).json()
-        assert answer["supersession"]["chain"] == ["VW1K0615301AA", "VW1K0615301AB", "VW1K0615301AC"]
+        assert answer["supersession"]["chain"] == ["V1K0615301AA", "V1K0615301AB", "V1K0615301AC"]
         assert answer["availability"] == "IN_STOCK"
         assert answer["discountPercent"] == 10
         assert answer["surcharge"] is not None

@@ -289,3 +289,41 @@ def test_a_larger_file_imports_in_batches(tmp_path):
     assert result.as_json() == {"created": 2500, "updated": 0, "errors": []}
     assert Part.objects.filter(dealer=dealer, superseded_by__isnull=False).count() == 2250
     assert Stock.objects.filter(department=store).count() == 2500
+
+
+class TestWhatSpreadsheetsWrite:
+    """A `;`-separated file with decimal commas, as spreadsheets in German locales save CSV."""
+
+    def test_a_semicolon_separated_file_is_read(self, tmp_path, dealer, store):
+        rows = [row.replace('"Brake pads, front"', "Brake pads front").replace(",", ";") for row in GOOD_ROWS]
+        path = write(tmp_path, rows, header=HEADER.replace(",", ";"))
+
+        result = run_import(path, dealer, store)
+
+        assert (result["created"], result["errors"]) == (3, [])
+        assert Part.objects.get(part_id="VW1K0615301AB").brand_code == "V"  # VW: seed 002's short code
+
+    def test_decimal_commas_get_a_hint_not_a_missing_column(self, tmp_path, dealer, store):
+        row = "VW1;VW;1;Disc;89,90;EUR;19;1;7,2;;;;0"
+        path = write(tmp_path, [row], header=HEADER.replace(",", ";"))
+
+        result, _ = run_import(path, dealer, store, expect_failure=True)
+
+        (error,) = result["errors"]
+        assert error["line"] == 2
+        assert "netPrice '89,90' has a decimal comma: write the decimal point as '.' (89.90)" in error["issue"]
+        assert "weightKg '7,2' has a decimal comma" in error["issue"]
+
+    def test_row_errors_and_reference_errors_are_reported_together(self, tmp_path, dealer, store):
+        rows = [
+            "VW1,VW,1,Disc,not-a-price,EUR,19,1,,GHOST,,,",  # a bad row that also names an unknown successor
+            "VW2,VW,2,Disc,10.00,EUR,19,1,,NOWHERE,,,",  # a good row naming an unknown successor
+        ]
+
+        result, _ = run_import(write(tmp_path, rows), dealer, store, expect_failure=True)
+
+        issues = {(error["line"], error["issue"]) for error in result["errors"]}
+        assert (2, "netPrice 'not-a-price' is not a number") in issues
+        assert (2, "GHOST: not a part of this file or of the dealer's catalogue") in issues
+        assert (3, "NOWHERE: not a part of this file or of the dealer's catalogue") in issues
+        assert Part.objects.count() == 0

@@ -146,10 +146,20 @@ class TestAvailabilityAndReservation:
     def test_availability(self, stocked, available, quantity, expected):
         assert rules.availability(stocked=stocked, available=available, quantity=quantity) == expected
 
-    def test_lines_are_reserved_whole_while_stock_lasts(self):
-        plan = rules.plan_reservations([(1, 3), (1, 3), (1, 3), (1, 3), (2, 1), (None, 1), (1, 1)], {1: 10, 2: 0})
+    def test_lines_take_what_is_left_and_the_line_short_of_stock_takes_the_rest(self):
+        lines = [(1, 3, 1), (1, 3, 1), (1, 3, 1), (1, 3, 1), (2, 1, 1), (None, 1, 1), (1, 1, 1)]
 
-        assert plan == [True, True, True, False, False, False, True]
+        plan = rules.plan_reservations(lines, {1: 10, 2: 0})
+
+        assert plan == [3, 3, 3, 1, 0, 0, 0]  # the fourth line: 1 reserved, 2 to back-order
+
+    def test_a_reservation_is_whole_units_of_sale(self):
+        assert rules.plan_reservations([(1, 12, 6), (1, 6, 6)], {1: 8}) == [6, 0]
+        assert rules.plan_reservations([(1, 12, 6)], {1: 12}) == [12]
+
+    @pytest.mark.parametrize("quantity, unit_of_sale, priced", [(5, 6, 6), (6, 6, 6), (7, 6, 12), (1, 1, 1), (0, 4, 4)])
+    def test_the_priced_quantity_is_the_next_multiple_of_the_unit_of_sale(self, quantity, unit_of_sale, priced):
+        assert rules.priced_quantity(quantity, unit_of_sale) == priced
 
     @pytest.mark.parametrize(
         "quantity, unit_of_sale, problem",

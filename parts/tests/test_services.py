@@ -53,9 +53,10 @@ class TestPlacing:
         assert checked.customer.customer == customer
         assert [(line.part, line.superseded) for line in checked.lines] == [(stock.part, None), (successor, old)]
         assert placed.accepted  # the sandbox DMS took it in the transaction
-        assert [(line.part_number, line.status) for line in placed.lines] == [
-            (stock.part.part_id, "RESERVED"),
-            (successor.part_id, "BACKORDER"),
+        assert [(line.part_number, line.status, line.quantity) for line in placed.lines] == [
+            (stock.part.part_id, "RESERVED", 4),
+            (successor.part_id, "RESERVED", 1),  # 1 on hand of 2: split
+            (successor.part_id, "BACKORDER", 1),
         ]
         assert fresh(placed.parts_order).status == "INPROGRESS"
         assert fresh(stock).reserved == 4
@@ -134,9 +135,11 @@ class TestLineStatusChanges:
         assert [(event.data["old_status"], event.data["new_status"]) for event in received] == [("CONFIRMED", "CLOSED")]
 
     def test_a_back_order_is_reserved_when_stock_arrives(self, api, store, stock, customer):
+        Stock.objects.filter(pk=stock.pk).update(on_hand=0)
         parts_order = place(api, store, customer, (stock.part, 12))
         line = parts_order.lines.get()
         assert line.status == "BACKORDER"
+        Stock.objects.filter(pk=stock.pk).update(on_hand=10)
         with pytest.raises(DomainError, match="only 10 of part") as refused:
             parts_order_line_status_change(line=line, status="RESERVED", actor=DMS)
         assert refused.value.code == ErrorCode.CONFLICT
@@ -199,7 +202,7 @@ class TestRetention:
         recent = self.closed_order(api, store, customer, stock, closed_days_ago=29)
         open_order = place(api, store, customer, (stock.part, 1))
         PartsOrder.objects.filter(pk=open_order.pk).update(created_at=timezone.now() - timedelta(days=400))
-        url = f"{base_url(store)}/parts-orders/{expired.uuid}"
+        url = f"{base_url(store)}/parts-orders/{expired.number}"
         assert api.get(url).status_code == 200
 
         dry = StringIO()

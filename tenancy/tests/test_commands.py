@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from orma.crypto import secret_matches
 from tenancy.models import Dealer, Department, Grant, Partner
@@ -154,8 +158,82 @@ class TestRotatePartnerSecret:
     def test_negative_grace_fails_and_changes_nothing(self):
         partner = PartnerFactory()
 
-        with pytest.raises(CommandError, match="negative"):
+        with pytest.raises(CommandError, match="from 0 to 720"):
             call_command("orma_rotate_partner_secret", "--username", partner.username, "--grace-hours", "-1")
 
         partner.refresh_from_db()
         assert secret_matches(partner.secret, partner.secret_hash)
+
+
+class TestRefusals:
+    """What a support engineer's slip would otherwise do silently."""
+
+    def test_a_second_rotation_inside_the_grace_period_is_refused_unless_forced(self, run_json):
+        partner = PartnerFactory()
+        first = run_json("orma_rotate_partner_secret", "--username", partner.username, "--grace-hours", "24")
+
+        with pytest.raises(CommandError, match="grace period of its last rotation"):
+            call_command("orma_rotate_partner_secret", "--username", partner.username, "--grace-hours", "24")
+        partner.refresh_from_db()
+        assert partner.previous_secret_valid_until.isoformat() == first["oldSecretValidUntil"]  # untouched
+
+        forced = run_json("orma_rotate_partner_secret", "--username", partner.username, "--force")
+        assert forced["oldSecretValidUntil"] is None
+
+    def test_a_rotation_after_the_grace_period_needs_no_force(self, run_json):
+        partner = PartnerFactory()
+        run_json("orma_rotate_partner_secret", "--username", partner.username, "--grace-hours", "1")
+        Partner.objects.filter(pk=partner.pk).update(previous_secret_valid_until=timezone.now() - timedelta(seconds=1))
+
+        assert run_json("orma_rotate_partner_secret", "--username", partner.username)["secret"]
+
+    @pytest.mark.parametrize("hours, accepted", [("720", True), ("720.01", False), ("100000", False)])
+    def test_the_grace_period_is_capped_at_30_days(self, run_json, hours, accepted):
+        partner = PartnerFactory()
+        args = ("orma_rotate_partner_secret", "--username", partner.username, "--grace-hours", hours)
+        if accepted:
+            assert run_json(*args)["oldSecretValidUntil"]
+        else:
+            with pytest.raises(CommandError, match="from 0 to 720"):
+                call_command(*args)
+
+    @pytest.mark.parametrize("username", ["importer:1", "tab\there", "nul\x00", "new\nline", "with space", ""])
+    def test_a_username_http_basic_cannot_carry_is_refused(self, username):
+        before = row_counts()
+
+        with pytest.raises(CommandError, match="username must not"):
+            call_command("orma_create_partner", "--name", "X", "--username", username)
+
+        assert row_counts() == before
+
+    def test_a_partner_without_grants_is_created_with_a_warning(self):
+        out, err = StringIO(), StringIO()
+
+        call_command("orma_create_partner", "--name", "X", "--username", "lonely", "--json", stdout=out, stderr=err)
+
+        result = json.loads(out.getvalue())
+        assert result["username"] == "lonely" and result["secret"]
+        assert result["warnings"] == [
+            "partner lonely holds no grant: every call answers 404 until it gets one (--grant)"
+        ]
+        assert "warning: partner lonely holds no grant" in err.getvalue()
+
+    def test_a_duplicate_dealer_name_is_refused_unless_allowed(self, run_json):
+        existing = DealerFactory(name="Autohaus Nord")
+
+        with pytest.raises(CommandError, match=f"a dealer named 'Autohaus Nord' exists \\({existing.uuid}\\)"):
+            call_command("orma_create_dealer", "--name", "autohaus nord")
+        assert Dealer.objects.count() == 1
+
+        assert run_json("orma_create_dealer", "--name", "Autohaus Nord", "--allow-duplicate")["dealerUUID"]
+        assert Dealer.objects.count() == 2
+
+    def test_a_duplicate_department_name_is_refused_unless_allowed(self, run_json):
+        department = DepartmentFactory(name="Service")
+        args = ("orma_create_department", "--dealer", str(department.dealer.uuid), "--name", "Service")
+
+        with pytest.raises(CommandError, match="has a department named 'Service'"):
+            call_command(*args)
+        assert run_json(*args, "--allow-duplicate")["departmentUUID"]
+        # another dealer may have its own "Service"
+        assert run_json("orma_create_department", "--dealer", str(DealerFactory().uuid), "--name", "Service")

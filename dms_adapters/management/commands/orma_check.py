@@ -18,17 +18,26 @@ class Command(OrmaCommand):
         broker = health.broker_status()
         dms: dict[str, str] = {}
         circuits: dict[str, str] = {}
+        dealers: dict[str, dict[str, str]] = {}
+        lines = [f"database: {database}", f"broker: {broker}"]
         if database == "ok":
             for dealer in Dealer.objects.order_by("name", "id"):
-                dms[str(dealer.uuid)] = adapter_for(dealer).reachability()
-                circuits[str(dealer.uuid)] = circuit_state(dealer)
+                key = str(dealer.uuid)
+                dms[key] = adapter_for(dealer).reachability()
+                circuits[key] = circuit_state(dealer)
+                status, _, reason = dms[key].partition(": ")
+                dealers[key] = {
+                    "name": dealer.name,
+                    "dmsKind": dealer.dms_kind,
+                    "dmsUrl": dealer.dms_base_url,
+                    "status": status,
+                    "reason": reason,
+                    "circuit": circuits[key],
+                }
+                where = f"{dealer.dms_kind} at {dealer.dms_base_url}" if dealer.dms_base_url else dealer.dms_kind
+                lines.append(f"dms of {dealer.name} ({key}), {where}: {dms[key]}; circuit {circuits[key]}")
         self._down = any(s.startswith("down") for s in [database, broker, *dms.values()])
-        lines = [
-            f"database: {database}",
-            f"broker: {broker}",
-            *(f"dms {uuid}: {state}; circuit {circuits[uuid]}" for uuid, state in dms.items()),
-        ]
-        return {"database": database, "broker": broker, "dms": dms, "dmsCircuits": circuits}, lines
+        return {"database": database, "broker": broker, "dms": dms, "dmsCircuits": circuits, "dealers": dealers}, lines
 
     def handle(self, *args: Any, **options: Any) -> None:
         super().handle(*args, **options)

@@ -16,8 +16,10 @@ class Command(OrmaCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("order_number", metavar="ORDER_NUMBER")
-        parser.add_argument("--department", help="only this department's (its UUID)")
+        parser.add_argument("order_number", metavar="ORDER_NUMBER", help="the order number, exactly as sent (required)")
+        parser.add_argument(
+            "--department", help="only this department's orders (its UUID); default: every department's"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         department = options["department"]

@@ -43,10 +43,14 @@ class Command(OrmaCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         which = parser.add_mutually_exclusive_group(required=True)
-        which.add_argument("--order", help="the order's UUID")
-        which.add_argument("--department", help="the department's UUID")
-        parser.add_argument("--dms-status", choices=RESENDABLE, help="only pushes in this state (with --department)")
-        parser.add_argument("--since", help="only orders created on or after this day, yyyy-MM-dd")
+        which.add_argument("--order", help="the order's UUID (this or --department is required); default: none")
+        which.add_argument("--department", help="every order of this department (its UUID); default: none")
+        parser.add_argument(
+            "--dms-status",
+            choices=RESENDABLE,
+            help=f"only pushes in this state, one of {', '.join(RESENDABLE)} (with --department); default: any",
+        )
+        parser.add_argument("--since", help="only orders created on or after this day, yyyy-MM-dd; default: any day")
 
     def run(self, **options: Any) -> tuple[dict[str, Any], list[str]]:
         since = _day(options["since"]) if options["since"] else None

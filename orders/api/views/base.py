@@ -14,6 +14,7 @@ from orma.api.errors import ApiError, order_envelope
 from orma.api.views import PartnerAPIView
 from tenancy.models import Department
 
+from ..examples import PARAMETER_DOCS
 from ..serializers import OrdersRequestSerializer
 
 T = TypeVar("T")
@@ -22,6 +23,8 @@ View = TypeVar("View", bound=type)
 
 class OrdersFamilyView(PartnerAPIView):
     """A view of the orders family: answers seed 001's envelope, takes requests through serializers."""
+
+    parameter_docs = PARAMETER_DOCS  # what each parameter means, and the demo value "Try it out" sends
 
     query_parameters: ClassVar[dict[str, tuple[str, ...]] | None] = {}  # none unless a view lists them
 
@@ -61,9 +64,23 @@ class CreatingView(OrdersFamilyView):
         return self.put(request, departmentUUID)  # type: ignore[attr-defined]  # each subclass's create
 
 
-def creation_schema(*, operation_id: str, summary: str, post_summary: str, **schema: Any) -> Callable[[View], View]:
-    """Document a :class:`CreatingView`'s PUT and its POST twin (``<operation_id>_post``), alike but for the summary."""
+def creation_schema(
+    *,
+    operation_id: str,
+    summary: str,
+    post_summary: str,
+    examples: Any = (),
+    post_examples: Any = None,
+    **schema: Any,
+) -> Callable[[View], View]:
+    """Document a :class:`CreatingView`'s PUT and its POST twin (``<operation_id>_post``), alike but for the
+    summary and, where a create answers 201 only once, the example."""
     return extend_schema_view(
-        put=extend_schema(operation_id=operation_id, summary=summary, **schema),
-        post=extend_schema(operation_id=f"{operation_id}_post", summary=post_summary, **schema),
+        put=extend_schema(operation_id=operation_id, summary=summary, examples=list(examples), **schema),
+        post=extend_schema(
+            operation_id=f"{operation_id}_post",
+            summary=post_summary,
+            examples=list(examples if post_examples is None else post_examples),
+            **schema,
+        ),
     )

@@ -14,6 +14,7 @@ from orders.models import Customer
 from orma.api.pagination import cursor_id, decode_cursor, keyset_page
 from tenancy.choices import Scope
 
+from .. import examples
 from .. import serializers as s
 from ..representations import customer_representation
 from .base import CreatingView, OrdersFamilyView, creation_schema
@@ -29,6 +30,7 @@ def _decode_id_cursor(raw: str) -> int:
     post_summary="Create a customer (POST, same as PUT)",
     request=s.CustomerRequestSerializer,
     responses={201: s.CustomerEnvelopeSerializer},
+    examples=examples.CUSTOMER_CREATE,
 )
 class CustomerCollectionView(CreatingView):
     """``customer``: create (PUT or POST) and search."""
@@ -61,8 +63,9 @@ class CustomerCollectionView(CreatingView):
             ),
             key=lambda customer: (customer.id,),
             decode=_decode_id_cursor,
+            represent=customer_representation,
         )
-        return self.envelope(200, results=[customer_representation(c) for c in page], next=next_url)
+        return self.envelope(200, results=page, next=next_url)
 
 
 class CustomerDetailView(OrdersFamilyView):
@@ -81,6 +84,7 @@ class CustomerDetailView(OrdersFamilyView):
     @extend_schema(
         operation_id="customer_update",
         request=s.CustomerRequestSerializer,
+        examples=examples.CUSTOMER_UPDATE,
         responses={200: s.CustomerEnvelopeSerializer},
         summary="Replace a customer's data (full update)",
     )

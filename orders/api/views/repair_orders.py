@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,21 +14,39 @@ from orders import selectors, services
 from orders.choices import RepairOrderStatus
 from orders.models import RepairOrder
 from orma.actors import Actor
-from orma.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_instant_cursor, keyset_page
+from orma.api.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    cursor_id,
+    decode_cursor,
+    decode_instant_cursor,
+    keyset_page,
+)
 from orma.idempotency import idempotent
 from tenancy.choices import Scope
 
+from .. import examples
 from .. import serializers as s
 from ..representations import history_representation, order_representation
 from .base import CreatingView, OrdersFamilyView, creation_schema
 
 _LIST_PARAMETERS = [
-    OpenApiParameter("status", OpenApiTypes.STR, enum=RepairOrderStatus.values),
-    OpenApiParameter("orderNumber", OpenApiTypes.STR),
-    OpenApiParameter("vin", OpenApiTypes.STR),
-    OpenApiParameter("createdFrom", OpenApiTypes.DATE, description="yyyy-MM-dd, on the order's creation instant"),
-    OpenApiParameter("createdTo", OpenApiTypes.DATE, description="yyyy-MM-dd, inclusive"),
-    OpenApiParameter("updatedSince", OpenApiTypes.DATETIME, description="ISO 8601"),
+    OpenApiParameter(
+        "status", OpenApiTypes.STR, enum=RepairOrderStatus.values, description="only orders in this status"
+    ),
+    OpenApiParameter("orderNumber", OpenApiTypes.STR, description="only orders of this number, exactly as sent"),
+    OpenApiParameter("vin", OpenApiTypes.STR, description="only orders of the vehicle with this VIN (any case)"),
+    OpenApiParameter("customer", OpenApiTypes.UUID, description="only orders of this customer (its customerUUID)"),
+    OpenApiParameter(
+        "createdFrom", OpenApiTypes.DATE, description="yyyy-MM-dd: orders created on or after this day (UTC)"
+    ),
+    OpenApiParameter("createdTo", OpenApiTypes.DATE, description="yyyy-MM-dd: orders created on or before this day"),
+    OpenApiParameter(
+        "updatedSince",
+        OpenApiTypes.DATETIME,
+        description="ISO 8601 (2024-02-01T08:30:00Z): orders changed at or after this instant; encode + as %2B "
+        "(a + sent unencoded arrives as a space and is read as +)",
+    ),
     OpenApiParameter("limit", OpenApiTypes.INT, description=f"1 to {MAX_LIMIT}, default {DEFAULT_LIMIT}"),
     OpenApiParameter("cursor", OpenApiTypes.STR, description="the opaque cursor of a previous page's next"),
 ]
@@ -53,6 +71,14 @@ def parse_if_match(header: str | None) -> int | None:
         return -1
 
 
+def etag_matches(header: str | None, version: int) -> bool:
+    """Whether an ``If-None-Match`` header names this version (``*``, or one of its tags, weak or strong)."""
+    if not header:
+        return False
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or any(parse_if_match(tag) == version for tag in tags)
+
+
 def _created_key(repair_order: RepairOrder) -> tuple[Any, int]:
     return repair_order.created_instant, repair_order.id
 
@@ -64,13 +90,25 @@ def _created_key(repair_order: RepairOrder) -> tuple[Any, int]:
     request=s.RepairOrderRequestSerializer,
     parameters=[_IDEMPOTENCY_PARAMETER],
     responses={201: s.OrderEnvelopeSerializer, 409: s.OrderEnvelopeSerializer, 422: s.OrderEnvelopeSerializer},
+    examples=examples.order_create("TRY-PUT-1"),
+    post_examples=examples.order_create("TRY-POST-1"),
 )
 class RepairOrderCollectionView(CreatingView):
     """``order``: create (PUT or POST) and list."""
 
     required_scopes = {"PUT": Scope.ORDER_CREATE, "POST": Scope.ORDER_CREATE, "GET": Scope.ORDER_READ}
     query_parameters = {
-        "GET": ("status", "orderNumber", "vin", "createdFrom", "createdTo", "updatedSince", "limit", "cursor")
+        "GET": (
+            "status",
+            "orderNumber",
+            "vin",
+            "customer",
+            "createdFrom",
+            "createdTo",
+            "updatedSince",
+            "limit",
+            "cursor",
+        )
     }
 
     @idempotent
@@ -94,8 +132,9 @@ class RepairOrderCollectionView(CreatingView):
             fetch=lambda after, limit: selectors.repair_order_list(orders=orders, after=after, limit=limit),
             key=_created_key,
             decode=decode_instant_cursor,
+            represent=order_representation,
         )
-        return self.envelope(200, results=[order_representation(o) for o in page], next=next_url)
+        return self.envelope(200, results=page, next=next_url)
 
 
 class RepairOrderLookup(OrdersFamilyView):
@@ -104,6 +143,8 @@ class RepairOrderLookup(OrdersFamilyView):
     def repair_order(self, order_uuid: UUID) -> RepairOrder:
         repair_order = self.found(selectors.repair_order_get(department_id=self.department.id, order_uuid=order_uuid))
         repair_order.department = self.department  # already loaded with its dealer
+        # From here on an error is about a known order: its envelope names it (412, 409, 400 ...).
+        self.request.subject_uuid = str(repair_order.uuid)  # type: ignore[attr-defined]
         return repair_order
 
 
@@ -113,17 +154,34 @@ class RepairOrderDetailView(RepairOrderLookup):
     required_scopes = {"GET": Scope.ORDER_READ, "PUT": Scope.ORDER_UPDATE}
 
     @extend_schema(
-        operation_id="repair_order_read", responses={200: s.RepairOrderReadSerializer}, summary="Read a repair order"
+        operation_id="repair_order_read",
+        parameters=[
+            OpenApiParameter(
+                "If-None-Match",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description='the ETag of a copy you hold ("3"): 304 without a body while the order is at that version',
+            )
+        ],
+        responses={
+            200: OpenApiResponse(s.RepairOrderReadSerializer, description="the order; ETag: its version"),
+            304: OpenApiResponse(description="the order is still at the version If-None-Match names"),
+        },
+        summary="Read a repair order",
     )
     def get(self, request: Request, departmentUUID: UUID, orderUUID: UUID) -> Response:
         repair_order = self.repair_order(orderUUID)
+        etag = f'"{repair_order.version}"'
+        if etag_matches(request.headers.get("If-None-Match"), repair_order.version):
+            return Response(status=304, headers={"ETag": etag})
         response = self.envelope(200, repair_order.uuid, order=order_representation(repair_order))
-        response["ETag"] = f'"{repair_order.version}"'
+        response["ETag"] = etag
         return response
 
     @extend_schema(
         operation_id="repair_order_update",
         request=s.RepairOrderRequestSerializer,
+        examples=examples.ORDER_UPDATE,
         parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER)],
         responses={200: s.OrderEnvelopeSerializer, 409: s.OrderEnvelopeSerializer, 412: s.OrderEnvelopeSerializer},
         summary="Replace a repair order (full update)",
@@ -143,16 +201,32 @@ class RepairOrderDetailView(RepairOrderLookup):
 
 
 class RepairOrderHistoryView(RepairOrderLookup):
-    """``order/{orderUUID}/history``: who changed what, when, through which channel."""
+    """``order/{orderUUID}/history``: who changed what, when, through which channel; oldest first, in pages
+    (``limit``, ``cursor``, ``next``) that also end at the byte budget."""
 
     required_scopes = {"GET": Scope.ORDER_READ}
+    query_parameters = {"GET": ("limit", "cursor")}
 
     @extend_schema(
         operation_id="repair_order_history",
+        parameters=_LIST_PARAMETERS[-2:],
         responses={200: s.RepairOrderHistorySerializer},
-        summary="The change history of a repair order",
+        summary="The change history of a repair order, oldest first",
     )
     def get(self, request: Request, departmentUUID: UUID, orderUUID: UUID) -> Response:
         repair_order = self.repair_order(orderUUID)
-        history = [history_representation(entry) for entry in selectors.repair_order_history(repair_order=repair_order)]
-        return self.envelope(200, repair_order.uuid, history=history)
+        history, next_url = keyset_page(
+            request,
+            fetch=lambda after, limit: selectors.repair_order_history(
+                repair_order=repair_order, after=after, limit=limit
+            ),
+            key=lambda entry: (entry.version, entry.id),
+            decode=_decode_history_cursor,
+            represent=history_representation,
+        )
+        return self.envelope(200, repair_order.uuid, history=history, next=next_url)
+
+
+def _decode_history_cursor(raw: str) -> tuple[int, int]:
+    version, row_id = decode_cursor(raw, 2)
+    return cursor_id(version), cursor_id(row_id)

@@ -13,6 +13,7 @@ from orders import selectors, services
 from orders.models import Vehicle
 from tenancy.choices import Scope
 
+from .. import examples
 from .. import serializers as s
 from ..representations import vehicle_representation
 from .base import CreatingView, OrdersFamilyView, creation_schema
@@ -26,6 +27,8 @@ _WRITE_RESPONSES = {201: s.VehicleEnvelopeSerializer, 409: s.VehicleEnvelopeSeri
     post_summary="Create a vehicle (POST, same as PUT)",
     request=s.VehicleRequestSerializer,
     responses=_WRITE_RESPONSES,
+    examples=examples.vehicle_create("WVWZZZCDZMW000301"),
+    post_examples=examples.vehicle_create("WVWZZZCDZMW000302"),
 )
 class VehicleCollectionView(CreatingView):
     """``vehicle``: create (PUT or POST) and find by VIN."""
@@ -68,6 +71,7 @@ class VehicleDetailView(OrdersFamilyView):
     @extend_schema(
         operation_id="vehicle_update",
         request=s.VehicleRequestSerializer,
+        examples=examples.VEHICLE_UPDATE,
         responses={200: s.VehicleEnvelopeSerializer, 409: s.VehicleEnvelopeSerializer},
         summary="Replace a vehicle's data (full update)",
     )

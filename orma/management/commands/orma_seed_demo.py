@@ -11,7 +11,11 @@ class Command(OrmaCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the printed curl points")
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="where the printed URLs and curls point; default: %(default)s",
+        )
 
     def run(self, **options: Any) -> tuple[dict[str, Any], list[str]]:
         demo = seed_demo(base_url=options["base_url"])

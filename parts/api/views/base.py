@@ -13,6 +13,7 @@ from orma.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
 from orma.api.views import PartnerAPIView
 from tenancy.models import Department
 
+from ..examples import PARAMETER_DOCS
 from ..representations import page_json
 
 PAGE_PARAMETERS = [
@@ -25,6 +26,7 @@ class PartsFamilyView(PartnerAPIView):
     """A parts family view: the store (department) of the grant, and the context its request serializers read."""
 
     query_parameters: ClassVar[dict[str, tuple[str, ...]] | None] = {}  # every view names its own
+    parameter_docs = PARAMETER_DOCS  # what each parameter means, and the demo value "Try it out" sends
 
     @property
     def store(self) -> Department:
@@ -44,5 +46,5 @@ class PartsFamilyView(PartnerAPIView):
         represent: Callable[[Any], dict[str, Any]],
     ) -> Response:
         """One page of a list (``keyset_page``: ``limit``, ``cursor``, the next URL), each row represented."""
-        rows, next_url = keyset_page(self.request, fetch=fetch, key=key, decode=decode)
-        return Response(page_json([represent(row) for row in rows], next_url))
+        page, next_url = keyset_page(self.request, fetch=fetch, key=key, decode=decode, represent=represent)
+        return Response(page_json(page, next_url))

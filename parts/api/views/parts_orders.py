@@ -19,6 +19,7 @@ from tenancy.choices import Scope
 
 from ... import selectors, services
 from ...choices import PartsOrderStatus
+from .. import examples
 from .. import serializers as s
 from ..representations import parts_order_accepted_json, parts_order_json
 from .base import PAGE_PARAMETERS, PartsFamilyView
@@ -40,6 +41,7 @@ class PartsOrderCollectionView(PartsFamilyView):
     @extend_schema(
         operation_id="parts_order_create",
         request=s.PartsOrderCreateSerializer,
+        examples=examples.PARTS_ORDER_CREATE,
         parameters=[_IDEMPOTENCY_PARAMETER],
         responses={
             201: OpenApiResponse(s.PartsOrderSerializer, description="the DMS accepted the order within the request"),
@@ -62,7 +64,7 @@ class PartsOrderCollectionView(PartsFamilyView):
             response = Response(parts_order_json(parts_order, placed.lines), status=201)
         else:
             response = Response(parts_order_accepted_json(parts_order), status=202)
-        response["Location"] = request.build_absolute_uri(f"{request.path}/{parts_order.uuid}")
+        response["Location"] = request.build_absolute_uri(f"{request.path}/{parts_order.number}")
         return response
 
     @extend_schema(
@@ -97,16 +99,22 @@ class PartsOrderDetailView(PartsFamilyView):
 
     @extend_schema(
         operation_id="parts_order_read",
-        parameters=[OpenApiParameter("partsOrderId", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        parameters=[
+            OpenApiParameter(
+                "partsOrderId",
+                OpenApiTypes.INT,
+                OpenApiParameter.PATH,
+                description="the number placing the order answered (seed 002's partsOrderId)",
+            )
+        ],
         responses={200: s.PartsOrderSerializer},
         summary="A parts order with its lines' statuses and prices",
     )
     def get(self, request: Request, enterpriseId: uuid.UUID, storeId: uuid.UUID, partsOrderId: str) -> Response:
-        try:
-            order_uuid = uuid.UUID(partsOrderId)
-        except ValueError:
-            raise ApiError.of(404) from None  # as unknown as a well-formed id that names nothing
-        parts_order = selectors.parts_order_get(department_id=self.store.id, order_uuid=order_uuid)
+        number = selectors.parts_order_number(partsOrderId)
+        if number is None:
+            raise ApiError.of(404)  # as unknown as a well-formed number that names nothing
+        parts_order = selectors.parts_order_get(department_id=self.store.id, number=number)
         if parts_order is None:
             raise ApiError.of(404)
         return Response(parts_order_json(parts_order))

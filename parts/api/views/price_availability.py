@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from tenancy.choices import Scope
 
 from ... import selectors
+from .. import examples
 from .. import serializers as s
 from ..representations import basket_json, price_availability_json
 from .base import PartsFamilyView
@@ -34,11 +35,13 @@ class PriceAvailabilityView(PartsFamilyView):
         )
         serializer.is_valid(raise_exception=True)
         (answer,) = selectors.price_availability(store_id=self.store.id, basket=serializer.validated_data["basket"])
+        assert isinstance(answer, selectors.PriceAvailability)  # an unknown part was refused (400)
         return Response(price_availability_json(answer))
 
     @extend_schema(
         operation_id="parts_price_availability_basket",
         request=s.PartsBasketSerializer,
+        examples=examples.BASKET,
         responses={200: s.PartsBasketResultSerializer},
         summary="Price & availability of a basket of up to 200 parts",
     )

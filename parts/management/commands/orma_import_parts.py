@@ -25,10 +25,14 @@ class Command(OrmaCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("file", metavar="FILE.csv")
-        parser.add_argument("--dealer", required=True, help="the dealer's UUID")
-        parser.add_argument("--store", help="UUID of the dealer's department that holds quantityOnHand")
-        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "file", metavar="FILE.csv", help="UTF-8 CSV; its delimiter (',', ';' or tab) is read off the header"
+        )
+        parser.add_argument("--dealer", required=True, help="the dealer's UUID (required)")
+        parser.add_argument(
+            "--store", help="UUID of the dealer's department that holds quantityOnHand; default: none (stock untouched)"
+        )
+        parser.add_argument("--no-progress", action="store_true", help="no progress bar; default: a bar on a terminal")
 
     def handle(self, *args: Any, **options: Any) -> None:
         dealer = _by_uuid(Dealer, options["dealer"], "dealer")
@@ -40,6 +44,7 @@ class Command(OrmaCommand):
         body = result.as_json()
         if options["json"]:
             self.stdout.write(json.dumps(body, ensure_ascii=False))
+            self.json_written = True  # the errors are in it: no second {"error"} object (OrmaCommand.run_from_argv)
         elif not body["errors"]:
             self.stdout.write(f"Imported {result.created} new and {result.updated} updated parts.")
         else:

@@ -11,7 +11,7 @@ class Command(OrmaCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--dry-run", action="store_true", help="only count what would be purged")
+        parser.add_argument("--dry-run", action="store_true", help="only count what would be purged; default: purge")
 
     def run(self, **options: Any) -> tuple[dict[str, Any], list[str]]:
         purged = parts_orders_purge(dry_run=options["dry_run"])
