@@ -30,7 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from orma import outbox
@@ -451,9 +451,22 @@ def _ring_after(delivery: Delivery, *, ended: bool, slot_was_last: bool) -> None
 
 
 def deliveries_due(*, limit: int = 1000, skip: int = 0) -> list[int]:
-    """The deliveries a sweep rings for: due or with an expired lease, and not waiting for an earlier
-    delivery of their object (oldest first; ``skip``: leave out the oldest, whose doorbells still wait)."""
-    return outbox.due_ids(Delivery, limit=limit, skip=skip, extra=unblocked())
+    """The deliveries a sweep rings for: due or with an expired lease, not waiting for an earlier delivery of
+    their object, of subscriptions below their cap (oldest first; ``skip``: leave out the oldest, whose
+    doorbells still wait)."""
+    # Not for a subscription whose slots are all taken (an endpoint that hangs): its doorbells would find it
+    # at its cap, and, queued ahead of everyone else's, delay other partners' deliveries.
+    cap = settings.ORMA_WEBHOOK_MAX_IN_FLIGHT
+    at_cap = list(
+        Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_until__gt=timezone.now())
+        .order_by()
+        .values("subscription_id")
+        .annotate(in_flight=Count("pk"))
+        .filter(in_flight__gte=cap)
+        .values_list("subscription_id", flat=True)
+    )
+    extra = unblocked() & ~Q(subscription_id__in=at_cap) if at_cap else unblocked()
+    return outbox.due_ids(Delivery, limit=limit, skip=skip, extra=extra)
 
 
 def delivery_log_purge(*, now: datetime | None = None, batch_size: int = 1000) -> dict[str, int]:

@@ -387,6 +387,15 @@ class TestClaim:
         Delivery.objects.filter(pk=first.pk).update(status=DeliveryStatus.DELIVERED)
         assert core.deliveries_due() == [second.pk, ping.pk]
 
+    def test_the_sweep_leaves_out_subscriptions_at_their_cap(self, subscription, settings):
+        settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 1
+        other = SubscriptionFactory()
+        waiting, elsewhere = pending(subscription), pending(other)
+        held = pending(subscription, status=DeliveryStatus.SENDING, lease_until=timezone.now() + timedelta(minutes=1))
+        assert core.deliveries_due() == [elsewhere.pk]
+        Delivery.objects.filter(pk=held.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+        assert sorted(core.deliveries_due()) == sorted([waiting.pk, elsewhere.pk, held.pk])
+
 
 class TestDisabling:
     def test_a_successful_ping_re_enables_a_disabled_subscription_with_a_notice(self, endpoint, subscription):
