@@ -55,7 +55,6 @@ def seed_demo(demo: Demo) -> None:
             attempts=1,
             last_error="connection refused (the demo receiver was not up yet)",
         )
-    demo.result["subscription"] = str(subscription.uuid)
     demo.lines.append(f"Webhook subscription: {subscription.uuid} → {subscription.url}")
 
 
