@@ -33,7 +33,6 @@ class TestSeedDemo:
             "partner",
             "admin",
             "staff",
-            "subscription",  # the demo webhook subscription notifications/demo.py seeds (beyond DESIGN §8)
         }  # DESIGN §8
         partner = Partner.objects.get(username=first["partner"]["username"])
         assert secret_matches(first["partner"]["secret"], partner.secret_hash)
