@@ -61,6 +61,8 @@ RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 REQUEUE_RING_LIMIT = 1000
 
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+# ``Subscription.last_success_at`` is written at most this often while all goes well.
+LAST_SUCCESS_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -218,13 +220,14 @@ def unblocked() -> Q:
     return Q(subject_key="") | ~earlier_open()
 
 
-def _claim(delivery_id: int, knobs: DeliverySettings) -> Delivery | None:
+def _claim(delivery_id: int, knobs: DeliverySettings) -> tuple[Delivery | None, bool]:
     """Take the delivery for one attempt, or None: not due, held by another worker, an earlier delivery of its
     object still open, or its subscription at its cap of requests in flight.
 
     The subscription's row is locked first (``FOR NO KEY UPDATE``: it does not wait for, nor hold up, the
     inserts of new deliveries referencing it), so claims of one subscription take turns: the count of what
-    is in flight and the claim are one step, and the cap holds however many workers race for it.
+    is in flight and the claim are one step, and the cap holds however many workers race for it. Also answers
+    whether this claim took the subscription's last free slot (then deliveries may have been turned away).
     """
     with transaction.atomic():
         subscription_id = (
@@ -235,13 +238,14 @@ def _claim(delivery_id: int, knobs: DeliverySettings) -> Delivery | None:
             .first()
         )
         if subscription_id is None:
-            return None
+            return None, False
         in_flight = Delivery.objects.filter(
             subscription_id=subscription_id, status=DeliveryStatus.SENDING, lease_until__gt=timezone.now()
         ).count()
         if in_flight >= knobs.max_in_flight:
-            return None
-        return outbox.claim(Delivery, delivery_id, lease=knobs.lease, extra=unblocked())
+            return None, True
+        claimed = outbox.claim(Delivery, delivery_id, lease=knobs.lease, extra=unblocked())
+        return claimed, in_flight + 1 >= knobs.max_in_flight
 
 
 # --- one attempt -----------------------------------------------------------------------------------
@@ -263,7 +267,7 @@ def delivery_attempt(*, delivery_id: int) -> str:
     """One attempt of a delivery; answers its outcome ("DELIVERED", "RETRY", "FAILED") or "skipped" (not due,
     held by another worker, waiting for an earlier delivery of its object, or its subscription at its cap)."""
     knobs = DeliverySettings.current()
-    claimed = _claim(delivery_id, knobs)
+    claimed, full = _claim(delivery_id, knobs)
     if claimed is None:
         return "skipped"
     delivery = Delivery.objects.select_related("subscription", "event__department").get(pk=claimed.pk)
@@ -272,7 +276,7 @@ def delivery_attempt(*, delivery_id: int) -> str:
     if not subscription.enabled and delivery.event_type != EventType.PING:
         reason = f"subscription disabled: {subscription.disabled_reason or 'disabled'}"
         outbox.finish(delivery, status=DeliveryStatus.FAILED, last_error=reason[:2000], next_attempt_at=timezone.now())
-        _ring_after(delivery, ended=True)
+        _ring_after(delivery, ended=True, slot_was_last=full)
         return DeliveryStatus.FAILED
     body = payloads.body(delivery.event, subscription.payload_form)
     started = timezone.now()
@@ -284,7 +288,7 @@ def delivery_attempt(*, delivery_id: int) -> str:
         timeout=knobs.timeout,
     )
     outcome = _record(delivery, subscription, result, started, knobs)
-    _ring_after(delivery, ended=outcome != "RETRY")
+    _ring_after(delivery, ended=outcome != "RETRY", slot_was_last=full)
     return outcome
 
 
@@ -363,7 +367,10 @@ def _subscription_succeeded(subscription: Subscription, *, ping: bool, now: date
                 at=now,
             )
             return
-    Subscription.objects.filter(pk=subscription.pk).update(last_success_at=now, failing_since=None)
+    # Only when it says something new: every UPDATE of the row waits for (and holds up) the claims' lock on it.
+    recent = subscription.last_success_at is not None and now - subscription.last_success_at < LAST_SUCCESS_PRECISION
+    if subscription.failing_since is not None or not recent:
+        Subscription.objects.filter(pk=subscription.pk).update(last_success_at=now, failing_since=None)
 
 
 def _subscription_failed(subscription: Subscription, *, now: datetime, knobs: DeliverySettings) -> None:
@@ -413,9 +420,11 @@ def subscriptions_disable_failing(*, now: datetime | None = None) -> int:
     return disabled
 
 
-def _ring_after(delivery: Delivery, *, ended: bool) -> None:
-    """After an attempt: ring the next delivery of the same object when this one ended (it waited for it), and
-    the subscription's oldest delivery that is due and free to go (one skipped at the cap, most likely)."""
+def _ring_after(delivery: Delivery, *, ended: bool, slot_was_last: bool) -> None:
+    """After an attempt: ring the next delivery of the same object when this one ended (it waited for it), and,
+    when this attempt held the subscription's last free slot (others may have been turned away at the cap),
+    the subscription's oldest delivery that is due and free to go. Ringing that one after every attempt would
+    double the doorbells of a busy subscription, each claim taking the subscription's lock in turn."""
     rung = None
     if ended and delivery.subject_key:
         rung = (
@@ -431,6 +440,8 @@ def _ring_after(delivery: Delivery, *, ended: bool) -> None:
         )
         if rung is not None:
             _ring(rung)
+    if not slot_was_last:
+        return
     waiting = (
         Delivery.objects.filter(
             unblocked(),

@@ -10,6 +10,7 @@ wiped broker costs one sweep.
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 from celery import shared_task
 from django.conf import settings
@@ -20,25 +21,25 @@ from .delivery import deliveries_due, delivery_attempt, delivery_log_purge, subs
 
 logger = logging.getLogger(__name__)
 
-QUEUE = "webhooks"
+QUEUE = "webhooks"  # routed there by settings.CELERY_TASK_ROUTES ("notifications.*")
 # The most doorbells the sweep keeps waiting in the queue.
 SWEEP_BATCH = 1000
 
 
 # Acknowledged late and handed back if its worker dies. No time limit is needed (a thread pool could not
 # enforce one anyway): the transport cuts every request at ORMA_WEBHOOK_TIMEOUT_SECONDS, well within the lease.
-@shared_task(name="notifications.deliver", queue=QUEUE, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(name="notifications.deliver", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver(delivery_id: int) -> str:
     """One attempt of a webhook delivery."""
     return delivery_attempt(delivery_id=delivery_id)
 
 
 # A sweep that waited longer than its interval is dropped: the next one is on its way (see dms.sweep).
-@shared_task(name="notifications.sweep", queue=QUEUE, ignore_result=True, expires=settings.ORMA_WEBHOOK_SWEEP_SECONDS)
+@shared_task(name="notifications.sweep", ignore_result=True, expires=settings.ORMA_WEBHOOK_SWEEP_SECONDS)
 def sweep() -> int:
     """Ring for the deliveries that are due or whose lease expired, topping the queue up to ``SWEEP_BATCH``
     doorbells (those still waiting most likely ring for the oldest due deliveries: this rings for the next)."""
-    waiting = outbox.waiting(deliver)
+    waiting = outbox.waiting(SimpleNamespace(app=deliver.app, queue=QUEUE))  # the webhooks queue's length
     room = SWEEP_BATCH - waiting
     if room <= 0:
         return 0
@@ -50,13 +51,13 @@ def sweep() -> int:
     return len(due)
 
 
-@shared_task(name="notifications.purge", queue=QUEUE, ignore_result=True)
+@shared_task(name="notifications.purge", ignore_result=True)
 def purge() -> dict[str, int]:
     """Delete the delivery log older than ``ORMA_WEBHOOK_RETENTION_DAYS`` (hourly)."""
     return delivery_log_purge()
 
 
-@shared_task(name="notifications.disable_failing", queue=QUEUE, ignore_result=True)
+@shared_task(name="notifications.disable_failing", ignore_result=True)
 def disable_failing() -> int:
     """Disable the subscriptions failing without a success for ``ORMA_WEBHOOK_DISABLE_AFTER_DAYS`` (hourly)."""
     return subscriptions_disable_failing()

@@ -353,6 +353,8 @@ ORMA_WEBHOOK_SWEEP_SECONDS = envint("ORMA_WEBHOOK_SWEEP_SECONDS", 5)
 # The delays (seconds) of the retries after the first attempt; empty: Standard Webhooks' schedule
 # (notifications.delivery.RETRY_SCHEDULE: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h). Tests shorten it.
 ORMA_WEBHOOK_RETRY_SCHEDULE = [float(step) for step in envlist("ORMA_WEBHOOK_RETRY_SCHEDULE", [])]
+# Webhook delivery runs on a queue of its own, served by a thread-pool worker (Procfile "webhooks").
+CELERY_TASK_ROUTES = {"notifications.*": {"queue": "webhooks"}}
 
 # --- Logging --------------------------------------------------------------------------------------
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()

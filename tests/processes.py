@@ -302,7 +302,8 @@ _CELERY = (sys.executable, "-m", "celery", "-A", "orma")
 
 
 class CeleryWorker(_Process):
-    """``celery -A orma worker`` (prefork, ``concurrency`` processes) on the environment's broker.
+    """``celery -A orma worker`` (prefork, ``concurrency`` processes; or ``pool="threads"``, and ``queues``) on
+    the environment's broker.
 
     ``supervised``: restarted when it exits without being told to, as production's process manager does
     (systemd, Kubernetes): Celery 5.x can exit on a lost Redis connection ("Unrecoverable error:
@@ -312,9 +313,20 @@ class CeleryWorker(_Process):
 
     name = "worker"
 
-    def __init__(self, env: Mapping[str, str], *, concurrency: int = 2, supervised: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        concurrency: int = 2,
+        supervised: bool = True,
+        pool: str = "prefork",
+        queues: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(env, **kwargs)
         self.concurrency = concurrency
+        self.pool = pool  # "threads" for the webhooks worker (notifications.tasks)
+        self.queues = queues  # e.g. "webhooks"; None: the default queue
         self.supervised = supervised
         self.exits: list[int] = []  # exit statuses of the exits nobody asked for
         self._ready_mark = 0
@@ -327,9 +339,10 @@ class CeleryWorker(_Process):
             *_CELERY,
             "worker",
             "--pool",
-            "prefork",
+            self.pool,
             "--concurrency",
             str(self.concurrency),
+            *(["--queues", self.queues] if self.queues else []),
             "--hostname",
             f"orma-test-{os.getpid()}-{id(self)}@%h",
             "--loglevel",
