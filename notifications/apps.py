@@ -9,3 +9,8 @@ class NotificationsConfig(AppConfig):
         from . import receivers
 
         receivers.connect()
+
+    def seed_demo(self, demo: object) -> None:
+        from .demo import seed_demo
+
+        seed_demo(demo)  # type: ignore[arg-type]

@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from orma import outbox
 from orma.events import EventType
+from tenancy.choices import Scope
 from tenancy.models import Department
 
 from . import payloads, transport
@@ -97,10 +98,20 @@ def _subscribers(event_type: str, department_id: int) -> list[tuple[int, str]]:
     """The enabled subscriptions covering the department that want the type: (id, payload form). One query;
     the type is matched here, not in SQL (a JSON list's ``contains`` is not portable to SQLite, and a
     department has a handful of subscriptions)."""
-    rows = Subscription.objects.filter(enabled=True, departments=department_id).values_list(
-        "pk", "payload_form", "event_types"
-    )
-    return [(pk, form) for pk, form, types in rows if event_type in (types or ())]
+    # The grant is checked again here, not only when the subscription was saved: a partner whose grant on the
+    # department was revoked (or who was deactivated) hears nothing more of it. Same single query: the grant
+    # row is joined, its scopes compared in Python like the types.
+    rows = Subscription.objects.filter(
+        enabled=True,
+        departments=department_id,
+        partner__is_active=True,
+        partner__grants__department=department_id,
+    ).values_list("pk", "payload_form", "event_types", "partner__grants__scopes")
+    return [
+        (pk, form)
+        for pk, form, types, scopes in rows
+        if event_type in (types or ()) and Scope.NOTIFICATION_MANAGE in (scopes or ())
+    ]
 
 
 def event_record(

@@ -1,5 +1,6 @@
 """OrMa's URLs: the three API families, the schema and docs, health, and the admin."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -18,3 +19,8 @@ urlpatterns = [
     # notifications (issue 10)
     path("notification/v1/", include("notifications.api.urls")),
 ]
+
+if settings.ORMA_WEBHOOK_ALLOW_PRIVATE:  # development (make run): the demo subscription's endpoint
+    from notifications.demo import DEMO_RECEIVER_PATH, demo_receiver
+
+    urlpatterns.append(path(DEMO_RECEIVER_PATH.lstrip("/"), demo_receiver, name="demo-webhook-receiver"))

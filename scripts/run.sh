@@ -16,6 +16,8 @@ export PORT="${PORT:-8000}"
 case "${1:-}" in
   dev)
     export DEBUG="${DEBUG:-1}"
+    # Development: webhooks may go to loopback and http (the demo subscription's receiver is this server).
+    export ORMA_WEBHOOK_ALLOW_PRIVATE="${ORMA_WEBHOOK_ALLOW_PRIVATE:-1}"
     python manage.py migrate --noinput
     python manage.py orma_seed_demo --base-url "http://127.0.0.1:${PORT}"
     exec python scripts/supervise.py Procfile.dev

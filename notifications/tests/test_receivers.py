@@ -75,6 +75,29 @@ class TestWhoGetsADelivery:
         assert deliveries_of(other_type) == deliveries_of(disabled) == deliveries_of(other_department) == []
         assert Event.objects.count() == 1  # stored once, whatever the number of subscribers
 
+    def test_a_revoked_grant_or_a_deactivated_partner_hears_nothing_more(self, api, partner, department, customer):
+        from tenancy.choices import Scope
+        from tenancy.models import Grant
+        from tenancy.tests.factories import PartnerFactory
+
+        kept = subscribe(partner, department)
+        revoked_partner, scope_lost_partner, inactive_partner = PartnerFactory(), PartnerFactory(), PartnerFactory()
+        for other in (revoked_partner, scope_lost_partner, inactive_partner):
+            GrantFactory(partner=other, department=department)
+        revoked, scope_lost, inactive = (
+            subscribe(revoked_partner, department),
+            subscribe(scope_lost_partner, department),
+            subscribe(inactive_partner, department),
+        )
+        Grant.objects.filter(partner=revoked_partner).delete()
+        Grant.objects.filter(partner=scope_lost_partner).update(scopes=[Scope.ORDER_READ])
+        type(inactive_partner).objects.filter(pk=inactive_partner.pk).update(is_active=False)
+
+        create(api, department, customer)
+
+        assert len(deliveries_of(kept)) == 1
+        assert deliveries_of(revoked) == deliveries_of(scope_lost) == deliveries_of(inactive) == []
+
     def test_two_subscriptions_share_one_event(self, api, partner, department, customer):
         first, second = subscribe(partner, department), subscribe(partner, department, form=PayloadForm.FULL)
         create(api, department, customer)

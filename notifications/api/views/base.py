@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +17,7 @@ from orma.api.views import PartnerAPIView
 from tenancy.choices import Scope
 
 from ... import selectors
+from ...demo import DEMO_DELIVERY_UUID, DEMO_SUBSCRIPTION_UUID
 from ...models import Delivery, Subscription
 from ..representations import page_json
 from ..serializers import StrictRequestSerializer
@@ -26,13 +27,18 @@ PAGE_PARAMETERS = [
     OpenApiParameter("cursor", OpenApiTypes.STR, description="the opaque cursor of a previous page's next"),
 ]
 SUBSCRIPTION_ID = OpenApiParameter(
-    "subscriptionId", OpenApiTypes.UUID, OpenApiParameter.PATH, description="the subscription's id"
+    "subscriptionId",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    description="the subscription's id, as its create answered it; demo: the demo partner's subscription",
+    examples=[OpenApiExample("the demo subscription", value=str(DEMO_SUBSCRIPTION_UUID))],
 )
 DELIVERY_ID = OpenApiParameter(
     "deliveryId",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
-    description="the delivery's id, or its webhook-id (msg_<hex>)",
+    description="the delivery's id, or its webhook-id (msg_<hex>); demo: a failed ping in the demo log",
+    examples=[OpenApiExample("the demo delivery", value=str(DEMO_DELIVERY_UUID))],
 )
 ALL_METHODS = ("GET", "POST", "PATCH", "DELETE")
 

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from orma.api.pagination import decode_instant_cursor
 from orma.api.serializers import PartsErrorSerializer
+from tenancy.demo import SERVICE_DEPARTMENT_UUID
 
 from ... import selectors, services
 from .. import serializers as s
@@ -22,7 +23,7 @@ from .base import PAGE_PARAMETERS, SUBSCRIPTION_ID, NotificationFamilyView
 _EXAMPLE_BODY = {
     "url": "https://hooks.importer.example/orma",
     "eventTypes": ["order.created", "order.updated", "order.dms_synced", "order.dms_rejected"],
-    "departments": ["3f0c6a5e-2b7d-4c1a-9e8f-5a6b7c8d9e0f"],
+    "departments": [str(SERVICE_DEPARTMENT_UUID)],
     "payload": "full",
 }
 _EXAMPLE_SUBSCRIPTION = {
@@ -101,12 +102,12 @@ class SubscriptionDetailView(NotificationFamilyView):
         request=s.SubscriptionUpdateSerializer,
         responses={200: s.SubscriptionDetailSerializer},
         examples=[
-            OpenApiExample("disable it", value={"enabled": False}, request_only=True),
             OpenApiExample(
                 "thin payloads of parts orders",
                 value={"eventTypes": ["parts_order.status_changed"], "payload": "thin"},
                 request_only=True,
             ),
+            OpenApiExample("disable it", value={"enabled": False}, request_only=True),
         ],
         summary="Change a subscription: url, eventTypes, departments, payload, enabled",
     )
