@@ -389,7 +389,10 @@ class TestDeadWorkersAndBrokers:
         durations = [duration for _, duration in answers]
         p50, p99 = percentile(durations, 50), percentile(durations, 99)
         figure("broker down, 50 creates", f"all 201; p50 {ms(p50)}, p99 {ms(p99)}, max {ms(max(durations))}")
-        assert p99 < 0.1
+        # Not a speed target (bench/ measures those): the defect this catches is kombu's 2 s failover sleep
+        # inside the request, so the bound sits well under 2 s and well above a loaded machine's noise (a
+        # 0.1 s bound failed at 0.1003 s while other suites ran beside it).
+        assert p99 < 1.0
         assert "could not queue dms.push" in running.web.log_text()
         assert DmsPush.objects.filter(repair_order__uuid__in=order_uuids, status=OutboxStatus.PENDING).count() == 50
 
