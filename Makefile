@@ -32,7 +32,7 @@ manage: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The production shape end to end (tests/test_e2e.py): scripts/run.sh serve (nginx, gunicorn, worker, beat) on
+# The production shape end to end (tests/test_e2e.py): scripts/run.sh serve (nginx, gunicorn, workers, beat) on
 # DATABASE_URL's PostgreSQL and a private redis-server, a loopback DMS peer; needs nginx (apt-get install -y nginx-light).
 e2e: install
 	ORMA_E2E=1 $(PY) -m pytest -q -p no:randomly tests/test_e2e.py $(PYTEST_ARGS)

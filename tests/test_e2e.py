@@ -5,7 +5,10 @@
 a strict loopback DMS peer (``dms_adapters/tests/peer.py``: myKaarma for the service department, Keyloop for
 the parts store). A partner creates seed 001's sample repair order and places seed 002's sample parts order
 over HTTP; both must reach the DMS (the repair order ``SYNCED`` with the DMS's number, the parts order held
-by the DMS exactly once). Everything is stopped by its process group's id.
+by the DMS exactly once). The partner subscribes to its departments' events through the API first; a loopback
+webhook receiver must then get the signed notifications of both (``order.created``, ``order.dms_synced``,
+``parts_order.created``), each verified with the ``standardwebhooks`` package. Everything is stopped by its
+process group's id.
 
 Collected only with ``ORMA_E2E=1`` (``make e2e``, a step of its own in .ci/run); ``make test`` leaves it out.
 """
@@ -21,8 +24,10 @@ import pytest
 import requests
 from django.conf import settings
 from django.db import connection
+from standardwebhooks.webhooks import Webhook
 
 from dms_adapters.tests.peer import DmsPeer
+from notifications.tests.receiver import Receiver
 from orders.tests.factories import CustomerFactory, orders_url, sample_body
 from parts.tests.factories import base_url, seed_002_world
 from tenancy.choices import DepartmentType, DmsKind
@@ -57,8 +62,19 @@ class MakeServe(_Process):
             return False
 
 
+def _verified(receiver: Receiver, secret: str, wanted: set[str]) -> dict[str, dict] | None:
+    """The notifications received so far by type, each verified with ``standardwebhooks``; None until all
+    ``wanted`` types arrived."""
+    seen = {}
+    for request in list(receiver.requests):
+        payload = Webhook(secret).verify(request.body, request.headers)  # raises on a bad signature
+        seen.setdefault(payload["type"], payload)
+    return seen if wanted <= set(seen) else None
+
+
 def test_seed_samples_reach_the_dms_through_the_production_shape():
     peer = DmsPeer().start()
+    receiver = Receiver().start()
     try:
         service = DepartmentFactory(dealer=peer.connect(DealerFactory(), DmsKind.MYKAARMA))
         store = DepartmentFactory(dealer=peer.connect(DealerFactory(), DmsKind.KEYLOOP), type=DepartmentType.PARTS)
@@ -94,6 +110,21 @@ def test_seed_samples_reach_the_dms_through_the_production_shape():
                 base = serve.base_url
                 assert requests.get(f"{base}/healthz", timeout=5).headers["Server"].startswith("nginx")
 
+                # the partner's webhook subscription, through the API
+                subscribed = requests.post(
+                    f"{base}/notification/v1/subscription",
+                    json={
+                        "url": receiver.url,
+                        "eventTypes": ["order.created", "order.dms_synced", "parts_order.created"],
+                        "departments": [str(service.uuid), str(store.uuid)],
+                        "payload": "full",
+                    },
+                    headers=auth,
+                    timeout=10,
+                )
+                assert subscribed.status_code == 201, subscribed.text
+                secret = subscribed.json()["secret"]
+
                 # seed 001's sample repair order
                 created = requests.put(base + orders_url(service), json=sample_body(customer), headers=auth, timeout=10)
                 assert created.status_code == 201, created.text
@@ -119,9 +150,19 @@ def test_seed_samples_reach_the_dms_through_the_production_shape():
                 held = next(iter(peer.parts_orders.values()))
                 assert held.store == str(store.dms_id) or held.store == str(store.uuid)
                 assert [line["part"]["partId"] for line in held.request["parts"]] == ["S7654321"]
+
+                # the signed notifications of both, verified as a partner would
+                wanted = {"order.created", "order.dms_synced", "parts_order.created"}
+                seen = wait_until(
+                    lambda: _verified(receiver, secret, wanted), timeout=60, interval=0.5, what="the notifications"
+                )
+                assert seen["order.created"]["data"]["orderUUID"] == order_uuid
+                assert seen["order.dms_synced"]["data"]["dms"]["orderNumber"] == dms["orderNumber"]
+                assert seen["parts_order.created"]["data"]["partsOrderId"] == placed.json()["partsOrderId"]
             finally:
                 serve.close()
     finally:
+        receiver.stop()
         peer.stop()
     with pytest.raises(ProcessLookupError):  # the whole group is gone: nginx, gunicorn, worker, beat
         os.killpg(serve.pid, 0)
