@@ -236,9 +236,10 @@ class BasketItemsField(serializers.Field):
             quantity = item.get("quantity", 1) if isinstance(item, dict) else None
             if not isinstance(item, dict):
                 problems["partId"] = "Expected an object with partId and quantity."
-            elif isinstance(part_id, bool) or not isinstance(part_id, str | int) or part_id in ("", None):
+            # A string, as the schema says (a number is refused, not read as one: "0" and 0 are not the same id).
+            elif not isinstance(part_id, str) or part_id == "":
                 problems["partId"] = "This field is required." if part_id in ("", None) else "Not a valid string."
-            elif len(str(part_id)) > PART_ID_MAX_LENGTH or "\x00" in str(part_id):
+            elif len(part_id) > PART_ID_MAX_LENGTH or "\x00" in part_id:
                 problems["partId"] = f"Ensure this field has no more than {PART_ID_MAX_LENGTH} characters and no NUL."
             if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
                 problems["quantity"] = f"A whole number from 1 to {MAX_QUANTITY} is required."
@@ -246,7 +247,7 @@ class BasketItemsField(serializers.Field):
             errors.append(problems)
             failed = failed or bool(problems)
             if not problems:
-                items.append({"partId": str(part_id), "quantity": quantity})
+                items.append({"partId": part_id, "quantity": quantity})
         if failed:
             raise serializers.ValidationError(errors)
         return items

@@ -180,6 +180,15 @@ class TestCustomerFirst:
 
 
 class TestBasket:
+    @pytest.mark.parametrize("part_id", [0, 7654321, True, None, ""])
+    def test_a_part_id_that_is_not_a_string_is_refused(self, api, store, dealer, part_id):
+        customer = CustomerFactory(dealer=dealer)
+
+        response = basket(api, store, {"customerId": str(customer.uuid), "parts": [{"partId": part_id, "quantity": 1}]})
+
+        assert response.status_code == 400, response.content
+        assert [detail["field"] for detail in response.json()["details"]] == ["parts[0].partId"]
+
     def test_it_answers_each_part_of_the_basket_in_order(self, api, store, dealer):
         parts = PartFactory.create_batch(3, dealer=dealer)
         StockFactory(department=store, part=parts[1], on_hand=1)
