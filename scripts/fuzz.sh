@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make fuzz`: Schemathesis against a live OrMa, authenticated as the demo partner (every scope),
-# every check on, fixed seed, bounded examples per operation; any failure fails the run.
+# every check on (the config's default: a --checks on the command line would override the one phase-scoped
+# exception below), fixed seed, bounded examples per operation; any failure fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -63,11 +64,17 @@ cat > var/schemathesis.toml <<TOML
 # 422: schemathesis repeats a documented Idempotency-Key with other bodies, which DESIGN §9 answers 422.
 # 304: a read with If-None-Match naming the current ETag (or *) is answered Not Modified, as documented.
 expected-statuses = ["2xx", "304", "400", "401", "403", "404", "409", "412", "422", "429"]
+
+# A false positive of the pinned path parameters above (schemathesis#2913 family), seen in the coverage
+# phase: a case that negates storeId gets the pinned, valid store back, and the 200 it receives is counted
+# as "invalid data accepted" (the request it prints has a valid storeId). Only that check, only there: the
+# fuzzing phase keeps it for every operation, and a malformed or foreign store is refused in parts/tests.
+[phases.coverage.checks]
+negative_data_rejection.enabled = false
 TOML
 
 .venv/bin/schemathesis --no-color --config-file var/schemathesis.toml run "${BASE}/api/schema/" \
   --auth "${USERNAME}:${SECRET}" \
-  --checks all \
   --seed 20261125 \
   --max-examples "${MAX_EXAMPLES}" \
   --workers 1 \
