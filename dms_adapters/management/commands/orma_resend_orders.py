@@ -3,14 +3,10 @@ import uuid
 from typing import Any
 
 from django.core.management.base import CommandParser
-from django.db import transaction
 
 from dms_adapters.selectors import pushes_to_resend
-from dms_adapters.services import dms_pushes_resend
-from dms_adapters.tasks import push
+from dms_adapters.services import dms_pushes_requeue
 from orders.models import RepairOrder
-from orders.services import repair_orders_dms_pending
-from orma import outbox
 from orma.errors import DomainError, ErrorCode
 from orma.management.base import OrmaCommand
 from orma.outbox import OutboxStatus
@@ -66,10 +62,5 @@ class Command(OrmaCommand):
             pushes = pushes_to_resend(department_uuid=department_uuid, dms_status=options["dms_status"], since=since)
             if options["dms_status"] is None:
                 pushes = pushes.filter(status__in=RESENDABLE)
-        with transaction.atomic():
-            chosen = list(pushes.exclude(status=OutboxStatus.SENDING).values_list("pk", "repair_order_id"))
-            queued = dms_pushes_resend(pushes=pushes.filter(pk__in=[push_id for push_id, _ in chosen]))
-            repair_orders_dms_pending(repair_order_ids=[order_id for _, order_id in chosen])
-            for push_id, _ in chosen:
-                outbox.ring(push, push_id)  # once committed; the sweep would find them anyway
+        queued, _in_flight = dms_pushes_requeue(pushes=pushes)
         return {"queued": queued}, [f"Queued {queued} order(s) for the DMS."]
