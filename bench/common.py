@@ -243,6 +243,8 @@ class GunicornServer:
     log_path: Path = RESULTS_DIR / "gunicorn.log"
     startup_timeout: float = 30.0
     extra_args: Sequence[str] = ()
+    chdir: Path = REPO_ROOT
+    health_path: str = "/healthz"
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _log: IO[bytes] | None = field(default=None, init=False)
 
@@ -259,7 +261,7 @@ class GunicornServer:
             str(VENV_BIN / "gunicorn"),
             self.app,
             "--chdir",
-            str(REPO_ROOT),
+            str(self.chdir),
             "--bind",
             f"{self.host}:{self.port}",
             "--workers",
@@ -279,7 +281,7 @@ class GunicornServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            self.command, cwd=REPO_ROOT, env=dict(self.env), stdout=self._log, stderr=subprocess.STDOUT
+            self.command, cwd=self.chdir, env=dict(self.env), stdout=self._log, stderr=subprocess.STDOUT
         )
         self._wait_until_healthy()
 
@@ -291,17 +293,23 @@ class GunicornServer:
             if self.process.poll() is not None:
                 raise BenchError(f"gunicorn exited with status {self.process.returncode}\n{self.log_tail()}")
             try:
-                status, _ = http_get(self.url("/healthz"), timeout=1.0)
+                status, _ = http_get(self.url(self.health_path), timeout=1.0)
             except OSError as exc:
                 last_error = str(exc)
             else:
                 if status == 200:
                     return
-                last_error = f"/healthz answered {status}"
+                last_error = f"{self.health_path} answered {status}"
             time.sleep(0.1)
         raise BenchError(
             f"gunicorn did not become healthy in {self.startup_timeout:.0f}s ({last_error})\n{self.log_tail()}"
         )
+
+    def worker_pids(self) -> list[int]:
+        """The PIDs of the master's worker processes (its children, read from ``/proc``), sorted."""
+        if self.process is None:
+            return []
+        return children_of(self.process.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -338,6 +346,69 @@ class GunicornServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+# --- the yardstick: a bare DRF APIView in a startproject-default Django ----------------------------
+
+YARDSTICK_DIR = REPO_ROOT / "bench" / "yardstick"
+YARDSTICK_PATH = "/bare"
+YARDSTICK_BODY = {"ok": True}
+
+
+def yardstick_env() -> dict[str, str]:
+    """The yardstick's environment: this one without OrMa's settings variables, and its own settings module."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _INHERITED_SETTINGS and not key.startswith(_INHERITED_PREFIXES)
+    }
+    env.update({"DJANGO_SETTINGS_MODULE": "yardstick.settings", "PYTHONUNBUFFERED": "1"})
+    return env
+
+
+def yardstick_server(workers: int = 2, log_name: str = "gunicorn-yardstick.log") -> GunicornServer:
+    """gunicorn (``workers`` sync workers) serving ``bench/yardstick``, the denominator of every "x bare" ratio.
+
+    Issue 12's yardstick is "a bare DRF APIView in a startproject-default Django": that project, served by
+    its own gunicorn in the same run as OrMa's, so both see the same machine at the same time.
+    """
+    return GunicornServer(
+        yardstick_env(),
+        workers=workers,
+        app="yardstick.wsgi:application",
+        chdir=YARDSTICK_DIR,
+        health_path=YARDSTICK_PATH,
+        log_path=RESULTS_DIR / log_name,
+    )
+
+
+def verify_yardstick(server: GunicornServer) -> None:
+    """The yardstick answers 200 ``{"ok": true}``: the benchmark divides by the view it believes it measures."""
+    expect_answer(server.url(YARDSTICK_PATH), 200, body=YARDSTICK_BODY, label="yardstick (startproject DRF view)")
+
+
+# --- processes ------------------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    """PIDs whose parent is ``pid`` (``/proc/*/stat``), sorted; empty where ``/proc`` is not there."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return sorted(children)
+
+
+def rss_kib(pid: int) -> int:
+    """The resident set size of ``pid`` in KiB (``VmRSS`` of ``/proc/<pid>/status``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise BenchError(f"/proc/{pid}/status has no VmRSS")
 
 
 # --- HTTP -----------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 -- wrk script: PUT a repair order whose orderNumber is unique per request, "<prefix>-<thread>-<n>".
 --
 -- Arguments (after wrk's "--"): the body template file, in which the orderNumber's value is the text
--- {order_number}, and the run's prefix (unique per wrk run, so that runs never repeat a number).
+-- {order_number}, the run's prefix (unique per wrk run, so that runs never repeat a number), and
+-- optionally the request paths, comma-separated: request n of a thread goes to path (n mod count) + 1,
+-- so one path puts every create in ONE department and eight paths spread them over eight
+-- (without it, every request goes to the URL's own path).
 -- Every response is counted as 201 or not; done() prints one line that bench/orders.py checks:
 --   orma-create: sent=<n> created=<n> other=<n>
 -- Headers (Authorization, Content-Type) come from wrk's -H options.
@@ -23,14 +26,22 @@ function init(args)
    body_head = string.sub(template, 1, at - 1)
    body_tail = string.sub(template, at + #placeholder)
    number_prefix = assert(args[2], "no prefix argument") .. "-" .. thread_number .. "-"
+   paths = {}
+   for path in string.gmatch(args[3] or "", "[^,]+") do
+      table.insert(paths, path)
+   end
    sent = 0
    created = 0
    other = 0
 end
 
 function request()
+   local path = nil
+   if #paths > 0 then
+      path = paths[(sent % #paths) + 1]
+   end
    sent = sent + 1
-   return wrk.format("PUT", nil, nil, body_head .. number_prefix .. sent .. body_tail)
+   return wrk.format("PUT", path, nil, body_head .. number_prefix .. sent .. body_tail)
 end
 
 function response(status, headers, body)
