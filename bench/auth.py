@@ -10,11 +10,15 @@ What is measured
       the lockout check, the per-partner rate limit (set to 100000000/minute: it counts, never refuses)
       and ``DepartmentScopePermission``.
 
-    wrk drives each view in turn (after a warm-up of both): bare, auth, bare, auth... for ``--rounds``
-    rounds. The report is the median requests/second of each view, their p50/p99 latencies, and the
-    ratio auth/bare. Goal: auth >= 0.9 x bare. Before measuring, the script checks that ``/bench/auth``
-    answers 200 with the partner's credentials and 401 without, and any non-2xx answer during a run is
-    an error: the figures can never silently be those of 401s.
+    wrk drives each view in turn (after a warm-up of each): the yardstick, bare, auth, the yardstick, bare,
+    auth... for ``--rounds`` rounds. The yardstick (``GET /bare`` of ``bench/yardstick``, a
+    startproject-default Django with one DRF APIView, its own gunicorn) is a reference here: it shows
+    what OrMa's middleware stack costs before any authentication. The report is the median
+    requests/second of each view, their p50/p99 latencies, and the ratio auth/bare (OrMa's own bare view:
+    the same stack, only the authentication differs). Goal: auth >= 0.9 x bare (moonshot 0.95). Before
+    measuring, the script checks that ``/bench/auth`` answers 200 with the partner's credentials and 401
+    without, and any non-2xx answer during a run is an error: the figures can never silently be those of
+    401s.
 
 How to run
     make bench                                   # or:
@@ -31,7 +35,8 @@ How to run
     the time per request, database queries and Redis round trips of each, and a cProfile of the
     authenticated path.
 
-Exit status: 0 goal met, 1 goal missed, 2 the benchmark could not run (the message says why).
+Exit status: 0 measured (the goal reported met or missed; ``--strict``: 1 when it is missed), 2 the
+benchmark could not run (the message says why).
 """
 
 from __future__ import annotations
@@ -57,7 +62,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 from bench import common  # noqa: E402
 from bench.common import BenchError, GunicornServer, WrkResult  # noqa: E402
 
-GOAL_RATIO = 0.9
+GOAL_RATIO = 0.9  # issue 12's milestone
+MOONSHOT_RATIO = 0.95
 BARE_PATH = "/bench/bare"
 AUTH_PATH = "/bench/auth"
 EXPECTED_BODY = {"ok": True}
@@ -78,6 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (2)")
     parser.add_argument("--cache-url", default=common.DEFAULT_CACHE_URL, help="Redis for the cache (%(default)s)")
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when the goal is missed")
     parser.add_argument(
         "--profile",
         type=int,
@@ -126,9 +133,15 @@ def verify(server: GunicornServer, auth: dict[str, str]) -> None:
     common.expect_answer(server.url(AUTH_PATH), 401, label="auth view without credentials")
 
 
-def measure(server: GunicornServer, auth: dict[str, str], args: argparse.Namespace) -> list[dict[str, WrkResult]]:
-    """Warm both views up, then alternate bare/auth runs; one {"bare": ..., "auth": ...} per round."""
-    views = {"bare": (server.url(BARE_PATH), {}), "auth": (server.url(AUTH_PATH), auth)}
+def measure(
+    server: GunicornServer, yardstick: GunicornServer, auth: dict[str, str], args: argparse.Namespace
+) -> list[dict[str, WrkResult]]:
+    """Warm the views up, then alternate yardstick/bare/auth runs; one {view: result} per round."""
+    views = {
+        "yardstick": (yardstick.url(common.YARDSTICK_PATH), {}),
+        "bare": (server.url(BARE_PATH), {}),
+        "auth": (server.url(AUTH_PATH), auth),
+    }
 
     def run(view: str, duration: float) -> WrkResult:
         url, headers = views[view]
@@ -146,7 +159,7 @@ def measure(server: GunicornServer, auth: dict[str, str], args: argparse.Namespa
         for view in views:
             results[view] = result = run(view, args.duration)
             print(
-                f"round {number}/{args.rounds}  {view:<4}  {result.requests_per_second:>9.1f} req/s  "
+                f"round {number}/{args.rounds}  {view:<9}  {result.requests_per_second:>9.1f} req/s  "
                 f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
                 + (f"  socket errors {result.socket_errors}" if any(result.socket_errors.values()) else "")
             )
@@ -319,10 +332,13 @@ def main(argv: list[str] | None = None) -> int:
         username, secret = create_partner()
         auth = {"Authorization": common.basic_auth(username, secret)}
         server = GunicornServer(env, workers=args.workers, log_path=common.RESULTS_DIR / "gunicorn-auth.log")
+        yardstick = common.yardstick_server(args.workers, "gunicorn-yardstick-auth.log")
         print(f"gunicorn: {args.workers} sync workers on {server.base_url} (log {server.log_path})")
-        with server:
+        print(f"yardstick: {args.workers} sync workers on {yardstick.base_url} (log {yardstick.log_path})")
+        with server, yardstick:
+            common.verify_yardstick(yardstick)
             verify(server, auth)
-            rounds = measure(server, auth, args)
+            rounds = measure(server, yardstick, auth, args)
         if args.profile:
             profile = profile_in_process(auth, args.profile)
     finally:
@@ -334,16 +350,20 @@ def main(argv: list[str] | None = None) -> int:
         else:
             common.drop_database(database_url)
 
-    bare, auth_medians = medians(rounds, "bare"), medians(rounds, "auth")
+    bare, auth_medians, yardstick_medians = (
+        medians(rounds, "bare"),
+        medians(rounds, "auth"),
+        medians(rounds, "yardstick"),
+    )
     ratio = auth_medians["requests_per_second"] / bare["requests_per_second"]
     met = ratio >= GOAL_RATIO
     print(
         f"\nOrMa auth benchmark: gunicorn {args.workers} sync workers, PostgreSQL, Redis; "
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, median of {args.rounds} rounds"
     )
-    for view, data in (("bare", bare), ("auth", auth_medians)):
+    for view, data in (("yardstick", yardstick_medians), ("bare", bare), ("auth", auth_medians)):
         print(
-            f"  {view:<4}  {data['requests_per_second']:9.1f} req/s   "
+            f"  {view:<9}  {data['requests_per_second']:9.1f} req/s   "
             f"p50 {data['p50_ms']:6.2f} ms   p99 {data['p99_ms']:6.2f} ms"
         )
     per_round = [r["auth"].requests_per_second / r["bare"].requests_per_second for r in rounds]
@@ -381,16 +401,19 @@ def main(argv: list[str] | None = None) -> int:
         },
         "bare": bare,
         "auth": auth_medians,
+        "yardstick": yardstick_medians,
+        "bare_to_yardstick": bare["requests_per_second"] / yardstick_medians["requests_per_second"],
         "ratio": ratio,
         "ratio_per_round": per_round,
         "bare_spread": bare_spread,
         "goal_ratio": GOAL_RATIO,
+        "moonshot_ratio": MOONSHOT_RATIO,
         "goal_met": met,
         "rounds": [{view: result.summary() for view, result in r.items()} for r in rounds],
         "profile": {k: v for k, v in profile.items() if not k.startswith("_")} if profile else None,
     }
     print(f"results: {common.write_results('auth', results).relative_to(common.REPO_ROOT)}")
-    return 0 if met else 1
+    return 1 if args.strict and not met else 0
 
 
 if __name__ == "__main__":
