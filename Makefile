@@ -45,8 +45,11 @@ lint: install
 fuzz: install
 	$(RUN_ENV) bash scripts/fuzz.sh
 
+# Every bench/*.py benchmark (gunicorn 2 sync workers, PostgreSQL, Redis, wrk; the startproject yardstick in the
+# same run), one table of issue 12's rows, bench/results.json (docs/performance.md); about 20-25 minutes.
+# `make bench BENCH_ARGS=--quick`: a smoke run of the harness in a few minutes; --strict: exit 1 on a missed goal.
 bench: install
-	$(PY) bench/auth.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # Refresh the constraints after changing pyproject.toml's dependencies.
 lock:

@@ -22,7 +22,7 @@ What is measured
 
 How to run
     make bench                                   # or:
-    .venv/bin/python bench/auth.py [--duration 10] [--connections 16] [--threads 2] [--rounds 3]
+    .venv/bin/python bench/auth.py [--duration 10] [--connections 8] [--threads 2] [--rounds 3]
                                    [--warmup 2] [--workers 2] [--keep-db] [--profile 2000]
 
     Needs PostgreSQL, Redis and ``wrk`` (``apt-get install -y wrk``). The database, ``orma_bench`` on
@@ -77,7 +77,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Requests/second of a trivial authenticated DRF view against the same view without auth."
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of each measured wrk run (10)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (8, as issue 12)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--rounds", type=int, default=3, help="bare/auth pairs of runs; medians are reported (3)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per view (2)")

@@ -34,7 +34,7 @@ What is measured
        one read, and with ``--profile N`` (200) the time per request and a cProfile of both endpoints.
 
 How to run
-    .venv/bin/python bench/orders.py [--duration 10] [--connections 16] [--threads 2] [--rounds 3]
+    .venv/bin/python bench/orders.py [--duration 10] [--connections 8] [--threads 2] [--rounds 3]
                                      [--warmup 2] [--workers 2] [--orders 1000000] [--small-orders 1000]
                                      [--window-requests 300] [--profile 200] [--keep-db] [--strict]
 
@@ -120,7 +120,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Repair orders over HTTP (create, read) against the bare DRF view; the ±30-day lookup at 1M."
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of each measured wrk run (10)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (8, as issue 12)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--rounds", type=int, default=3, help="bare/create/read runs per view; medians (3)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per view (2)")
