@@ -566,3 +566,40 @@ def document(
         "rows": [row.as_json() for row in rows],
         "scripts": dict(scripts),
     }
+
+
+def markdown(doc: Mapping[str, Any]) -> str:
+    """A ``bench/results.json`` document as the Markdown table of docs/performance.md's latest figures."""
+    where = doc["machine"]
+    load = ", ".join(f"{x:.2f}" for x in where.get("load_before", []))
+    lines = [
+        f"{doc['mode']} run of `make bench` at {doc['revision']}, {doc['date']}, {doc['elapsed_seconds'] / 60:.0f} "
+        f"minutes; {where.get('cpu_model')}, {where.get('cores')} cores, load before {load}.",
+        "",
+        "| row | req/s | ratio / value | p50 ms | p99 ms | SQL | goal | moonshot | verdict |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    for data in doc["rows"]:
+        row = Row(**data)
+        figure = format_figure(row.ratio if row.unit == "x" else row.value, row.unit)
+        lines.append(
+            f"| {row.name} | {_number(row.rps)} | {figure} | {_number(row.p50_ms, 2)} | {_number(row.p99_ms, 2)} | "
+            f"{_number(row.sql, 0)} | {row.goal} | {row.moonshot or '-'} | {verdict_text(row)} |"
+        )
+    for source, pair in doc.get("bare", {}).items():
+        if pair.get("yardstick") and pair.get("orma"):
+            lines.append("")
+            lines.append(
+                f"Bare views in bench/{source}.py: the yardstick {pair['yardstick']['requests_per_second']:.1f} req/s, "
+                f"OrMa's /bench/bare {pair['orma']['requests_per_second']:.1f} req/s."
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m bench.report [bench/results.json]: the Markdown table
+    import json
+    import sys
+    from pathlib import Path
+
+    source = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent / "results.json")
+    print(markdown(json.loads(source.read_text())))

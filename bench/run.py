@@ -20,7 +20,7 @@ What it does
 How to run
     make bench                          # the full run: about 20-25 minutes
     make bench BENCH_ARGS=--quick       # a smoke run of the harness: a few minutes, figures meaningless
-    .venv/bin/python bench/run.py [--quick] [--strict] [--only orders,parts] [--keep-going]
+    .venv/bin/python bench/run.py [--quick] [--strict] [--only orders,parts]
 
 Exit status: 0 every script measured (goals met or not; ``--strict``: 1 when a goal is not met), 2 it
 could not run (a tool missing, or a script failed: its rows say "not measured").
@@ -126,7 +126,7 @@ SCRIPTS: tuple[Script, ...] = (
     Script(
         "memory",
         ("--connections", CONNECTIONS, "--duration", "300", "--warmup", "30"),
-        ("--connections", CONNECTIONS, "--duration", "15", "--warmup", "5"),
+        ("--connections", CONNECTIONS, "--duration", "10", "--warmup", "3"),
         900,
     ),
     Script(
@@ -134,7 +134,7 @@ SCRIPTS: tuple[Script, ...] = (
         # its goals are on the outbox's time and create -> SYNCED; the throughput and the drain (no goal) are
         # cut from 2,000 and 10,000 orders to keep the whole run near 20-25 minutes (bench/dms.py alone: all)
         ("--pushes", "1000", "--drain", "2000"),
-        ("--creates", "30", "--rounds", "1", "--pushes", "200", "--latency-seconds", "3", "--drain", "500"),
+        ("--creates", "30", "--rounds", "1", "--pushes", "100", "--latency-seconds", "2", "--drain", "200"),
         900,
     ),
     Script(

@@ -266,3 +266,21 @@ def test_memory_growth_verdict_per_worker():
 def test_memory_growth_refuses_a_replaced_worker():
     with pytest.raises(BenchError, match="workers changed"):
         memory.growth_verdict({11: 100_000, 12: 100_000}, {11: 100_000, 13: 100_000})
+
+
+def test_markdown_of_a_results_document_has_a_line_per_row():
+    rows = report.build_rows(results(dms=None))
+    doc = report.document(
+        rows,
+        machine={"cpu_model": "AMD EPYC", "cores": 2, "load_before": [0.5]},
+        revision="abc1234",
+        date="2026-12-02T21:00:00+00:00",
+        mode="full",
+        elapsed_seconds=1320,
+        scripts={},
+        bare=report.bare_figures(results()),
+    )
+    text = report.markdown(json.loads(json.dumps(doc)))
+    table_lines = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(table_lines) == 1 + len(report.ROW_SPECS)
+    assert "22 minutes" in text and "| not measured |" in text and "OrMa's /bench/bare 900.0 req/s" in text
