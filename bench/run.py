@@ -359,11 +359,13 @@ def main(argv: list[str] | None = None) -> int:
         run = run_script(script, arguments, limit)
         data = load_results(script, run)
         if data is None:
+            last_words = next((line.strip() for line in reversed(run.tail.splitlines()) if line.strip()), "")
             problems[script.name] = (
                 f"timed out after {limit:.0f} s"
                 if run.timed_out
                 else f"bench/{script.name}.py exited {run.returncode}"
                 + ("" if run.returncode else " without writing its results")
+                + (f" ({last_words[:200]})" if last_words else "")
             )
             print(f"bench/{script.name}.py could not measure: {problems[script.name]}", file=sys.stderr)
         results[script.name] = data
