@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from orma.cache import decode_json, get_many_json, raw_key, redis_client
 from orma.crypto import cache_key_part
 
@@ -80,15 +82,18 @@ def read_access_state(
     keys = [user_key, address_key, credentials_key or user_key, generation_key or user_key, grant_key or user_key]
     pipe = client.pipeline(transaction=False)
     pipe.mget([raw.get(key) or raw_key(key) for key in keys])
-    pipe.ttl(raw[user_key])
-    pipe.ttl(raw[address_key])
     pipe.incr(raw[requests_key])
     pipe.expire(raw[requests_key], window, nx=True)
     pipe.ttl(raw[requests_key])
-    (user_count, address_count, cached, generation, grant), user_ttl, address_ttl, count, _, ttl = pipe.execute()
+    (user_count, address_count, cached, generation, grant), count, _, ttl = pipe.execute()
+    user_count, address_count = int(user_count or 0), int(address_count or 0)
+    # The seconds left of a failure window are only the Retry-After of a lockout: asked for only then.
+    user_ttl = address_ttl = 0
+    if user_count >= settings.ORMA_AUTH_FAIL_LIMIT_USERNAME or address_count >= settings.ORMA_AUTH_FAIL_LIMIT_ADDRESS:
+        user_ttl, address_ttl = client.pipeline(transaction=False).ttl(raw[user_key]).ttl(raw[address_key]).execute()
     return AccessState(
-        (int(user_count or 0), max(0, int(user_ttl))),
-        (int(address_count or 0), max(0, int(address_ttl))),
+        (user_count, max(0, int(user_ttl))),
+        (address_count, max(0, int(address_ttl))),
         decode_json(cached) if credentials_key else None,
         (int(count), max(1, int(ttl))),
         decode_json(generation) if generation_key else None,
