@@ -364,6 +364,16 @@ class TestCachedAccess:
 
         assert api.get(probe_url(department)).status_code == 401
 
+    def test_a_username_cached_as_unknown_works_once_a_partner_has_it(self, each_cache, anon, department):
+        from tenancy.services import GrantSpec, partner_create
+
+        assert get_with(anon, department, basic_auth("newcomer", "x" * 43)).status_code == 401  # cached: absent
+        _, secret = partner_create(
+            name="Newcomer", username="newcomer", grants=[GrantSpec(department.uuid, ("order.read",))]
+        )
+
+        assert get_with(anon, department, basic_auth("newcomer", secret)).status_code == 200
+
     def test_a_renamed_partner_is_refused_under_its_old_username(self, each_cache, api, anon, department, partner):
         assert api.get(probe_url(department)).status_code == 200  # cached under the old username
         partner.username = f"{partner.username}-renamed"

@@ -111,8 +111,9 @@ class PartnerBasicAuthentication(BaseAuthentication):
     """HTTP Basic for partners; request.user becomes the partner's :class:`PartnerCredentials`.
 
     One cache round trip reads the lockout counters, the cached credentials (or the cached absence of a
-    partner) and counts the request for the rate limit (:mod:`orma.api.access`); the throttle then only
-    compares.
+    partner), the cached grant on the path's department with the partner's generation that says whether
+    both are current (:mod:`tenancy.selectors`), and counts the request for the rate limit
+    (:mod:`orma.api.access`); the throttle then only compares, and the permission only looks.
     """
 
     def authenticate_header(self, request: Request) -> str:
