@@ -164,15 +164,16 @@ def grant_get(*, partner_id: int, department_uuid: uuid.UUID, dealer_uuid: uuid.
 
 
 def _row_json(instance: models.Model) -> dict[str, Any]:
-    """A model row's cacheable columns as JSON values (UUIDs and datetimes as text)."""
+    """A model row's cacheable columns as JSON values (UUIDs, datetimes and any other non-JSON value as the
+    field's own text form, which its ``to_python`` reads back)."""
     row = {}
     for field in instance._meta.concrete_fields:
         if field.attname in _UNCACHED_FIELDS:
             continue
         value = field.value_from_object(instance)
-        row[field.attname] = (
-            str(value) if isinstance(value, uuid.UUID) else value.isoformat() if isinstance(value, datetime) else value
-        )
+        if value is not None and not isinstance(value, str | int | float | bool | list | dict):
+            value = field.value_to_string(instance)
+        row[field.attname] = value
     return row
 
 
