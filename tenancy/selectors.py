@@ -72,7 +72,8 @@ _UNCACHED_FIELDS = {"dms_password"}
 
 
 def partner_credentials_cache_key(username: str) -> str:
-    return f"partner-credentials:{cache_key_part(username)}"
+    # v2: the stamped form; a process of the previous release (a rolling deploy) never reads it
+    return f"partner-credentials:v2:{cache_key_part(username)}"
 
 
 def partner_generation_cache_key(username: str) -> str:
