@@ -60,3 +60,22 @@ def set_json(key: str, value: Any, timeout: int) -> None:
         client.set(raw_key(key), text, ex=timeout)
     else:
         cache.set(key, text, timeout)
+
+
+def add_json(key: str, value: Any, timeout: int) -> bool:
+    """Store a JSON-serialisable value unless the key holds one already; answers whether it was stored."""
+    text = json.dumps(value, separators=(",", ":"))
+    client = redis_client()
+    if client is not None:
+        return bool(client.set(raw_key(key), text, ex=timeout, nx=True))
+    return cache.add(key, text, timeout)
+
+
+def get_many_json(keys: list[str]) -> dict[str, Any]:
+    """The values :func:`set_json` stored under these keys (None for each absent one), in one round trip."""
+    client = redis_client()
+    if client is not None:
+        raws = client.mget([raw_key(key) for key in keys])
+        return {key: decode_json(raw) for key, raw in zip(keys, raws, strict=True)}
+    found = cache.get_many(keys)
+    return {key: decode_json(found.get(key)) for key in keys}

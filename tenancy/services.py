@@ -6,6 +6,7 @@ support commands print it as one line (``orma.management.base``).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,8 +19,34 @@ from orma.errors import DomainError, ErrorCode
 
 from .choices import ALL_BRANDS, ALL_SCOPES, DepartmentType, DmsKind, DmsMode
 from .models import Dealer, Department, Grant, Partner
+from .selectors import partner_generation_renew
 
 MAX_GRACE_HOURS = 30 * 24  # a rotation's old secret works at most 30 days more
+
+logger = logging.getLogger(__name__)
+
+
+def partner_access_evict(*, usernames: set[str]) -> None:
+    """Make these partners' cached credentials and grants stale, now and again once the change commits.
+
+    Called by the signals for every save or delete of a partner, a grant, a department or a dealer (the
+    admin, the services, the commands); a bulk ``QuerySet.update()`` sends no signal and must call it
+    itself. Now: this transaction's own later reads (and the tests, which never commit) see the change;
+    on commit: a request that meanwhile cached the rows as they were before the commit stamped them with
+    the token replaced here (tenancy.selectors), so the very next request in every process reloads.
+    """
+    usernames = {name for name in usernames if name}
+    if not usernames:
+        return
+    _renew(usernames)
+    transaction.on_commit(lambda: _renew(usernames))
+
+
+def _renew(usernames: set[str]) -> None:
+    try:
+        partner_generation_renew(usernames=usernames)
+    except Exception:  # a cache that is down must not fail the write; its entries expire on their own
+        logger.exception("could not renew the cached access of partners %s", sorted(usernames))
 
 
 def _invalid(description: str) -> DomainError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,8 @@ from django.core.management import call_command
 from django.test import override_settings
 from freezegun import freeze_time
 
-from tenancy.models import Partner
+from orma.crypto import cache_key_part
+from tenancy.models import Grant, Partner
 from tenancy.services import partner_rotate_secret
 from tests.clients import basic_auth, without_error_uids
 
@@ -245,3 +247,254 @@ class TestRateLimit:
             api.get(probe_url(department))
 
         assert get_with(anon, department, basic_auth(other.username, other.secret)).status_code == 200
+
+
+# --- the partner's access, cached with its credentials (issue 12) ------------------------------------------
+
+
+def parts_probe_url(department) -> str:
+    return f"/parts-api/{department.dealer.uuid}/{department.uuid}/v1/probe"
+
+
+@pytest.fixture(
+    params=["files", pytest.param("redis", marks=pytest.mark.redis)],
+)
+def each_cache(request, settings, tmp_path):
+    """The embedded default's file cache, and Redis (as CI configures it): the same answers from both."""
+    if request.param == "files":
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+        }
+    from django.core.cache import cache
+
+    cache.clear()
+    return request.param
+
+
+class TestCachedAccess:
+    """The grant on the path's department comes with the credentials from the one cache round trip; any
+    change to the partner, its grants or the department's rows is effective on the very next request."""
+
+    def test_a_warm_request_on_a_department_runs_no_query(
+        self, each_cache, api, department, partner, django_assert_num_queries
+    ):
+        assert api.get(probe_url(department)).status_code == 200  # credentials and grant now cached
+
+        with django_assert_num_queries(0):
+            response = api.get(probe_url(department))
+
+        assert response.status_code == 200
+        assert response.json() == {"department": str(department.uuid), "partner": partner.username}
+
+    def test_a_warm_request_on_a_store_runs_no_query(self, each_cache, api, department, django_assert_num_queries):
+        assert api.get(parts_probe_url(department)).status_code == 200
+
+        with django_assert_num_queries(0):
+            assert api.get(parts_probe_url(department)).json() == {"store": str(department.uuid)}
+
+    def test_a_cached_grant_is_not_good_under_another_dealer(self, each_cache, api, department):
+        from tenancy.tests.factories import DealerFactory
+
+        assert api.get(parts_probe_url(department)).status_code == 200
+        foreign = f"/parts-api/{DealerFactory().uuid}/{department.uuid}/v1/probe"
+
+        assert api.get(foreign).status_code == 404
+
+    def test_a_warm_request_without_a_department_runs_no_query(self, each_cache, api, django_assert_num_queries):
+        assert api.get("/notification/v1/probe").status_code == 200
+
+        with django_assert_num_queries(0):
+            assert api.get("/notification/v1/probe").status_code == 200
+
+    def test_the_grant_the_view_gets_from_the_cache_is_the_one_from_the_database(self, each_cache, department, partner):
+        from tenancy.selectors import grant_from_json, grant_get, grant_to_json
+
+        stored = grant_get(partner_id=partner.id, department_uuid=department.uuid)
+        cached = grant_from_json(json.loads(json.dumps(grant_to_json(stored))))  # the trip through the cache
+
+        for model_pair in [(stored, cached), (stored.department, cached.department)]:
+            for field in model_pair[0]._meta.concrete_fields:
+                assert getattr(model_pair[1], field.attname) == getattr(model_pair[0], field.attname), field.name
+        dealer, cached_dealer = stored.department.dealer, cached.department.dealer
+        for field in dealer._meta.concrete_fields:
+            if field.attname != "dms_password":
+                assert getattr(cached_dealer, field.attname) == getattr(dealer, field.attname), field.name
+        assert cached_dealer.get_deferred_fields() == {"dms_password"}  # never in the cache; read if ever used
+        assert cached.department.dealer_id == dealer.id and cached.partner_id == partner.id
+
+    def test_a_revoked_grant_is_refused_on_the_next_request(self, each_cache, api, department, partner):
+        assert api.get(probe_url(department)).status_code == 200
+        Grant.objects.get(partner=partner, department=department).delete()
+
+        assert api.get(probe_url(department)).status_code == 404
+        assert api.get(parts_probe_url(department)).status_code == 404
+
+    def test_a_grant_revoked_by_a_queryset_delete_is_refused_on_the_next_request(
+        self, each_cache, api, department, partner
+    ):
+        assert api.get(probe_url(department)).status_code == 200
+        Grant.objects.filter(partner=partner).delete()  # the admin's bulk delete: signals per row
+
+        assert api.get(probe_url(department)).status_code == 404
+
+    def test_a_scope_taken_away_is_refused_on_the_next_request(self, each_cache, api, department, partner):
+        assert api.get(probe_url(department)).status_code == 200
+        assert api.get("/notification/v1/probe").status_code == 200
+        grant = Grant.objects.get(partner=partner, department=department)
+        grant.scopes = ["order.create"]
+        grant.save()
+
+        assert api.get(probe_url(department)).status_code == 403
+        assert api.get("/notification/v1/probe").status_code == 403
+
+    def test_a_new_grant_is_effective_on_the_next_request(self, each_cache, api, department, partner):
+        from tenancy.services import GrantSpec, grant_set
+        from tenancy.tests.factories import DepartmentFactory
+
+        other = DepartmentFactory()
+        assert api.get(probe_url(other)).status_code == 404
+        grant_set(partner=partner, grants=[GrantSpec(other.uuid, ("order.read",))])
+
+        assert api.get(probe_url(other)).status_code == 200
+
+    def test_a_deactivated_partner_is_refused_on_the_next_request(self, each_cache, api, department, partner):
+        assert api.get(probe_url(department)).status_code == 200
+        partner.is_active = False
+        partner.save()
+
+        assert api.get(probe_url(department)).status_code == 401
+
+    def test_a_username_cached_as_unknown_works_once_a_partner_has_it(self, each_cache, anon, department):
+        from tenancy.services import GrantSpec, partner_create
+
+        assert get_with(anon, department, basic_auth("newcomer", "x" * 43)).status_code == 401  # cached: absent
+        _, secret = partner_create(
+            name="Newcomer", username="newcomer", grants=[GrantSpec(department.uuid, ("order.read",))]
+        )
+
+        assert get_with(anon, department, basic_auth("newcomer", secret)).status_code == 200
+
+    def test_a_renamed_partner_is_refused_under_its_old_username(self, each_cache, api, anon, department, partner):
+        assert api.get(probe_url(department)).status_code == 200  # cached under the old username
+        partner.username = f"{partner.username}-renamed"
+        partner.save()
+
+        assert api.get(probe_url(department)).status_code == 401
+        renamed = get_with(anon, department, basic_auth(partner.username, partner.secret))
+        assert renamed.status_code == 200
+
+    def test_a_rotated_secret_is_refused_once_its_grace_ends(self, each_cache, anon, department, partner):
+        old = basic_auth(partner.username, partner.secret)
+        _, new, valid_until = partner_rotate_secret(username=partner.username, grace_hours=1)
+        assert get_with(anon, department, old).status_code == 200  # cached, with the previous secret's end
+
+        with freeze_time(valid_until + timedelta(seconds=1)):
+            assert get_with(anon, department, old).status_code == 401
+            assert get_with(anon, department, basic_auth(partner.username, new)).status_code == 200
+
+    def test_a_secret_rotated_without_grace_is_refused_on_the_next_request(self, each_cache, anon, department, partner):
+        old = basic_auth(partner.username, partner.secret)
+        assert get_with(anon, department, old).status_code == 200
+        partner_rotate_secret(username=partner.username)
+
+        assert get_with(anon, department, old).status_code == 401
+
+    def test_a_department_moved_to_another_dealer_is_seen_on_the_next_request(
+        self, each_cache, api, department, partner
+    ):
+        from tenancy.tests.factories import DealerFactory
+
+        assert api.get(parts_probe_url(department)).status_code == 200
+        old_url = parts_probe_url(department)
+        department.dealer = DealerFactory()
+        department.save()
+
+        assert api.get(old_url).status_code == 404
+        assert api.get(parts_probe_url(department)).status_code == 200
+
+    def test_a_dealer_change_reaches_the_cached_grant(self, each_cache, department, partner):
+        from tenancy.selectors import grant_get_cached, partner_generation
+
+        credentials = credentials_of(partner)
+        generation = partner_generation(username=partner.username, seen=None)
+        first = grant_get_cached(
+            partner=credentials, department_uuid=department.uuid, dealer_uuid=None, cached=None, generation=generation
+        )
+        cached = cached_entries(partner, department)
+        assert cached[1]["value"]["dealer"]["name"] == department.dealer.name
+        dealer = first.department.dealer
+        dealer.name = "Renamed"
+        dealer.save()
+
+        entries = cached_entries(partner, department)
+        again = grant_get_cached(
+            partner=credentials,
+            department_uuid=department.uuid,
+            dealer_uuid=None,
+            cached=entries[1],
+            generation=entries[0],
+        )
+        assert again.department.dealer.name == "Renamed"
+
+    def test_rows_loaded_before_a_write_committed_are_never_used(self, each_cache, department, partner):
+        """A request read the generation, then the rows as they were; the write committed and renewed the
+        generation; then the request cached what it had read. The next request must not use it."""
+        from tenancy.selectors import (
+            STALE,
+            cached_value,
+            partner_credentials_cache_key,
+            partner_credentials_load,
+            partner_generation,
+        )
+        from tenancy.services import partner_access_evict
+
+        seen = partner_generation(username=partner.username, seen=None)  # the slow request's round trip
+        partner_access_evict(usernames={partner.username})  # the write's commit (here: at once)
+        partner_credentials_load(username=partner.username, generation=seen)  # the slow request caches
+
+        from orma.cache import get_json
+
+        current = get_json(f"partner-generation:{cache_key_part(partner.username)}")
+        assert current != seen
+        assert cached_value(get_json(partner_credentials_cache_key(partner.username)), current) is STALE
+
+    def test_the_access_of_other_partners_stays_cached(
+        self, each_cache, api, department, partner, django_assert_num_queries
+    ):
+        from tenancy.tests.factories import GrantFactory, PartnerFactory
+
+        assert api.get(probe_url(department)).status_code == 200
+        other = PartnerFactory()
+        GrantFactory(partner=other, department=department)
+
+        with django_assert_num_queries(0):
+            assert api.get(probe_url(department)).status_code == 200
+
+    def test_a_change_commits_before_the_next_request_is_refused(
+        self, each_cache, api, department, partner, django_capture_on_commit_callbacks
+    ):
+        """The on-commit renewal runs too (and alone would suffice for requests after the commit)."""
+        assert api.get(probe_url(department)).status_code == 200
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            Grant.objects.get(partner=partner, department=department).delete()
+
+        assert len(callbacks) == 1
+        assert api.get(probe_url(department)).status_code == 404
+
+
+def credentials_of(partner):
+    from tenancy.selectors import PartnerCredentials
+
+    return PartnerCredentials(
+        partner.id, partner.uuid, partner.username, partner.name, partner.secret_hash, "", None, None
+    )
+
+
+def cached_entries(partner, department):
+    from orma.cache import get_json
+    from tenancy.selectors import partner_generation_cache_key, partner_grant_cache_key
+
+    return (
+        get_json(partner_generation_cache_key(partner.username)),
+        get_json(partner_grant_cache_key(partner.username, str(department.uuid))),
+    )

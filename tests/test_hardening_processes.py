@@ -50,15 +50,31 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+@pytest.fixture
+def redis_env(embedded_env) -> dict[str, str]:
+    """The same processes on the shared Redis the test itself uses (as production runs them)."""
+    from django.conf import settings
+
+    return {**embedded_env, "CACHE_URL": settings.CACHES["default"]["LOCATION"]}
+
+
 class TestTheEmbeddedDefaultSharesOneCache:
-    """A rotated secret, a deactivated partner, a revoked grant: the very next request in every process."""
+    """A rotated secret, a scope taken away, a revoked grant, a deactivated partner: the very next request in
+    every process, on the file cache and on Redis (the grant is cached with the credentials)."""
 
     def test_changes_take_effect_on_the_next_request_in_every_process(self, embedded_env):
+        self._check_every_change(embedded_env)
+
+    @pytest.mark.redis
+    def test_changes_take_effect_on_the_next_request_in_every_process_on_redis(self, redis_env):
+        self._check_every_change(redis_env)
+
+    def _check_every_change(self, env: dict[str, str]) -> None:
         department = DepartmentFactory()
         partner = partner_on(department)
         url = f"/order/v2/department/{department.uuid}/order?limit=1"
         old = basic_auth(partner.username, partner.secret)
-        with WebServer(embedded_env, workers=1) as first, WebServer(embedded_env, workers=1) as second:
+        with WebServer(env, workers=1) as first, WebServer(env, workers=1) as second:
             servers = (first, second)
 
             def statuses(header: str) -> list[int]:
@@ -67,17 +83,24 @@ class TestTheEmbeddedDefaultSharesOneCache:
                     for s in servers
                 ]
 
-            assert statuses(old) == [200, 200]  # both now hold the credentials in the cache
+            assert statuses(old) == [200, 200]  # both now hold the credentials and the grant in the cache
 
-            rotated = json.loads(
-                manage(embedded_env, "orma_rotate_partner_secret", "--username", partner.username, "--json")
-            )
+            rotated = json.loads(manage(env, "orma_rotate_partner_secret", "--username", partner.username, "--json"))
             new = basic_auth(partner.username, rotated["secret"])
             assert statuses(old) == [401, 401]  # before (memory per process): [200, 200] for the cached minute
             assert statuses(new) == [200, 200]
 
             manage(
-                embedded_env,
+                env,
+                "shell",
+                "-c",
+                f"from tenancy.models import Grant; g = Grant.objects.get(partner__username={partner.username!r}); "
+                "g.scopes = ['order.create']; g.save()",
+            )
+            assert statuses(new) == [403, 403]
+
+            manage(
+                env,
                 "shell",
                 "-c",
                 f"from tenancy.models import Grant; Grant.objects.filter(partner__username={partner.username!r})"
@@ -86,7 +109,7 @@ class TestTheEmbeddedDefaultSharesOneCache:
             assert statuses(new) == [404, 404]
 
             manage(
-                embedded_env,
+                env,
                 "shell",
                 "-c",
                 f"from tenancy.models import Partner; p = Partner.objects.get(username={partner.username!r}); "

@@ -1,7 +1,8 @@
 """What authentication needs from the shared cache, read in one round trip.
 
 For one request: the failure counts of the username at this client address and of the address (the lockout), the
-partner's cached credentials, and the username's request count in the current rate-limit window
+partner's cached credentials, its cached grant on the department of the path, its generation (which tells
+whether those two are current: tenancy.selectors), and the username's request count in the current rate-limit window
 (counted now; a failed authentication counts too, which the lockout caps at a handful per window).
 On Redis this is one pipeline; on any other Django cache (files in the embedded default) the
 same answers come from a few in-process calls.
@@ -12,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from orma.cache import decode_json, get_json, raw_key, redis_client
+from django.conf import settings
+
+from orma.cache import decode_json, get_many_json, raw_key, redis_client
 from orma.crypto import cache_key_part
 
 from .counters import counters
-
-_UNCACHED = object()
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class AccessState:
     address_failures: tuple[int, int]
     credentials: Any  # the partner's cached credentials (their JSON form), or None when not cached
     requests: tuple[int, int] | None  # (count, seconds left) in the rate window, None without a username
+    generation: Any = None  # the partner's generation token (tenancy.selectors), None when there is none
+    grant: Any = None  # the partner's cached grant on the path's department (stamped), or None
 
 
 def failure_key_for_user(username: str, address: str) -> str:
@@ -44,33 +47,55 @@ def rate_key(username: str, window: int) -> str:
     return f"rate:user:{cache_key_part(username)}:{window}"
 
 
-def read_access_state(*, username: str | None, address: str, credentials_key: str | None, window: int) -> AccessState:
-    """Lockout counts, cached credentials and this request's rate count, in one round trip on Redis."""
+def read_access_state(
+    *,
+    username: str | None,
+    address: str,
+    credentials_key: str | None,
+    generation_key: str | None = None,
+    grant_key: str | None = None,
+    window: int,
+) -> AccessState:
+    """Lockout counts, the partner's cached entries and generation, and this request's rate count, in one
+    round trip on Redis."""
     address_key = failure_key_for_address(address)
     if username is None:
         return AccessState((0, 0), counters.peek([address_key])[address_key], None, None)
     user_key = failure_key_for_user(username, address)
     requests_key = rate_key(username, window)
+    entry_keys = [key for key in (credentials_key, generation_key, grant_key) if key]
     client = redis_client()
     if client is None:
         failures = counters.peek([user_key, address_key])
-        credentials = get_json(credentials_key) if credentials_key else None
-        return AccessState(failures[user_key], failures[address_key], credentials, counters.hit(requests_key, window))
+        entries = get_many_json(entry_keys) if entry_keys else {}
+        return AccessState(
+            failures[user_key],
+            failures[address_key],
+            entries.get(credentials_key) if credentials_key else None,
+            counters.hit(requests_key, window),
+            entries.get(generation_key) if generation_key else None,
+            entries.get(grant_key) if grant_key else None,
+        )
 
     raw = {key: raw_key(key) for key in (user_key, address_key, requests_key)}
+    # one MGET for the counts and the entries (an unknown username reads as many keys as a known one)
+    keys = [user_key, address_key, credentials_key or user_key, generation_key or user_key, grant_key or user_key]
     pipe = client.pipeline(transaction=False)
-    for key in (user_key, address_key):
-        pipe.get(raw[key])
-        pipe.ttl(raw[key])
-    pipe.get(raw_key(credentials_key) if credentials_key else raw[user_key])  # same work either way
+    pipe.mget([raw.get(key) or raw_key(key) for key in keys])
     pipe.incr(raw[requests_key])
     pipe.expire(raw[requests_key], window, nx=True)
     pipe.ttl(raw[requests_key])
-    user_count, user_ttl, address_count, address_ttl, cached, count, _, ttl = pipe.execute()
-    credentials = decode_json(cached) if credentials_key else None
+    (user_count, address_count, cached, generation, grant), count, _, ttl = pipe.execute()
+    user_count, address_count = int(user_count or 0), int(address_count or 0)
+    # The seconds left of a failure window are only the Retry-After of a lockout: asked for only then.
+    user_ttl = address_ttl = 0
+    if user_count >= settings.ORMA_AUTH_FAIL_LIMIT_USERNAME or address_count >= settings.ORMA_AUTH_FAIL_LIMIT_ADDRESS:
+        user_ttl, address_ttl = client.pipeline(transaction=False).ttl(raw[user_key]).ttl(raw[address_key]).execute()
     return AccessState(
-        (int(user_count or 0), max(0, int(user_ttl))),
-        (int(address_count or 0), max(0, int(address_ttl))),
-        credentials,
+        (user_count, max(0, int(user_ttl))),
+        (address_count, max(0, int(address_ttl))),
+        decode_json(cached) if credentials_key else None,
         (int(count), max(1, int(ttl))),
+        decode_json(generation) if generation_key else None,
+        decode_json(grant) if grant_key else None,
     )

@@ -14,6 +14,7 @@ import binascii
 import hmac
 import ipaddress
 import re
+from dataclasses import replace
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -24,14 +25,20 @@ from rest_framework.request import Request
 
 from orma.crypto import hash_secret
 from tenancy.selectors import (
+    STALE,
     PartnerCredentials,
+    cached_value,
     partner_credentials_cache_key,
     partner_credentials_from_cache,
     partner_credentials_load,
+    partner_generation,
+    partner_generation_cache_key,
+    partner_grant_cache_key,
 )
 
 from .access import AccessState, failure_key_for_address, failure_key_for_user, read_access_state
 from .counters import counters
+from .permissions import path_department
 from .throttling import rate_window
 
 REALM = 'Basic realm="OrMa"'
@@ -104,8 +111,9 @@ class PartnerBasicAuthentication(BaseAuthentication):
     """HTTP Basic for partners; request.user becomes the partner's :class:`PartnerCredentials`.
 
     One cache round trip reads the lockout counters, the cached credentials (or the cached absence of a
-    partner) and counts the request for the rate limit (:mod:`orma.api.access`); the throttle then only
-    compares.
+    partner), the cached grant on the path's department with the partner's generation that says whether
+    both are current (:mod:`tenancy.selectors`), and counts the request for the rate limit
+    (:mod:`orma.api.access`); the throttle then only compares, and the permission only looks.
     """
 
     def authenticate_header(self, request: Request) -> str:
@@ -121,6 +129,9 @@ class PartnerBasicAuthentication(BaseAuthentication):
             username=username,
             address=address,
             credentials_key=partner_credentials_cache_key(username) if username is not None else None,
+            generation_key=partner_generation_cache_key(username) if username is not None else None,
+            # the grant the permission will check, read now in the same round trip
+            grant_key=partner_grant_cache_key(username, path_department(request)) if username is not None else None,
             window=window,
         )
         self._refuse_if_locked_out(state)
@@ -129,14 +140,18 @@ class PartnerBasicAuthentication(BaseAuthentication):
                 self._count_failure(None, address)
             raise exceptions.AuthenticationFailed()
         username, secret = presented
-        if state.credentials is not None:
-            credentials = partner_credentials_from_cache(state.credentials)
+        cached = cached_value(state.credentials, state.generation)
+        if cached is not STALE:
+            credentials = partner_credentials_from_cache(cached)
         else:
-            credentials = partner_credentials_load(username=username)
+            generation = partner_generation(username=username, seen=state.generation)
+            credentials = partner_credentials_load(username=username, generation=generation)
+            state = replace(state, generation=generation)
         if not _secret_is_valid(credentials, secret) or credentials is None:
             self._count_failure(username, address)
             raise exceptions.AuthenticationFailed()
         request._request.orma_rate = (window, state.requests)  # type: ignore[attr-defined]  # for the throttle
+        request._request.orma_access = state  # type: ignore[attr-defined]  # the cached grant, for the permission
         return credentials, None
 
     def _refuse_if_locked_out(self, state: AccessState) -> None:
