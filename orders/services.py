@@ -18,9 +18,10 @@ from orma.errors import DomainError, ErrorCode
 from orma.events import EventType, emit
 from tenancy.models import Dealer, Department
 
+from . import persistence, sql
 from .choices import DmsStatus, RepairOrderStatus
 from .models import Customer, OrderHistory, RepairOrder, Vehicle
-from .persistence import delete_lines, header_columns, write_lines
+from .persistence import header_columns
 from .validation import ValidatedOrder, repair_order_window_check
 
 # --- customers and vehicles ----------------------------------------------------------------------
@@ -96,7 +97,8 @@ def vehicle_update(*, vehicle: Vehicle, data: dict[str, Any], customer: Customer
 
 
 def _lock_department(department: Department) -> None:
-    """Serialise writers of one department's orders (the ±30-day rule is checked under this lock)."""
+    """Serialise writers of one department's orders (SQLite: the ±30-day rule is checked under this lock;
+    PostgreSQL locks the order number alone, ``orders.sql.lock_order_numbers``)."""
     # No ordering and no join: FOR UPDATE then locks the department row alone (Meta.ordering would join
     # the dealer and lock it too, serialising every department of the dealer).
     list(Department.objects.select_for_update().filter(pk=department.pk).order_by().values_list("pk", flat=True))
@@ -144,7 +146,8 @@ def repair_order_write(
     use; ``selectors.repair_order_from_rows`` renders them back) are written from the same validated
     order, in one transaction with the history row and the ``order.created``/``order.updated`` event.
     A new order (no primary key yet) is inserted, an existing one replaced whole. The caller holds the
-    department lock and has checked the ±30-day rule and its own preconditions under it.
+    lock of the order's number (:func:`_lock_numbers`) and has checked the ±30-day rule and its own
+    preconditions under it.
     """
     creating = repair_order.pk is None
     old_document = None if creating else repair_order.document
@@ -158,22 +161,34 @@ def repair_order_write(
     repair_order.vin = vehicle.vin if vehicle else ""
     repair_order.document = _stored_document(validated, vehicle)
     repair_order.save()
+    # PostgreSQL writes the lines in one statement from one JSON parameter; SQLite through the ORM
+    lines = sql if sql.on_postgresql() else persistence
     if creating:
         changes: list[dict[str, Any]] = [{"field": "order", "old": None, "new": "created"}]
     else:
-        delete_lines(repair_order)
+        lines.delete_lines(repair_order)
         changes = document_diff(old_document or {}, repair_order.document)
-    write_lines(repair_order, validated.order)
+    lines.write_lines(repair_order, validated.order)
     _record_history(repair_order, actor, changes)
     event = EventType.ORDER_CREATED if creating else EventType.ORDER_UPDATED
     emit(event, subject=repair_order, department_id=department.id)
     return repair_order
 
 
+def _lock_numbers(department: Department, *numbers: str) -> None:
+    """Serialise the writers of these order numbers of the department until the transaction ends (the
+    ±30-day rule is checked under this lock): PostgreSQL locks (department, number), so writers of other
+    numbers go on; SQLite, which serialises writers anyway, takes the department row."""
+    if sql.on_postgresql():
+        sql.lock_order_numbers(department.id, numbers)
+    else:
+        _lock_department(department)
+
+
 @transaction.atomic
 def repair_order_create(*, department: Department, validated: ValidatedOrder, actor: Actor) -> RepairOrder:
-    """Store a technically approved order; the ±30-day rule is re-checked under the department lock."""
-    _lock_department(department)
+    """Store a technically approved order; the ±30-day rule is checked once, under the lock of its number."""
+    _lock_numbers(department, validated.order_number)
     repair_order_window_check(
         department_id=department.id, order_number=validated.order_number, created_instant=validated.created_instant
     )
@@ -189,12 +204,15 @@ def repair_order_update(
 
     Refused: a version other than ``expected_version`` (VERSION_MISMATCH; None accepts any), an order
     that is CLOSED (ORDER_CLOSED, whatever the body), a number or instant that repeats another order of
-    the department (DUPLICATE_ORDER, re-checked under the department lock). A body that changes nothing
-    is a no-op: the order keeps its version, no history entry is written, no event is emitted.
+    the department (DUPLICATE_ORDER, checked under the lock of both the old and the new number). A body
+    that changes nothing is a no-op: the order keeps its version, no history entry is written, no event is
+    emitted.
     """
     department = repair_order.department
-    _lock_department(department)
+    # The row first (its number, read under the row lock, cannot move any more), then the numbers: every
+    # writer takes row before numbers and numbers in one fixed order, so renumbers cannot deadlock.
     current = RepairOrder.objects.select_for_update().get(pk=repair_order.pk)
+    _lock_numbers(department, current.order_number, validated.order_number)
     if expected_version is not None and expected_version != current.version:
         raise DomainError.of(
             ErrorCode.VERSION_MISMATCH,

@@ -1,0 +1,190 @@
+"""Hand-written SQL of the orders app, PostgreSQL only: the repair-order write path's locks and line tables.
+
+Why by hand: a create of seed 001's sample spent most of its time in Django building seven INSERTs of wide
+models (a 77-column header, lines of up to 20 columns) and in their round trips. Here PostgreSQL writes every
+job and line of an order from one JSON parameter (``jsonb_to_recordset``) in ONE statement, and the ±30-day
+rule is serialised per (department, order number) with a transaction-level advisory lock instead of the
+department row, so creates of different numbers in one department no longer wait for each other.
+
+Each function here has an ORM twin that SQLite (the embedded default) keeps using:
+:func:`lock_order_numbers` <-> ``services._lock_department``, :func:`write_lines` <->
+``persistence.write_lines``, :func:`delete_lines` <-> ``persistence.delete_lines``. A test
+(``orders/tests/test_sql.py``) feeds the same orders through both and compares the stored rows and GET bodies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from django.db import connection, models
+
+from .models import Job, MlsLine, OrderReference, RepairOrder
+from .persistence import JOB_LISTS, job_columns, line_columns
+
+
+def on_postgresql() -> bool:
+    """Whether the write path takes the hand-written statements of this module (else the ORM's)."""
+    return connection.vendor == "postgresql"
+
+
+# --- the ±30-day rule's lock ---------------------------------------------------------------------
+
+# The key of (department, number): PostgreSQL's own 64-bit text hash, seeded with the department, so that
+# the same number in two departments are two locks. A collision only makes two numbers wait for each other.
+_LOCK_NUMBERS = """
+SELECT count(pg_advisory_xact_lock(key)) FROM (
+    SELECT DISTINCT hashtextextended(number, %s) AS key FROM unnest(%s::text[]) AS number ORDER BY key
+) AS keys
+"""
+
+
+def lock_order_numbers(department_id: int, numbers: Iterable[str]) -> None:
+    """Serialise the writers of these order numbers of one department until the transaction ends.
+
+    The ±30-day rule is checked under this lock, in a later statement (under READ COMMITTED a statement sees
+    what committed before it started, so the check must not share the lock's statement). Several numbers (an
+    update that renumbers takes the old and the new one) are locked in the order of their keys, in one
+    statement: two renumbers crossing each other's numbers take them in the same order and cannot deadlock.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_NUMBERS, [department_id, sorted(set(numbers))])
+
+
+# --- the line tables -----------------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    """A normalised value as jsonb_to_recordset reads it back into its column's type (exact decimals)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a column value")
+
+
+def _record_columns(model: type[models.Model], fixed: tuple[str, ...]) -> list[models.Field]:
+    return [
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and field.column not in fixed and not field.is_relation
+    ]
+
+
+def _select_list(fields: list[models.Field]) -> tuple[str, str, str]:
+    """The INSERT's column list, the SELECT's values (text columns "" when absent, as the ORM writes them)
+    and the recordset's column definitions, for these fields."""
+    names = ", ".join(f'"{field.column}"' for field in fields)
+    values = ", ".join(
+        f"""COALESCE(x."{field.column}", '')"""
+        if isinstance(field, models.CharField | models.TextField)
+        else f'x."{field.column}"'
+        for field in fields
+    )
+    definitions = ", ".join(f'"{field.column}" {field.db_type(connection)}' for field in fields)
+    return names, values, definitions
+
+
+@cache
+def _write_lines_sql() -> str:
+    """One statement writing an order's jobs (their ids come back to the lines through a CTE), every list
+    of each job, the mls lines and the references."""
+    job_fields = _record_columns(Job, ("position",))
+    names, values, definitions = _select_list(job_fields)
+    parts = [
+        f"""jobs AS (
+    INSERT INTO "{Job._meta.db_table}" ("repair_order_id", "position", {names})
+    SELECT %(order)s, x."position", {values}
+    FROM jsonb_to_recordset(%(jobs)s::jsonb) AS x("position" integer, {definitions})
+    RETURNING "id", "position"
+)"""
+    ]
+    for list_name, model in JOB_LISTS:
+        names, values, definitions = _select_list(_record_columns(model, ("position",)))
+        parts.append(
+            f"""{list_name} AS (
+    INSERT INTO "{model._meta.db_table}" ("job_id", "position", {names})
+    SELECT jobs."id", x."position", {values}
+    FROM jsonb_to_recordset(%({list_name})s::jsonb) AS x("job" integer, "position" integer, {definitions})
+    JOIN jobs ON jobs."position" = x."job"
+)"""
+        )
+    names, values, definitions = _select_list(_record_columns(MlsLine, ("position",)))
+    parts.append(
+        f"""mls AS (
+    INSERT INTO "{MlsLine._meta.db_table}" ("repair_order_id", "job_id", "position", {names})
+    SELECT %(order)s, jobs."id", x."position", {values}
+    FROM jsonb_to_recordset(%(mls)s::jsonb) AS x("job" integer, "position" integer, {definitions})
+    LEFT JOIN jobs ON jobs."position" = x."job"
+)"""
+    )
+    parts.append(
+        f"""refs AS (
+    INSERT INTO "{OrderReference._meta.db_table}" ("repair_order_id", "position", "type", "value")
+    SELECT %(order)s, x."position", x."type", COALESCE(x."value", '')
+    FROM jsonb_to_recordset(%(references)s::jsonb) AS x("position" integer, "type" text, "value" text)
+)"""
+    )
+    return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM jobs"
+
+
+def _dumps(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_json_value, separators=(",", ":"))
+
+
+def write_lines(repair_order: RepairOrder, order: dict[str, Any]) -> None:
+    """Insert the order's jobs, their lines, its mls lines and references: one statement whatever the size."""
+    job_dicts = order.get("jobs", [])
+    lists: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in JOB_LISTS}
+    mls = [
+        {"job": None, "position": position, **line_columns(MlsLine, line)}
+        for position, line in enumerate(order.get("mls", ()))
+    ]
+    jobs = []
+    for job_position, job in enumerate(job_dicts):
+        jobs.append({"position": job_position, **job_columns(job)})
+        for list_name, model in JOB_LISTS:
+            lists[list_name].extend(
+                {"job": job_position, "position": position, **line_columns(model, line)}
+                for position, line in enumerate(job.get(list_name, ()))
+            )
+        mls.extend(
+            {"job": job_position, "position": position, **line_columns(MlsLine, line)}
+            for position, line in enumerate(job.get("mls", ()))
+        )
+    references = [
+        {"position": position, "type": ref["type"], "value": ref["value"]}
+        for position, ref in enumerate(order.get("references", ()))
+    ]
+    parameters = {name: _dumps(rows) for name, rows in lists.items()}
+    parameters.update(order=repair_order.pk, jobs=_dumps(jobs), mls=_dumps(mls), references=_dumps(references))
+    with connection.cursor() as cursor:
+        cursor.execute(_write_lines_sql(), parameters)
+
+
+@cache
+def _delete_lines_sql() -> str:
+    """One statement removing an order's lines, jobs and references (the foreign keys are checked at commit:
+    Django makes them DEFERRABLE INITIALLY DEFERRED, so the order of the deletes within it does not matter)."""
+    parts = [
+        f"""d_{name} AS (DELETE FROM "{model._meta.db_table}" WHERE "job_id" IN (SELECT "id" FROM jobs))"""
+        for name, model in JOB_LISTS
+    ]
+    jobs_table = Job._meta.db_table
+    return (
+        f"""WITH jobs AS (SELECT "id" FROM "{jobs_table}" WHERE "repair_order_id" = %(order)s),\n"""
+        + ",\n".join(parts)
+        + f""",\nd_mls AS (DELETE FROM "{MlsLine._meta.db_table}" WHERE "repair_order_id" = %(order)s),"""
+        + f"""\nd_refs AS (DELETE FROM "{OrderReference._meta.db_table}" WHERE "repair_order_id" = %(order)s)"""
+        + f"""\nDELETE FROM "{jobs_table}" WHERE "repair_order_id" = %(order)s"""
+    )
+
+
+def delete_lines(repair_order: RepairOrder) -> None:
+    """Remove the order's lines, jobs and references: one statement whatever the order's size."""
+    with connection.cursor() as cursor:
+        cursor.execute(_delete_lines_sql(), {"order": repair_order.pk})
