@@ -22,7 +22,9 @@ from . import persistence, sql
 from .choices import DmsStatus, RepairOrderStatus
 from .models import Customer, OrderHistory, RepairOrder, Vehicle
 from .persistence import header_columns
-from .validation import ValidatedOrder, repair_order_window_check
+from .rules import OrderStamp, closest_conflict
+from .selectors import window_bounds
+from .validation import ValidatedOrder, duplicate_order_error, repair_order_window_check
 
 # --- customers and vehicles ----------------------------------------------------------------------
 
@@ -146,7 +148,7 @@ def repair_order_write(
     use; ``selectors.repair_order_from_rows`` renders them back) are written from the same validated
     order, in one transaction with the history row and the ``order.created``/``order.updated`` event.
     A new order (no primary key yet) is inserted, an existing one replaced whole. The caller holds the
-    lock of the order's number (:func:`_lock_numbers`) and has checked the ±30-day rule and its own
+    lock of the order's number (:func:`_lock_and_check_window`) and has checked the ±30-day rule and its own
     preconditions under it.
     """
     creating = repair_order.pk is None
@@ -175,23 +177,38 @@ def repair_order_write(
     return repair_order
 
 
-def _lock_numbers(department: Department, *numbers: str) -> None:
-    """Serialise the writers of these order numbers of the department until the transaction ends (the
-    ±30-day rule is checked under this lock): PostgreSQL locks (department, number), so writers of other
-    numbers go on; SQLite, which serialises writers anyway, takes the department row."""
-    if sql.on_postgresql():
-        sql.lock_order_numbers(department.id, numbers)
-    else:
+def _lock_and_check_window(
+    department: Department, numbers: tuple[str, ...], validated: ValidatedOrder, exclude_id: int | None = None
+) -> None:
+    """Serialise the writers of these order numbers of the department until the transaction ends, then check
+    the ±30-day rule once, under that lock (DUPLICATE_ORDER naming the closest order). PostgreSQL locks
+    (department, number), so writers of other numbers go on, and checks in the same round trip; SQLite,
+    which serialises writers anyway, takes the department row."""
+    if not sql.on_postgresql():
         _lock_department(department)
+        repair_order_window_check(
+            department_id=department.id,
+            order_number=validated.order_number,
+            created_instant=validated.created_instant,
+            exclude_id=exclude_id,
+        )
+        return
+    candidates = sql.lock_numbers_and_find_window(
+        department.id,
+        numbers,
+        order_number=validated.order_number,
+        bounds=window_bounds(validated.created_instant),
+        exclude_id=exclude_id,
+    )
+    conflict = closest_conflict(validated.created_instant, (OrderStamp(u, c) for u, c in candidates))
+    if conflict is not None:
+        raise duplicate_order_error(conflict.uuid)
 
 
 @transaction.atomic
 def repair_order_create(*, department: Department, validated: ValidatedOrder, actor: Actor) -> RepairOrder:
     """Store a technically approved order; the ±30-day rule is checked once, under the lock of its number."""
-    _lock_numbers(department, validated.order_number)
-    repair_order_window_check(
-        department_id=department.id, order_number=validated.order_number, created_instant=validated.created_instant
-    )
+    _lock_and_check_window(department, (validated.order_number,), validated)
     repair_order = RepairOrder(created_by_id=actor.partner_id)
     return repair_order_write(repair_order=repair_order, department=department, validated=validated, actor=actor)
 
@@ -212,7 +229,6 @@ def repair_order_update(
     # The row first (its number, read under the row lock, cannot move any more), then the numbers: every
     # writer takes row before numbers and numbers in one fixed order, so renumbers cannot deadlock.
     current = RepairOrder.objects.select_for_update().get(pk=repair_order.pk)
-    _lock_numbers(department, current.order_number, validated.order_number)
     if expected_version is not None and expected_version != current.version:
         raise DomainError.of(
             ErrorCode.VERSION_MISMATCH,
@@ -220,12 +236,7 @@ def repair_order_update(
         )
     if current.status == RepairOrderStatus.CLOSED:
         raise DomainError.of(ErrorCode.ORDER_CLOSED, "The order is CLOSED and can no longer be changed.")
-    repair_order_window_check(
-        department_id=department.id,
-        order_number=validated.order_number,
-        created_instant=validated.created_instant,
-        exclude_id=current.id,
-    )
+    _lock_and_check_window(department, (current.order_number, validated.order_number), validated, current.id)
     if _unchanged(current, validated):
         current.department = department
         return current  # an identical PUT: same version, no history entry, nothing pushed again

@@ -55,6 +55,47 @@ def lock_order_numbers(department_id: int, numbers: Iterable[str]) -> None:
         cursor.execute(_LOCK_NUMBERS, [department_id, sorted(set(numbers))])
 
 
+# The ±30-day rule's candidates (orders.selectors.repair_order_conflict's query): one range scan of ro_window.
+_WINDOW = """
+SELECT "uuid", "created_instant" FROM "orders_repairorder"
+WHERE "department_id" = %s AND "order_number" = %s AND "created_instant" >= %s AND "created_instant" <= %s
+AND "id" IS DISTINCT FROM %s
+"""
+
+
+def lock_numbers_and_find_window(
+    department_id: int,
+    numbers: Iterable[str],
+    *,
+    order_number: str,
+    bounds: tuple[dt.datetime, dt.datetime],
+    exclude_id: int | None,
+) -> list[tuple[Any, dt.datetime]]:
+    """:func:`lock_order_numbers`, then the (uuid, created_instant) of the department's orders of
+    ``order_number`` within ``bounds`` (but ``exclude_id``): the candidates of the ±30-day rule.
+
+    Two statements in one round trip where the cursor binds on the client (Django's default with psycopg 3):
+    PostgreSQL runs them one after the other and gives the second a snapshot of its own, taken once the
+    lock is held, so it sees every order a writer that held the lock before committed. Otherwise two trips.
+    """
+    lock = [department_id, sorted(set(numbers))]
+    window = [department_id, order_number, *bounds, exclude_id]
+    with connection.cursor() as cursor:
+        if _binds_on_client(cursor):
+            cursor.execute(_LOCK_NUMBERS + ";" + _WINDOW, lock + window)
+            cursor.nextset()
+        else:
+            cursor.execute(_LOCK_NUMBERS, lock)
+            cursor.execute(_WINDOW, window)
+        return cursor.fetchall()
+
+
+def _binds_on_client(cursor: Any) -> bool:
+    import psycopg
+
+    return isinstance(cursor.cursor, psycopg.ClientCursor)
+
+
 # --- the line tables -----------------------------------------------------------------------------
 
 

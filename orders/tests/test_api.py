@@ -454,10 +454,11 @@ class TestQueryCounts:
     def test_create_on_postgresql_is_pinned_whatever_the_size(
         self, api, department, customer, django_assert_max_num_queries, jobs, lines
     ):
-        # grant, customer; begin, the number's advisory lock, the ±30-day check, order, every job and line
-        # (one statement, orders.sql), history, the DMS push row, the webhook subscribers, commit
+        # grant, customer; begin, the number's advisory lock and the ±30-day check (one round trip), order,
+        # every job and line (one statement, orders.sql), history, the DMS push row, the webhook subscribers,
+        # commit
         api.get(orders_url(department))  # the partner's credentials are cached from here on
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(10):
             body = minimal_body(customer, jobs=jobs, lines_per_job=lines)
             assert create(api, department, body).status_code == 201
 
@@ -469,10 +470,10 @@ class TestQueryCounts:
         order_uuid = create(api, department, minimal_body(customer, jobs=jobs, lines_per_job=lines)).json()["orderUUID"]
         body = minimal_body(customer, number="RO-RENUMBERED", jobs=jobs, lines_per_job=lines)
 
-        # grant, the order, customer; begin, the order's row lock, the old and new number's locks (one
-        # statement), the ±30-day check, order, lines deleted (one statement) and written (one), history, the
+        # grant, the order, customer; begin, the order's row lock, the old and new number's locks and the
+        # ±30-day check (one round trip), order, lines deleted (one statement) and written (one), history, the
         # DMS push row (update, then its id), the webhook subscribers of order.updated, commit
-        with django_assert_max_num_queries(15):
+        with django_assert_max_num_queries(14):
             response = api.put(f"{orders_url(department)}/{order_uuid}", body, format="json")
 
         assert response.status_code == 200
