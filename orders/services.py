@@ -117,16 +117,30 @@ def _vehicle_for(validated: ValidatedOrder, department: Department) -> Vehicle |
     return vehicle
 
 
+# The history entry of an order's creation.
+_CREATED: list[dict[str, Any]] = [{"field": "order", "old": None, "new": "created"}]
+
+
+def _history_values(repair_order: RepairOrder, actor: Actor, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The columns of the history row recording this change (but the order and the instant)."""
+    return {
+        "version": repair_order.version,
+        "channel": actor.channel,
+        "partner": actor.partner_id,
+        "user": actor.user_id,
+        "actor": actor.name,
+        "changes": changes,
+        "correlation_id": current_correlation_id() or "",
+    }
+
+
 def _record_history(repair_order: RepairOrder, actor: Actor, changes: list[dict[str, Any]]) -> None:
+    values = _history_values(repair_order, actor, changes)
     OrderHistory.objects.create(
         repair_order=repair_order,
-        version=repair_order.version,
-        channel=actor.channel,
-        partner_id=actor.partner_id,
-        user_id=actor.user_id,
-        actor=actor.name,
-        changes=changes,
-        correlation_id=current_correlation_id() or "",
+        partner_id=values.pop("partner"),
+        user_id=values.pop("user"),
+        **values,
     )
 
 
@@ -162,11 +176,16 @@ def repair_order_write(
     repair_order.vehicle = vehicle
     repair_order.vin = vehicle.vin if vehicle else ""
     repair_order.document = _stored_document(validated, vehicle)
+    if creating and sql.on_postgresql():
+        # header, lines and history row in one statement (orders.sql.insert_order)
+        sql.insert_order(repair_order, validated.order, _history_values(repair_order, actor, _CREATED))
+        emit(EventType.ORDER_CREATED, subject=repair_order, department_id=department.id)
+        return repair_order
     repair_order.save()
     # PostgreSQL writes the lines in one statement from one JSON parameter; SQLite through the ORM
     lines = sql if sql.on_postgresql() else persistence
     if creating:
-        changes: list[dict[str, Any]] = [{"field": "order", "old": None, "new": "created"}]
+        changes: list[dict[str, Any]] = _CREATED
     else:
         lines.delete_lines(repair_order)
         changes = document_diff(old_document or {}, repair_order.document)

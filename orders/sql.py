@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
 from django.db import connection, models
+from django.db.models.sql import InsertQuery
+from django.utils import timezone
 
-from .models import Job, MlsLine, OrderReference, RepairOrder
+from .models import Job, MlsLine, OrderHistory, OrderReference, RepairOrder
 from .persistence import JOB_LISTS, job_columns, line_columns
 
 
@@ -134,6 +137,12 @@ def _select_list(fields: list[models.Field]) -> tuple[str, str, str]:
 def _write_lines_sql() -> str:
     """One statement writing an order's jobs (their ids come back to the lines through a CTE), every list
     of each job, the mls lines and the references."""
+    return "WITH " + _lines_ctes() + "\nSELECT count(*) FROM jobs"
+
+
+def _lines_ctes() -> str:
+    """The CTEs of :func:`_write_lines_sql`: ``%(order)s`` is the order's id, the other parameters the JSON
+    arrays of :func:`_lines_parameters`."""
     job_fields = _record_columns(Job, ("position",))
     names, values, definitions = _select_list(job_fields)
     parts = [
@@ -170,7 +179,7 @@ def _write_lines_sql() -> str:
     FROM jsonb_to_recordset(%(references)s::jsonb) AS x("position" integer, "type" text, "value" text)
 )"""
     )
-    return "WITH " + ",\n".join(parts) + "\nSELECT count(*) FROM jobs"
+    return ",\n".join(parts)
 
 
 def _dumps(rows: list[dict[str, Any]]) -> str:
@@ -179,6 +188,14 @@ def _dumps(rows: list[dict[str, Any]]) -> str:
 
 def write_lines(repair_order: RepairOrder, order: dict[str, Any]) -> None:
     """Insert the order's jobs, their lines, its mls lines and references: one statement whatever the size."""
+    parameters = {**_lines_parameters(order), "order": repair_order.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(_write_lines_sql(), parameters)
+
+
+def _lines_parameters(order: dict[str, Any]) -> dict[str, str]:
+    """The order's jobs, each list's lines, mls lines and references as one JSON array each (a line names
+    its job by position)."""
     job_dicts = order.get("jobs", [])
     lists: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in JOB_LISTS}
     mls = [
@@ -202,9 +219,64 @@ def write_lines(repair_order: RepairOrder, order: dict[str, Any]) -> None:
         for position, ref in enumerate(order.get("references", ()))
     ]
     parameters = {name: _dumps(rows) for name, rows in lists.items()}
-    parameters.update(order=repair_order.pk, jobs=_dumps(jobs), mls=_dumps(mls), references=_dumps(references))
+    parameters.update(jobs=_dumps(jobs), mls=_dumps(mls), references=_dumps(references))
+    return parameters
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _positional(text: str) -> tuple[str, list[str]]:
+    """``text`` with its named placeholders made positional (to follow the header INSERT's), and their names."""
+    names: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        names.append(match.group(1))
+        return "%s"
+
+    return _PLACEHOLDER.sub(placeholder, text), names
+
+
+@cache
+def _create_tail_sql() -> tuple[str, list[str]]:
+    """What follows the header's INSERT (the CTE ``ro``) in :func:`insert_order`: the lines and the history row."""
+    lines = _lines_ctes().replace("%(order)s", '(SELECT "id" FROM ro)')
+    history = f"""history AS (
+    INSERT INTO "{OrderHistory._meta.db_table}"
+        ("repair_order_id", "version", "channel", "partner_id", "user_id", "actor", "at", "changes", "correlation_id")
+    SELECT "id", %(version)s, %(channel)s, %(partner)s, %(user)s, %(actor)s, %(at)s, %(changes)s::jsonb,
+        %(correlation_id)s
+    FROM ro
+)"""
+    return _positional(lines + ",\n" + history + '\nSELECT "id" FROM ro')
+
+
+def insert_order(repair_order: RepairOrder, order: dict[str, Any], history: dict[str, Any]) -> None:
+    """Insert a new order: its header, jobs, lines, references and its history row (``history``: version,
+    channel, partner, user, actor, changes, correlation_id) in ONE statement; sets the order's primary key.
+
+    The header's INSERT is Django's own (its compiler prepares every one of the 77 columns' values as
+    ``save()`` would, ``auto_now`` included), wrapped as the first CTE; the rest refer to its id.
+    """
+    meta = RepairOrder._meta
+    query = InsertQuery(RepairOrder)
+    query.insert_values([field for field in meta.local_concrete_fields if field is not meta.pk], [repair_order])
+    [(header_sql, header_parameters)] = query.get_compiler(connection=connection).as_sql()
+    tail, names = _create_tail_sql()
+    values = {
+        **_lines_parameters(order),
+        **history,
+        "at": timezone.now(),
+        "changes": json.dumps(history["changes"]),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_write_lines_sql(), parameters)
+        cursor.execute(
+            f'WITH ro AS ({header_sql} RETURNING "id"),\n{tail}',
+            [*header_parameters, *(values[name] for name in names)],
+        )
+        repair_order.pk = cursor.fetchone()[0]
+    repair_order._state.adding = False
+    repair_order._state.db = connection.alias
 
 
 @cache

@@ -454,11 +454,11 @@ class TestQueryCounts:
     def test_create_on_postgresql_is_pinned_whatever_the_size(
         self, api, department, customer, django_assert_max_num_queries, jobs, lines
     ):
-        # grant, customer; begin, the number's advisory lock and the ±30-day check (one round trip), order,
-        # every job and line (one statement, orders.sql), history, the DMS push row, the webhook subscribers,
-        # commit
+        # grant, customer; begin, the number's advisory lock and the ±30-day check (one round trip), the order
+        # with every job and line and its history row (one statement, orders.sql.insert_order), the DMS push
+        # row, the webhook subscribers, commit
         api.get(orders_url(department))  # the partner's credentials are cached from here on
-        with django_assert_max_num_queries(10):
+        with django_assert_max_num_queries(8):
             body = minimal_body(customer, jobs=jobs, lines_per_job=lines)
             assert create(api, department, body).status_code == 201
 
