@@ -1,14 +1,16 @@
 """Hand-written SQL of the orders app, PostgreSQL only: the repair-order write path's locks and line tables.
 
-Why by hand: a create of seed 001's sample spent most of its time in Django building seven INSERTs of wide
-models (a 77-column header, lines of up to 20 columns) and in their round trips. Here PostgreSQL writes every
-job and line of an order from one JSON parameter (``jsonb_to_recordset``) in ONE statement, and the ±30-day
-rule is serialised per (department, order number) with a transaction-level advisory lock instead of the
-department row, so creates of different numbers in one department no longer wait for each other.
+Why by hand: a create of seed 001's sample spent most of its time in round trips (18 statements) and in
+Django building seven INSERTs of wide models (a 77-column header, lines of up to 20 columns). Here a new
+order's header, every job and line (from one JSON parameter each, ``jsonb_to_recordset``) and its history
+row are ONE statement; the ±30-day rule is serialised per (department, order number) with a
+transaction-level advisory lock instead of the department row, so creates of different numbers in one
+department no longer wait for each other, and the lock and the rule's lookup share one round trip.
 
 Each function here has an ORM twin that SQLite (the embedded default) keeps using:
-:func:`lock_order_numbers` <-> ``services._lock_department``, :func:`write_lines` <->
-``persistence.write_lines``, :func:`delete_lines` <-> ``persistence.delete_lines``. A test
+:func:`lock_numbers_and_find_window` <-> ``services._lock_department`` + ``validation.repair_order_window_check``,
+:func:`insert_order` <-> ``RepairOrder.save`` + ``persistence.write_lines`` + ``services._record_history``,
+:func:`write_lines` <-> ``persistence.write_lines``, :func:`delete_lines` <-> ``persistence.delete_lines``. A test
 (``orders/tests/test_sql.py``) feeds the same orders through both and compares the stored rows and GET bodies.
 """
 
