@@ -126,13 +126,24 @@ def _defaults(model: type[models.Model]) -> dict[str, Any]:
     }
 
 
+def job_columns(job: dict[str, Any]) -> dict[str, Any]:
+    """The Job columns a normalised job sets: its own fields and its ``ccc`` (complaint, cause, correction)."""
+    return {**_columns(Job, job), **_columns(Job, job.get("ccc", {}))}
+
+
+def line_columns(model: type[models.Model], line: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a line table a normalised line sets (absent fields are left to the table's empty value)."""
+    return _columns(model, line)
+
+
 def write_lines(repair_order: RepairOrder, order: dict[str, Any]) -> None:
-    """Insert the order's jobs, their lines, its mls lines and references: one INSERT per table."""
+    """Insert the order's jobs, their lines, its mls lines and references: one INSERT per table (the ORM path;
+    PostgreSQL writes them in one statement, ``orders.sql.write_lines``)."""
     job_dicts = order.get("jobs", [])
     job_defaults = _defaults(Job)
     jobs = []
     for position, job in enumerate(job_dicts):
-        row = {**job_defaults, **_columns(Job, job), **_columns(Job, job.get("ccc", {}))}
+        row = {**job_defaults, **job_columns(job)}
         jobs.append(Job(repair_order=repair_order, position=position, **row))
     Job.objects.bulk_create(jobs)  # primary keys come back (RETURNING), the lines need them
 
@@ -168,7 +179,8 @@ def write_lines(repair_order: RepairOrder, order: dict[str, Any]) -> None:
 
 
 def delete_lines(repair_order: RepairOrder) -> None:
-    """Remove the order's lines, jobs and references: one DELETE per table, whatever the order's size."""
+    """Remove the order's lines, jobs and references: one DELETE per table, whatever the order's size (the ORM
+    path; PostgreSQL removes them in one statement, ``orders.sql.delete_lines``)."""
     MlsLine.objects.filter(repair_order=repair_order).delete()
     for _, model in JOB_LISTS:
         model._default_manager.filter(job__repair_order=repair_order).delete()

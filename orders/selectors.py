@@ -97,6 +97,11 @@ def _shifted(instant: datetime, delta: timedelta) -> datetime:
         return datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) if delta > timedelta(0) else datetime(1, 1, 1, tzinfo=UTC)
 
 
+def window_bounds(created_instant: datetime) -> tuple[datetime, datetime]:
+    """The first and last instant (both included) an order of the same number repeats this one within."""
+    return _shifted(created_instant, -ORDER_WINDOW), _shifted(created_instant, ORDER_WINDOW)
+
+
 def repair_order_conflict(
     *, department_id: int, order_number: str, created_instant: datetime, exclude_id: int | None = None
 ) -> OrderStamp | None:
@@ -105,11 +110,12 @@ def repair_order_conflict(
     One index range scan on (department, order_number, created_instant); the choice among the
     candidates is :func:`orders.rules.closest_conflict`.
     """
+    lower, upper = window_bounds(created_instant)
     candidates = RepairOrder.objects.filter(
         department_id=department_id,
         order_number=order_number,
-        created_instant__gte=_shifted(created_instant, -ORDER_WINDOW),
-        created_instant__lte=_shifted(created_instant, ORDER_WINDOW),
+        created_instant__gte=lower,
+        created_instant__lte=upper,
     )
     if exclude_id is not None:
         candidates = candidates.exclude(id=exclude_id)

@@ -18,10 +18,13 @@ from orma.errors import DomainError, ErrorCode
 from orma.events import EventType, emit
 from tenancy.models import Dealer, Department
 
+from . import persistence, sql
 from .choices import DmsStatus, RepairOrderStatus
 from .models import Customer, OrderHistory, RepairOrder, Vehicle
-from .persistence import delete_lines, header_columns, write_lines
-from .validation import ValidatedOrder, repair_order_window_check
+from .persistence import header_columns
+from .rules import OrderStamp, closest_conflict
+from .selectors import window_bounds
+from .validation import ValidatedOrder, duplicate_order_error, repair_order_window_check
 
 # --- customers and vehicles ----------------------------------------------------------------------
 
@@ -96,7 +99,8 @@ def vehicle_update(*, vehicle: Vehicle, data: dict[str, Any], customer: Customer
 
 
 def _lock_department(department: Department) -> None:
-    """Serialise writers of one department's orders (the ±30-day rule is checked under this lock)."""
+    """Serialise writers of one department's orders (SQLite: the ±30-day rule is checked under this lock;
+    PostgreSQL locks the order number alone, ``orders.sql.lock_order_numbers``)."""
     # No ordering and no join: FOR UPDATE then locks the department row alone (Meta.ordering would join
     # the dealer and lock it too, serialising every department of the dealer).
     list(Department.objects.select_for_update().filter(pk=department.pk).order_by().values_list("pk", flat=True))
@@ -113,16 +117,30 @@ def _vehicle_for(validated: ValidatedOrder, department: Department) -> Vehicle |
     return vehicle
 
 
+# The history entry of an order's creation.
+_CREATED: list[dict[str, Any]] = [{"field": "order", "old": None, "new": "created"}]
+
+
+def _history_values(repair_order: RepairOrder, actor: Actor, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The columns of the history row recording this change (but the order and the instant)."""
+    return {
+        "version": repair_order.version,
+        "channel": actor.channel,
+        "partner": actor.partner_id,
+        "user": actor.user_id,
+        "actor": actor.name,
+        "changes": changes,
+        "correlation_id": current_correlation_id() or "",
+    }
+
+
 def _record_history(repair_order: RepairOrder, actor: Actor, changes: list[dict[str, Any]]) -> None:
+    values = _history_values(repair_order, actor, changes)
     OrderHistory.objects.create(
         repair_order=repair_order,
-        version=repair_order.version,
-        channel=actor.channel,
-        partner_id=actor.partner_id,
-        user_id=actor.user_id,
-        actor=actor.name,
-        changes=changes,
-        correlation_id=current_correlation_id() or "",
+        partner_id=values.pop("partner"),
+        user_id=values.pop("user"),
+        **values,
     )
 
 
@@ -144,7 +162,8 @@ def repair_order_write(
     use; ``selectors.repair_order_from_rows`` renders them back) are written from the same validated
     order, in one transaction with the history row and the ``order.created``/``order.updated`` event.
     A new order (no primary key yet) is inserted, an existing one replaced whole. The caller holds the
-    department lock and has checked the ±30-day rule and its own preconditions under it.
+    lock of the order's number (:func:`_lock_and_check_window`) and has checked the ±30-day rule and its own
+    preconditions under it.
     """
     creating = repair_order.pk is None
     old_document = None if creating else repair_order.document
@@ -157,26 +176,58 @@ def repair_order_write(
     repair_order.vehicle = vehicle
     repair_order.vin = vehicle.vin if vehicle else ""
     repair_order.document = _stored_document(validated, vehicle)
+    if creating and sql.on_postgresql():
+        # header, lines and history row in one statement (orders.sql.insert_order)
+        sql.insert_order(repair_order, validated.order, _history_values(repair_order, actor, _CREATED))
+        emit(EventType.ORDER_CREATED, subject=repair_order, department_id=department.id)
+        return repair_order
     repair_order.save()
+    # PostgreSQL writes the lines in one statement from one JSON parameter; SQLite through the ORM
+    lines = sql if sql.on_postgresql() else persistence
     if creating:
-        changes: list[dict[str, Any]] = [{"field": "order", "old": None, "new": "created"}]
+        changes: list[dict[str, Any]] = _CREATED
     else:
-        delete_lines(repair_order)
+        lines.delete_lines(repair_order)
         changes = document_diff(old_document or {}, repair_order.document)
-    write_lines(repair_order, validated.order)
+    lines.write_lines(repair_order, validated.order)
     _record_history(repair_order, actor, changes)
     event = EventType.ORDER_CREATED if creating else EventType.ORDER_UPDATED
     emit(event, subject=repair_order, department_id=department.id)
     return repair_order
 
 
+def _lock_and_check_window(
+    department: Department, numbers: tuple[str, ...], validated: ValidatedOrder, exclude_id: int | None = None
+) -> None:
+    """Serialise the writers of these order numbers of the department until the transaction ends, then check
+    the ±30-day rule once, under that lock (DUPLICATE_ORDER naming the closest order). PostgreSQL locks
+    (department, number), so writers of other numbers go on, and checks in the same round trip; SQLite,
+    which serialises writers anyway, takes the department row."""
+    if not sql.on_postgresql():
+        _lock_department(department)
+        repair_order_window_check(
+            department_id=department.id,
+            order_number=validated.order_number,
+            created_instant=validated.created_instant,
+            exclude_id=exclude_id,
+        )
+        return
+    candidates = sql.lock_numbers_and_find_window(
+        department.id,
+        numbers,
+        order_number=validated.order_number,
+        bounds=window_bounds(validated.created_instant),
+        exclude_id=exclude_id,
+    )
+    conflict = closest_conflict(validated.created_instant, (OrderStamp(u, c) for u, c in candidates))
+    if conflict is not None:
+        raise duplicate_order_error(conflict.uuid)
+
+
 @transaction.atomic
 def repair_order_create(*, department: Department, validated: ValidatedOrder, actor: Actor) -> RepairOrder:
-    """Store a technically approved order; the ±30-day rule is re-checked under the department lock."""
-    _lock_department(department)
-    repair_order_window_check(
-        department_id=department.id, order_number=validated.order_number, created_instant=validated.created_instant
-    )
+    """Store a technically approved order; the ±30-day rule is checked once, under the lock of its number."""
+    _lock_and_check_window(department, (validated.order_number,), validated)
     repair_order = RepairOrder(created_by_id=actor.partner_id)
     return repair_order_write(repair_order=repair_order, department=department, validated=validated, actor=actor)
 
@@ -189,11 +240,13 @@ def repair_order_update(
 
     Refused: a version other than ``expected_version`` (VERSION_MISMATCH; None accepts any), an order
     that is CLOSED (ORDER_CLOSED, whatever the body), a number or instant that repeats another order of
-    the department (DUPLICATE_ORDER, re-checked under the department lock). A body that changes nothing
-    is a no-op: the order keeps its version, no history entry is written, no event is emitted.
+    the department (DUPLICATE_ORDER, checked under the lock of both the old and the new number). A body
+    that changes nothing is a no-op: the order keeps its version, no history entry is written, no event is
+    emitted.
     """
     department = repair_order.department
-    _lock_department(department)
+    # The row first (its number, read under the row lock, cannot move any more), then the numbers: every
+    # writer takes row before numbers and numbers in one fixed order, so renumbers cannot deadlock.
     current = RepairOrder.objects.select_for_update().get(pk=repair_order.pk)
     if expected_version is not None and expected_version != current.version:
         raise DomainError.of(
@@ -202,12 +255,7 @@ def repair_order_update(
         )
     if current.status == RepairOrderStatus.CLOSED:
         raise DomainError.of(ErrorCode.ORDER_CLOSED, "The order is CLOSED and can no longer be changed.")
-    repair_order_window_check(
-        department_id=department.id,
-        order_number=validated.order_number,
-        created_instant=validated.created_instant,
-        exclude_id=current.id,
-    )
+    _lock_and_check_window(department, (current.order_number, validated.order_number), validated, current.id)
     if _unchanged(current, validated):
         current.department = department
         return current  # an identical PUT: same version, no history entry, nothing pushed again

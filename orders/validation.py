@@ -85,8 +85,8 @@ def repair_order_window_check(
 ) -> None:
     """The ±30-day rule: DUPLICATE_ORDER naming the order a write at this number and instant would repeat.
 
-    Called by the validation for a fast answer, and again by the create and update services under the
-    department lock, where two simultaneous writers cannot both pass it.
+    Called by the create and update services under the lock of the order number, where two simultaneous
+    writers cannot both pass it (and by the admin's validation, to show it on the form).
     """
     conflict = repair_order_conflict(
         department_id=department_id, order_number=order_number, created_instant=created_instant, exclude_id=exclude_id
@@ -120,11 +120,15 @@ def repair_order_fields(data: Any) -> CheckedOrder:
 
 
 def repair_order_approve(
-    checked: CheckedOrder, *, department: Department, existing: RepairOrder | None = None
+    checked: CheckedOrder, *, department: Department, existing: RepairOrder | None = None, window: bool = True
 ) -> ValidatedOrder:
     """The rest of technical approval: customer, vehicle and packages of this dealer, totals, warnings, and
     the ±30-day rule (excluding ``existing``, the order an update replaces); DomainError (400/409) or the
-    validated order."""
+    validated order.
+
+    ``window=False`` leaves the ±30-day rule to the create or update service, which checks it under its lock
+    anyway (the API: one check instead of two, with the same answer, since nothing else can fail between the
+    two). The admin keeps the check here, so that its form shows a DUPLICATE_ORDER next to the fields."""
     order, report = checked.order, checked.report
     header = order.get("header", {})
     dealer = department.dealer
@@ -155,12 +159,13 @@ def repair_order_approve(
     warnings.extend(closed_before_created_warnings(header))
 
     instant = creation_instant(header["createDate"], header["createTime"])
-    repair_order_window_check(
-        department_id=department.id,
-        order_number=header["orderNumber"],
-        created_instant=instant,
-        exclude_id=existing.id if existing else None,
-    )
+    if window:
+        repair_order_window_check(
+            department_id=department.id,
+            order_number=header["orderNumber"],
+            created_instant=instant,
+            exclude_id=existing.id if existing else None,
+        )
     assert customer is not None  # a missing customer is a problem above
     return ValidatedOrder(order, warnings, customer, vehicle, new_vin, new_brand, instant)
 

@@ -114,8 +114,9 @@ class RepairOrderRequestSerializer(OrdersRequestSerializer, serializer_for(BODY)
         return validation.repair_order_fields(data)
 
     def validate(self, attrs: validation.CheckedOrder) -> validation.ValidatedOrder:
+        # the ±30-day rule is the service's: it checks it once, under the lock of the order number
         return validation.repair_order_approve(
-            attrs, department=self.context["department"], existing=self.context.get("repair_order")
+            attrs, department=self.context["department"], existing=self.context.get("repair_order"), window=False
         )
 
 

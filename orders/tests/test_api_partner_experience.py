@@ -34,7 +34,7 @@ class TestIdenticalPut:
         url = f"{orders_url(department)}/{order_uuid}"
         before = RepairOrder.objects.get(uuid=order_uuid)
 
-        with django_assert_max_num_queries(24):
+        with django_assert_max_num_queries(9):
             response = api.put(url, copy.deepcopy(body), format="json")
 
         assert response.status_code == 200, response.content

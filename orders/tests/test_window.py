@@ -195,6 +195,128 @@ class TestRace:
         assert [r.status_code for r in responses] == [201] * 20
         assert department.repair_orders.count() == 20
 
+    def _two_orders(self, api_partner, department, customer, first: str, second: str, days_apart: int):
+        """Orders numbered ``first`` and ``second``, created ``days_apart`` days apart; their UUIDs."""
+        client = client_for(api_partner)
+        uuids = []
+        for number, at in ((first, BASE), (second, BASE + days_apart * DAY)):
+            response = create(client, department, customer, number, at)
+            assert response.status_code == 201, response.content
+            uuids.append(response.json()["orderUUID"])
+        return uuids
+
+    def _renumber_at_once(self, department, partner, customer, changes):
+        """PUT each (order UUID, new number, instant) from its own thread at once; the responses."""
+        barrier = threading.Barrier(len(changes))
+        responses: list = [None] * len(changes)
+
+        def send(index: int) -> None:
+            order_uuid, number, at = changes[index]
+            body = minimal_body(customer, number=number, date=f"{at:%Y-%m-%d}", time=f"{at:%H:%M:%S}")
+            client = client_for(partner)
+            try:
+                barrier.wait(timeout=20)
+                responses[index] = client.put(f"{orders_url(department)}/{order_uuid}", body, format="json")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(len(changes))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        return responses
+
+    def test_crossing_renumbers_neither_deadlock_nor_break_the_window(self, setup):
+        department, partner, customer = setup
+        # 40 days apart: the swap is allowed, so both take each other's number, ten rounds of it
+        x, y = self._two_orders(partner, department, customer, "N-1", "N-2", days_apart=40)
+        for round_ in range(10):
+            x_to, y_to = ("N-2", "N-1") if round_ % 2 == 0 else ("N-1", "N-2")
+            responses = self._renumber_at_once(
+                department, partner, customer, [(x, x_to, BASE), (y, y_to, BASE + 40 * DAY)]
+            )
+            assert [r.status_code for r in responses] == [200, 200], [r.content for r in responses]
+        numbers = dict(department.repair_orders.values_list("uuid", "order_number"))
+        assert {str(k): v for k, v in numbers.items()} == {x: "N-1", y: "N-2"}
+
+    def test_crossing_renumbers_within_the_window_are_both_refused(self, setup):
+        department, partner, customer = setup
+        # 5 days apart: whichever goes first finds the other still holding the number it wants
+        x, y = self._two_orders(partner, department, customer, "W-1", "W-2", days_apart=5)
+        responses = self._renumber_at_once(
+            department, partner, customer, [(x, "W-2", BASE), (y, "W-1", BASE + 5 * DAY)]
+        )
+        assert [r.status_code for r in responses] == [409, 409]
+        assert y in responses[0].json()["errors"][0]["errorDescription"]
+        assert x in responses[1].json()["errors"][0]["errorDescription"]
+        numbers = dict(department.repair_orders.values_list("uuid", "order_number"))
+        assert {str(k): v for k, v in numbers.items()} == {x: "W-1", y: "W-2"}
+
+    def test_two_renumbers_onto_one_new_number_within_the_window_make_one(self, setup):
+        department, partner, customer = setup
+        x, y = self._two_orders(partner, department, customer, "M-1", "M-2", days_apart=5)
+        responses = self._renumber_at_once(
+            department, partner, customer, [(x, "M-3", BASE), (y, "M-3", BASE + 5 * DAY)]
+        )
+        assert sorted(r.status_code for r in responses) == [200, 409]
+        assert department.repair_orders.filter(order_number="M-3").count() == 1
+
+    def test_a_create_and_a_renumber_onto_its_number_make_one(self, setup):
+        department, partner, customer = setup
+        [x] = self._two_orders(partner, department, customer, "K-1", "K-9", days_apart=400)[:1]
+        barrier = threading.Barrier(2)
+        responses: list = [None, None]
+
+        def send(index: int) -> None:
+            client = client_for(partner)
+            try:
+                barrier.wait(timeout=20)
+                if index == 0:
+                    body = minimal_body(customer, number="K-2", date="2024-02-02", time="08:00:00")
+                    responses[0] = client.put(orders_url(department), body, format="json")
+                else:
+                    body = minimal_body(customer, number="K-2", date="2024-02-01", time="00:00:00")
+                    responses[1] = client.put(f"{orders_url(department)}/{x}", body, format="json")
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(r.status_code for r in responses) in ([200, 409], [201, 409])
+        assert department.repair_orders.filter(order_number="K-2").count() == 1
+
+    def test_the_lock_is_the_number_not_the_department(self, setup):
+        """The lock is (department, number): a writer holding number A does not block a writer of number B."""
+        from django.db import connections, transaction
+
+        from orders import sql
+
+        department, _, _ = setup
+        with transaction.atomic():
+            sql.lock_order_numbers(department.id, ["HELD"])
+            other = connections.create_connection("default")
+            try:
+                with other.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '2s'")
+                    cursor.execute("BEGIN")
+                    # another number of the same department: granted at once
+                    cursor.execute(
+                        "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, %s))", ["OTHER", department.id]
+                    )
+                    assert cursor.fetchone() == (True,)
+                    # the held number: refused while this transaction holds it
+                    cursor.execute(
+                        "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, %s))", ["HELD", department.id]
+                    )
+                    assert cursor.fetchone() == (False,)
+                    cursor.execute("ROLLBACK")
+            finally:
+                other.close()
+
 
 @pytest.mark.postgres
 @pytest.mark.django_db
