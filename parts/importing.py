@@ -38,7 +38,7 @@ from tqdm import tqdm
 from orma.errors import DomainError, ErrorCode, Problem
 from tenancy.models import Dealer, Department
 
-from . import rules
+from . import rules, sql
 from .choices import UnitOfMeasure
 from .models import Part, Stock
 
@@ -384,7 +384,7 @@ class _Import:
             with transaction.atomic():
                 # One import per dealer at a time: the stamp marks this run's rows.
                 Dealer.objects.select_for_update().filter(pk=self.dealer.pk).values_list("pk", flat=True).first()
-                if connection.vendor == "postgresql" and not nul:
+                if sql.in_use() and not nul:
                     try:
                         with transaction.atomic():
                             with self.bar(total, "parts") as bar:

@@ -147,7 +147,7 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
         delivery_city=address.get("city", ""),
         delivery_country_code=address.get("countryCode", "").upper(),
     )
-    on_postgres = connection.vendor == "postgresql"
+    on_postgres = sql.in_use()
     wanted = [
         (selectors.stock_id_of(line.part), line.requested.quantity, line.part.unit_of_sale) for line in checked.lines
     ]

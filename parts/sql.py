@@ -21,6 +21,7 @@ the assignment to the column checks the length as the ORM's INSERT does.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -163,14 +164,37 @@ def _instance(model: type[models.Model], fields: tuple[models.Field, ...], value
 _CATALOGUE_DEFERRED = frozenset({"created_at", "updated_at"})  # never shown; a datetime parse per part
 
 
+def in_use() -> bool:
+    """Whether this module's statements serve the connection (PostgreSQL); the tests that compare both
+    paths turn it off to run the ORM's on the same database."""
+    return connection.vendor == "postgresql"
+
+
 def catalogue_parts(
-    *, dealer_id: int, store_id: int, part_ids: list[str], codes: list[tuple[str, str]], order_type: str | None
+    *,
+    dealer_id: int,
+    store_id: int,
+    part_ids: list[str],
+    codes: list[tuple[str, str]],
+    order_type: str | None,
+    with_alternatives: bool = False,
 ) -> list[Part]:
     """``selectors.catalogue_load``'s one query: the named parts and every successor on their chains (a
     recursive CTE; ``UNION`` ends a cycle), each with its stock row in the store and the order type's
     surcharge, as annotated Part instances (``stock_id``, ``stock_on_hand``, ``stock_reserved``,
-    ``surcharge_percent``, ``surcharge_fixed_net``)."""
+    ``surcharge_percent``, ``surcharge_fixed_net``). ``with_alternatives``: each part's alternatives with
+    their stock too (``alternative_rows``, ``selectors.alternatives_load``'s rows in its order), so a
+    basket needs no query of its own for them."""
     table = Part._meta.db_table
+    through = Part.alternatives.through._meta.db_table
+    alternatives = (
+        f", (SELECT json_agg(json_build_array(a.part_id, a.brand_code, a.part_code, a.description, st.id,"
+        f" st.on_hand, st.reserved) ORDER BY a.part_id)::text FROM {through} t JOIN {table} a ON a.id = t.to_part_id"
+        f" LEFT JOIN {Stock._meta.db_table} st ON st.part_id = a.id AND st.department_id = %s"
+        " WHERE t.from_part_id = p.id)"
+        if with_alternatives
+        else ""
+    )
     fields = _loaded(Part, _CATALOGUE_DEFERRED)
     surcharge = (
         f"LEFT JOIN {Surcharge._meta.db_table} sc ON sc.dealer_id = p.dealer_id AND sc.order_type = %s"
@@ -184,11 +208,14 @@ def catalogue_parts(
         f" UNION SELECT p.superseded_by_id FROM {table} p JOIN chain c ON p.id = c.id"
         f"  WHERE p.superseded_by_id IS NOT NULL)"
         f" SELECT {_select_list(Part, 'p', _CATALOGUE_DEFERRED)}, s.id, s.on_hand, s.reserved"
-        f"{', sc.percent, sc.fixed_net' if order_type else ''}"
+        f"{', sc.percent, sc.fixed_net' if order_type else ''}{alternatives}"
         f" FROM {table} p LEFT JOIN {Stock._meta.db_table} s ON s.part_id = p.id AND s.department_id = %s {surcharge}"
         f" WHERE p.id IN (SELECT id FROM chain) AND p.dealer_id = %s"
     )
-    params: list[Any] = [dealer_id, part_ids, [b for b, _ in codes], [c for _, c in codes], store_id]
+    params: list[Any] = [dealer_id, part_ids, [b for b, _ in codes], [c for _, c in codes]]
+    if with_alternatives:
+        params.append(store_id)
+    params.append(store_id)
     if order_type:
         params.append(order_type)
     params.append(dealer_id)
@@ -201,6 +228,8 @@ def catalogue_parts(
             part.stock_id, part.stock_on_hand, part.stock_reserved = row[width : width + 3]
             if order_type:
                 part.surcharge_percent, part.surcharge_fixed_net = row[width + 3 : width + 5]
+            if with_alternatives:
+                part.alternative_rows = json.loads(row[-1]) if row[-1] is not None else []
             parts.append(part)
     return parts
 
