@@ -794,6 +794,8 @@ class _SetBased:
         first = next(records, None)  # reads the header: the columns are known from here
         columns = reader.columns
         names = ", ".join(f'"{name}"' for name in columns)
+        # Dropped at commit; an import inside a caller's transaction may find the previous one's table.
+        cursor.execute(f"DROP TABLE IF EXISTS {self.TABLE}")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {self.TABLE} (line integer, {', '.join(f'{n} text' for n in names.split(', '))})"
             " ON COMMIT DROP"
