@@ -23,10 +23,11 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models
+from django.db.models.base import DEFERRED
 
 from orders.models import Customer
 
@@ -152,13 +153,28 @@ def _select_list(model: type[models.Model], alias: str, deferred: frozenset[str]
     return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in _loaded(model, deferred))
 
 
-def _instance(model: type[models.Model], fields: tuple[models.Field, ...], values: Sequence[Any]) -> Any:
-    """A model instance from a row of its columns, converted as the ORM converts them (``from_db_value``)."""
-    converted = [
-        f.from_db_value(value, None, connection) if value is not None and hasattr(f, "from_db_value") else value  # type: ignore[attr-defined]
-        for f, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+@functools.cache
+def _loader(model: type[models.Model], deferred: frozenset[str] = frozenset()) -> Callable[[Sequence[Any]], Any]:
+    """What makes a model instance of a row of its columns (those ``_loaded`` answers, in order): converted as
+    the ORM converts them (``from_db_value``, JSON), the other columns deferred as ``QuerySet.defer`` leaves
+    them. Worked out once per model and column set, so a row costs little more than ``Model.__init__``."""
+    fields = _loaded(model, deferred)
+    converters = tuple((i, f.from_db_value) for i, f in enumerate(fields) if hasattr(f, "from_db_value"))  # type: ignore[attr-defined]
+    index = {f.attname: i for i, f in enumerate(fields)}
+    positions = tuple(index.get(f.attname) for f in model._meta.concrete_fields)
+    names = [f.attname for f in fields]
+    alias = connection.alias
+
+    def load(values: Sequence[Any]) -> Any:
+        row = list(values)
+        for i, convert in converters:
+            if row[i] is not None:
+                row[i] = convert(row[i], None, connection)
+        if deferred:
+            row = [DEFERRED if i is None else row[i] for i in positions]
+        return model.from_db(alias, names, row)
+
+    return load
 
 
 _CATALOGUE_DEFERRED = frozenset({"created_at", "updated_at"})  # never shown; a datetime parse per part
@@ -219,12 +235,12 @@ def catalogue_parts(
     if order_type:
         params.append(order_type)
     params.append(dealer_id)
-    width = len(fields)
+    width, load = len(fields), _loader(Part, _CATALOGUE_DEFERRED)
     parts = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for row in cursor.fetchall():
-            part = _instance(Part, fields, row[:width])
+            part = load(row[:width])
             part.stock_id, part.stock_on_hand, part.stock_reserved = row[width : width + 3]
             if order_type:
                 part.surcharge_percent, part.surcharge_fixed_net = row[width + 3 : width + 5]
@@ -246,4 +262,5 @@ def customers_with_discounts(*, dealer_id: int, customer_uuids: list[Any]) -> li
     width = len(fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, [dealer_id, list(customer_uuids)])
-        return [(_instance(Customer, fields, row[:width]), *row[width:]) for row in cursor.fetchall()]
+        load = _loader(Customer)
+        return [(load(row[:width]), *row[width:]) for row in cursor.fetchall()]
