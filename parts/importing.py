@@ -14,8 +14,15 @@ transaction that is rolled back when any row is bad:
    and followed by ``parts.rules.follow_supersession``, the one cycle check; a chain that comes back to
    its start is reported on each of its rows.
 
-On PostgreSQL the rows reach the database by ``COPY`` into a temporary table; on SQLite as multi-row
-``VALUES``. Line numbers are the file's physical lines (the header is line 1).
+On PostgreSQL a file is first tried whole and set-based (:class:`_SetBased`): its records, stripped, are
+copied by ``COPY`` into a temporary table, checked there by SQL that accepts only values the row-by-row checks
+accept and read alike, then upserted with their stock, linked and cycle-checked in a handful of
+statements; no Python work per row beyond the CSV reader, and nothing kept in memory. A file it does not
+vouch for (a row it cannot prove good, a repeated partId, an unknown reference, stock below what is
+reserved, a cycle, a NUL byte) is rolled back to a savepoint and imported by the three passes above,
+which decide and word every error: the report is the same whichever path ran. Elsewhere (SQLite) the
+passes' rows reach the database as multi-row ``VALUES``, on PostgreSQL by ``COPY`` into a temporary
+table. Line numbers are the file's physical lines (the header is line 1).
 """
 
 from __future__ import annotations
