@@ -14,8 +14,15 @@ transaction that is rolled back when any row is bad:
    and followed by ``parts.rules.follow_supersession``, the one cycle check; a chain that comes back to
    its start is reported on each of its rows.
 
-On PostgreSQL the rows reach the database by ``COPY`` into a temporary table; on SQLite as multi-row
-``VALUES``. Line numbers are the file's physical lines (the header is line 1).
+On PostgreSQL a file is first tried whole and set-based (:class:`_SetBased`): its records, stripped, are
+copied by ``COPY`` into a temporary table, checked there by SQL that accepts only values the row-by-row checks
+accept and read alike, then upserted with their stock, linked and cycle-checked in a handful of
+statements; no Python work per row beyond the CSV reader, and nothing kept in memory. A file it does not
+vouch for (a row it cannot prove good, a repeated partId, an unknown reference, stock below what is
+reserved, a cycle, a NUL byte) is rolled back to a savepoint and imported by the three passes above,
+which decide and word every error: the report is the same whichever path ran. Elsewhere (SQLite) the
+passes' rows reach the database as multi-row ``VALUES``, on PostgreSQL by ``COPY`` into a temporary
+table. Line numbers are the file's physical lines (the header is line 1).
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from tqdm import tqdm
 from orma.errors import DomainError, ErrorCode, Problem
 from tenancy.models import Dealer, Department
 
-from . import rules
+from . import rules, sql
 from .choices import UnitOfMeasure
 from .models import Part, Stock
 
@@ -151,6 +158,10 @@ class ImportFileError(DomainError):
 
 class _Rollback(Exception):
     pass
+
+
+class _NotClean(Exception):
+    """The set-based import met a row it does not vouch for: the row-by-row passes take the file."""
 
 
 @dataclass
@@ -283,20 +294,26 @@ class _Reader:
         self.columns: list[str] = []
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
+        columns = None
+        for line, record in self.records():
+            columns = columns or self.columns
+            if len(record) != len(columns):
+                yield line, {"": f"has {len(record)} fields, the header has {len(columns)}"}
+                continue
+            yield line, dict(zip(columns, record, strict=True))
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """The file's records as the csv module reads them, with their physical line, blank lines left out."""
         try:
             with self.path.open(newline="", encoding="utf-8-sig") as handle:
                 reader = csv.reader(handle, delimiter=_delimiter(handle.readline()))
                 handle.seek(0)
                 header = next(reader, None)
-                columns = self.columns = self.check_header(header)
-                width = len(columns)
+                self.columns = self.check_header(header)
                 for record in reader:
                     if not record or (len(record) == 1 and not record[0].strip()):
                         continue  # a blank line
-                    if len(record) != width:
-                        yield reader.line_num, {"": f"has {len(record)} fields, the header has {width}"}
-                        continue
-                    yield reader.line_num, dict(zip(columns, record, strict=True))
+                    yield reader.line_num, record
         except UnicodeDecodeError as error:
             raise ImportFileError(f"the file is not UTF-8 ({error.reason} at byte {error.start})") from None
         except csv.Error as error:
@@ -323,10 +340,16 @@ class _Reader:
             raise ImportFileError(f"line 1: {'; '.join(problems)}")
         return columns
 
-    def count_lines(self) -> int:
+    def count_lines(self) -> tuple[int, bool]:
+        """The file's lines, and whether it holds a NUL byte (PostgreSQL's text cannot: such a file takes
+        the row-by-row path, which reports the NUL on its row)."""
+        lines, nul = 0, False
         try:
             with self.path.open("rb") as handle:
-                return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    lines += chunk.count(b"\n")
+                    nul = nul or b"\x00" in chunk
+                return lines, nul
         except OSError as error:
             raise ImportFileError(f"cannot read {self.path}: {error.strerror or error}") from None
 
@@ -362,11 +385,20 @@ class _Import:
         return tqdm(total=total, unit="rows", desc=description, disable=None if self.progress else True, leave=False)
 
     def run(self) -> ImportResult:
-        total = max(self.reader.count_lines() - 1, 0)
+        lines, nul = self.reader.count_lines()
+        total = max(lines - 1, 0)
         try:
             with transaction.atomic():
                 # One import per dealer at a time: the stamp marks this run's rows.
                 Dealer.objects.select_for_update().filter(pk=self.dealer.pk).values_list("pk", flat=True).first()
+                if sql.in_use() and not nul:
+                    try:
+                        with transaction.atomic():
+                            with self.bar(total, "parts") as bar:
+                                _SetBased(self).run(bar)
+                            return self.result
+                    except _NotClean:  # rolled back to the savepoint: the row-by-row passes report exactly
+                        self.result, self.bad_lines = ImportResult(), set()
                 with self.bar(total, "parts") as bar:
                     self.read_rows(bar)
                 with self.bar(total, "references") as bar:
@@ -634,6 +666,209 @@ class _Import:
             part_id = values.get("partId", "").strip()
             if part_id in described:
                 self.error(line, f"supersession cycle: {described[part_id]}")
+
+
+# --- PostgreSQL: the whole file at once -----------------------------------------------------------
+
+# The rows the set-based path vouches for, column by column: each test accepts only values the row-by-row
+# ``_Import.parse`` accepts and reads alike (ASCII digits, plain decimals, codes of ASCII letters), so
+# the values converted in SQL are the values ``parse`` would write. A value it does not vouch for is not
+# necessarily bad: it sends the file to the row-by-row passes, which decide and word every error.
+_PLAIN_NUMBER = "^[0-9]{{1,10}}(\\.[0-9]{{1,{places}}})?$"
+_LIST = "^[!-{{}}~]+(\\|[!-{{}}~]+)*$"  # printable ASCII items without spaces or empty items, '|' between
+
+
+def _number(places: int, maximum: Decimal, *, optional: bool = False) -> str:
+    # CASE, not AND: SQL does not promise to test the pattern before it casts, CASE does.
+    pattern = _PLAIN_NUMBER.format(places=places).replace("{", "{{").replace("}", "}}")
+    test = f"CASE WHEN r.{{c}} ~ '{pattern}' THEN r.{{c}}::numeric <= {maximum} ELSE false END"
+    return f"(r.{{c}} = '' OR {test})" if optional else test
+
+
+_CLEAN = (
+    ("partId", "r.{c} <> '' AND char_length(r.{c}) <= 50 AND strpos(r.{c}, '|') = 0"),
+    ("brandCode", "r.{c} ~ '^[A-Za-z0-9]{{1,20}}$'"),
+    ("partCode", "r.{c} <> '' AND char_length(r.{c}) <= 50"),
+    ("description", "char_length(r.{c}) <= 500"),
+    ("netPrice", _number(4, _MAX_PRICE)),
+    ("currencyCode", "r.{c} ~ '^[A-Za-z]{{3}}$'"),
+    ("taxRate", _number(2, _HUNDRED)),
+    ("unitOfSale", "(r.{c} = '' OR CASE WHEN r.{c} ~ '^[0-9]{{1,9}}$' THEN r.{c}::integer >= 1 ELSE false END)"),
+    ("weightKg", _number(3, _MAX_WEIGHT, optional=True)),
+    ("supersededBy", "(r.{c} = '' OR (r.{c} ~ '^[!-{{}}~]+$' AND r.{c} <> r.\"partId\"))"),
+    ("alternatives", f"(r.{{c}} = '' OR (r.{{c}} ~ '{_LIST}'"
+                     " AND NOT r.\"partId\" = ANY(string_to_array(r.{c}, '|'))))"),
+    ("mandatoryVehicleReferences", "r.{c} = ''"),
+    ("discountGroup", "char_length(r.{c}) <= 20"),
+    ("unitOfMeasure", f"(r.{{c}} = '' OR (r.{{c}} ~ '^[A-Za-z_]+$'"
+                      f" AND upper(r.{{c}}) IN ({', '.join(repr(unit) for unit in sorted(_UNITS))})))"),
+)  # fmt: skip
+
+
+def _sql_brand_code(expression: str) -> str:
+    """``rules.brand_code`` in SQL, for the ASCII codes the set-based path vouches for."""
+    whens = " ".join(f"WHEN '{long}' THEN '{short}'" for long, short in rules.SHORT_BRAND_CODES.items())
+    return f"CASE upper({expression}) {whens} ELSE upper({expression}) END"
+
+
+class _SetBased:
+    """The import as a few statements over the whole file (PostgreSQL): the records are copied, trimmed,
+    into a temporary table by ``COPY`` (memory stays bounded: nothing is kept in Python), checked there,
+    and upserted, stocked and linked by set-based statements. Any row it does not vouch for, any repeated
+    partId, unknown reference, refused stock or cycle raises :class:`_NotClean`: the caller rolls back and
+    the row-by-row passes import the file and word every error, as they always did."""
+
+    TABLE = "orma_import_raw"
+
+    def __init__(self, run: _Import) -> None:
+        self.run_ = run
+        self.dealer_id = run.dealer.pk
+        self.store_id = run.store.pk if run.store is not None else None
+
+    def column(self, name: str) -> str:
+        """The temporary table's column of a CSV column (quoted, as CSV names are mixed case), or ''."""
+        return f'r."{name}"' if name in self.run_.reader.columns else "''"
+
+    def run(self, bar: tqdm) -> None:
+        run, reader = self.run_, self.run_.reader
+        with connection.cursor() as cursor:
+            self.copy(cursor, bar)
+            columns = reader.columns
+            clean = " AND ".join(test.format(c=f'"{name}"') for name, test in _CLEAN if name in columns)
+            if self.store_id is None:
+                clean += " AND r.\"quantityOnHand\" = ''"
+            else:
+                clean += " AND (r.\"quantityOnHand\" = '' OR r.\"quantityOnHand\" ~ '^[0-9]{1,9}$')"
+            part = Part._meta.db_table
+            through = Part.alternatives.through._meta.db_table
+            stock = Stock._meta.db_table
+            refs = (
+                f'SELECT r."supersededBy" AS name FROM {self.TABLE} r WHERE r."supersededBy" <> \'\''
+                f" UNION SELECT unnest(string_to_array(r.alternatives, '|')) FROM {self.TABLE} r"
+                " WHERE r.alternatives <> ''"
+            )
+            # Counts, not LIMIT 1: a LIMIT makes the planner pick a nested loop over the unindexed temporary
+            # table (quadratic on a large file); a count is planned as the hash joins the whole file needs.
+            checks = [
+                (f"SELECT count(*) FROM {self.TABLE} r WHERE NOT ({clean})", []),
+                (
+                    f'SELECT count(*) FROM (SELECT 1 FROM {self.TABLE} r GROUP BY r."partId" HAVING count(*) > 1) d',
+                    [],
+                ),
+                (
+                    f"SELECT count(*) FROM ({refs}) x"
+                    f' WHERE NOT EXISTS (SELECT 1 FROM {self.TABLE} r WHERE r."partId" = x.name)'
+                    f" AND NOT EXISTS (SELECT 1 FROM {part} p WHERE p.dealer_id = %s AND p.part_id = x.name)",
+                    [self.dealer_id],
+                ),
+            ]
+            if self.store_id is not None:
+                checks.append(
+                    (
+                        f"SELECT count(*) FROM {self.TABLE} r"
+                        f' JOIN {part} p ON p.dealer_id = %s AND p.part_id = r."partId"'
+                        f" JOIN {stock} s ON s.department_id = %s AND s.part_id = p.id"
+                        " WHERE s.reserved > NULLIF(r.\"quantityOnHand\", '')::integer",
+                        [self.dealer_id, self.store_id],
+                    )
+                )
+            for statement, params in checks:
+                cursor.execute(statement, params)
+                if cursor.fetchone()[0]:
+                    raise _NotClean()
+            self.upsert(cursor)
+            cursor.execute(
+                f"UPDATE {part} p SET superseded_by_id = s.id FROM {self.TABLE} r"
+                f' JOIN {part} s ON s.dealer_id = %s AND s.part_id = r."supersededBy"'
+                ' WHERE p.dealer_id = %s AND p.part_id = r."partId" AND r."supersededBy" <> \'\'',
+                [self.dealer_id, self.dealer_id],
+            )
+            cursor.execute(
+                f"INSERT INTO {through} (from_part_id, to_part_id) SELECT DISTINCT p.id, a.id FROM {self.TABLE} r"
+                " CROSS JOIN LATERAL unnest(string_to_array(r.alternatives, '|')) AS x(name)"
+                f' JOIN {part} p ON p.dealer_id = %s AND p.part_id = r."partId"'
+                f" JOIN {part} a ON a.dealer_id = %s AND a.part_id = x.name WHERE r.alternatives <> ''",
+                [self.dealer_id, self.dealer_id],
+            )
+        run.find_cycles()
+        if run.result.errors or run.result.unreported:
+            raise _NotClean()
+
+    def copy(self, cursor: Any, bar: tqdm) -> None:
+        """COPY the file's records, each value stripped as ``parse`` strips it, with their lines."""
+        reader = self.run_.reader
+        records = reader.records()
+        first = next(records, None)  # reads the header: the columns are known from here
+        columns = reader.columns
+        names = ", ".join(f'"{name}"' for name in columns)
+        # Dropped at commit; an import inside a caller's transaction may find the previous one's table.
+        cursor.execute(f"DROP TABLE IF EXISTS {self.TABLE}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {self.TABLE} (line integer, {', '.join(f'{n} text' for n in names.split(', '))})"
+            " ON COMMIT DROP"
+        )
+        width = len(columns)
+        with cursor.cursor.copy(f"COPY {self.TABLE} (line, {names}) FROM STDIN") as copy:
+            write = copy.write_row
+            for count, (line, record) in enumerate(itertools.chain([first] if first else [], records), 1):
+                if len(record) != width:
+                    raise _NotClean()
+                write((line, *[value.strip() for value in record]))
+                if count % 10_000 == 0:
+                    bar.update(10_000)
+        cursor.execute(f"ANALYZE {self.TABLE}")
+
+    def upsert(self, cursor: Any) -> None:
+        """The parts in one statement (``INSERT ... ON CONFLICT DO UPDATE``), counting created and updated."""
+        run, table = self.run_, Part._meta.db_table
+        through = Part.alternatives.through._meta.db_table
+        # The file is the truth for the alternatives of the parts it lists (as the row-by-row pass does).
+        cursor.execute(
+            f"DELETE FROM {through} WHERE from_part_id IN (SELECT p.id FROM {table} p JOIN {self.TABLE} r"
+            ' ON p.dealer_id = %s AND p.part_id = r."partId")',
+            [self.dealer_id],
+        )
+        stamp = run.stamp
+        references = self.column("mandatoryVehicleReferences")
+        selected = {
+            "dealer_id": "%s",
+            "part_id": self.column("partId"),
+            "brand_code": _sql_brand_code(self.column("brandCode")),
+            "part_code": self.column("partCode"),
+            "description": self.column("description"),
+            "weight_kg": f"NULLIF({self.column('weightKg')}, '')::numeric",
+            "unit_of_measure": (
+                f"COALESCE(NULLIF(upper({self.column('unitOfMeasure')}), ''), '{UnitOfMeasure.PIECE.value}')"
+            ),
+            "unit_of_measure_value": "1",
+            "unit_of_sale": f"COALESCE(NULLIF({self.column('unitOfSale')}, '')::integer, 1)",
+            "list_net_price": f"{self.column('netPrice')}::numeric",
+            "tax_rate": f"{self.column('taxRate')}::numeric",
+            "currency_code": f"upper({self.column('currencyCode')})",
+            "discount_group": self.column("discountGroup"),
+            "mandatory_vehicle_references": f"CASE WHEN {references} = '' THEN '[]'::jsonb END",
+            "created_at": "%s",
+            "updated_at": "%s",
+        }
+        updated = [*_ALWAYS_UPDATED, *(n for column, n in _UPDATED_WHEN_GIVEN.items() if column in run.reader.columns)]
+        cursor.execute(
+            f"WITH written AS (INSERT INTO {table} ({', '.join(_PART_COLUMNS)})"
+            f" SELECT {', '.join(selected[name] for name in _PART_COLUMNS)} FROM {self.TABLE} r"
+            f" ON CONFLICT (dealer_id, part_id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in updated)},"
+            " superseded_by_id = NULL"  # set again from the file below
+            f" RETURNING id, part_id, created_at = updated_at AS created)"
+            + (  # the store's stock of the rows just written, joined by hash rather than looked up part by part
+                f", stocked AS (INSERT INTO {Stock._meta.db_table} (department_id, part_id, on_hand, reserved)"
+                f' SELECT %s, w.id, r."quantityOnHand"::integer, 0 FROM written w JOIN {self.TABLE} r'
+                ' ON r."partId" = w.part_id WHERE r."quantityOnHand" <> \'\''
+                " ON CONFLICT (department_id, part_id) DO UPDATE SET on_hand = excluded.on_hand)"
+                if self.store_id is not None
+                else ""
+            )
+            + " SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM written",
+            [self.dealer_id, stamp, stamp, *([self.store_id] if self.store_id is not None else [])],
+        )
+        run.result.created, run.result.updated = cursor.fetchone()
 
 
 def parts_import(

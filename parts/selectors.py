@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import F, FilteredRelation, OuterRef, Prefetch, Q, QuerySet, Subquery
 
@@ -22,7 +23,7 @@ from orders.models import Customer
 from orma.errors import DomainError
 from tenancy.models import Department
 
-from . import rules
+from . import rules, sql
 from .choices import Availability
 from .models import Part, PartsOrder, PartsOrderLine, Stock, Surcharge
 
@@ -67,6 +68,8 @@ class Catalogue:
     by_code: dict[tuple[str, str], list[Part]] = field(default_factory=lambda: defaultdict(list))
 
     successor_of: dict[int, int | None] = field(default_factory=dict)
+    # Loaded with the parts (PostgreSQL, a basket): each part's alternatives with their stock; None: not loaded.
+    alternatives: dict[int, list[Alternative]] | None = None
 
     def __post_init__(self) -> None:
         for part in self.parts.values():
@@ -90,12 +93,36 @@ def catalogue_load(
     part_ids: Iterable[str] = (),
     codes: Iterable[tuple[str, str]] = (),
     order_type: str | None = None,
+    with_alternatives: bool = False,
 ) -> Catalogue:
-    """The named parts (by partId, or brandCode + partCode) and their successors, with stock: one query."""
+    """The named parts (by partId, or brandCode + partCode) and their successors, with stock: one query.
+
+    ``with_alternatives`` (a basket): on PostgreSQL the same query brings each part's alternatives
+    (``Catalogue.alternatives``); elsewhere :func:`alternatives_load` asks for them."""
     part_ids = sorted(set(part_ids))
     codes = sorted(set(codes))
     if not part_ids and not codes:
         return Catalogue({})
+    if sql.in_use():  # the same query as text (parts.sql): no ORM compilation per request
+        parts = sql.catalogue_parts(
+            dealer_id=dealer_id,
+            store_id=store_id,
+            part_ids=part_ids,
+            codes=codes,
+            order_type=order_type,
+            with_alternatives=with_alternatives,
+        )
+        catalogue = Catalogue({part.pk: part for part in parts})
+        if with_alternatives:
+            catalogue.alternatives = {
+                part.pk: [
+                    Alternative(part_id, brand, code, text, stock_id is not None, (on_hand or 0) - (reserved or 0))
+                    for part_id, brand, code, text, stock_id, on_hand, reserved in part.alternative_rows
+                ]
+                for part in parts
+                if part.alternative_rows
+            }
+        return catalogue
     named = [Q(part_id__in=part_ids)] if part_ids else []
     named += [Q(brand_code=brand_code, part_code=part_code) for brand_code, part_code in codes]
     chains = Part.objects.filter(functools.reduce(operator.or_, named), dealer_id=dealer_id).with_successors()
@@ -172,23 +199,26 @@ class PricedCustomer:
 
 def customers_with_discounts(*, dealer_id: int, customer_uuids: Iterable[uuid.UUID]) -> dict[uuid.UUID, PricedCustomer]:
     """These customers of the dealer (others are absent), each with its discounts: one query (a LEFT JOIN)."""
-    rows = (
-        Customer.objects.filter(dealer_id=dealer_id, uuid__in=list(customer_uuids))
-        .annotate(
-            discount_brand=F("parts_discounts__brand_code"),
-            discount_group=F("parts_discounts__discount_group"),
-            discount_percent=F("parts_discounts__percent"),
+    rows: Iterable[tuple[Customer, str | None, str | None, Decimal | None]]
+    if sql.in_use():  # the same query as text (parts.sql): no ORM compilation per request
+        rows = sql.customers_with_discounts(dealer_id=dealer_id, customer_uuids=list(customer_uuids))
+    else:
+        rows = (
+            (row, row.discount_brand, row.discount_group, row.discount_percent)
+            for row in Customer.objects.filter(dealer_id=dealer_id, uuid__in=list(customer_uuids))
+            .annotate(
+                discount_brand=F("parts_discounts__brand_code"),
+                discount_group=F("parts_discounts__discount_group"),
+                discount_percent=F("parts_discounts__percent"),
+            )
+            .order_by()
         )
-        .order_by()
-    )
     customers: dict[uuid.UUID, Customer] = {}
     discounts: dict[uuid.UUID, list[rules.DiscountRule]] = defaultdict(list)
-    for row in rows:
+    for row, brand, group, percent in rows:
         customers.setdefault(row.uuid, row)
-        if row.discount_percent is not None:
-            discounts[row.uuid].append(
-                rules.DiscountRule(row.discount_brand or "", row.discount_group or "", row.discount_percent)
-            )
+        if percent is not None:
+            discounts[row.uuid].append(rules.DiscountRule(brand or "", group or "", percent))
     return {key: PricedCustomer(customer, tuple(discounts[key])) for key, customer in customers.items()}
 
 
@@ -296,7 +326,11 @@ def basket_check(
         else:
             priced_customer = customers[customer_uuid]
     catalogue = catalogue_load(
-        dealer_id=store.dealer_id, store_id=store.id, part_ids=[i.part_id for i in items], order_type=order_type
+        dealer_id=store.dealer_id,
+        store_id=store.id,
+        part_ids=[i.part_id for i in items],
+        order_type=order_type,
+        with_alternatives=True,
     )
     if unknown_parts_refused:
         problems += [
@@ -325,13 +359,15 @@ def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailabili
         supersession = catalogue.supersession(requested)
         resolved.append((item, requested, supersession, catalogue.parts[supersession.final]))
     found = [entry for entry in resolved if not isinstance(entry, UnknownPart)]
-    alternatives = (
-        alternatives_load(
-            part_pks={pk for _, requested, _, final in found for pk in (requested.pk, final.pk)}, store_id=store_id
+    alternatives = catalogue.alternatives
+    if alternatives is None:
+        alternatives = (
+            alternatives_load(
+                part_pks={pk for _, requested, _, final in found for pk in (requested.pk, final.pk)}, store_id=store_id
+            )
+            if found
+            else {}
         )
-        if found
-        else {}
-    )
     discounts = basket.priced_customer.discounts if basket.priced_customer else ()
     answers: list[PriceAvailability | UnknownPart] = []
     for entry in resolved:

@@ -25,7 +25,7 @@ from orma.events import EventType, emit
 from tenancy.choices import DmsMode
 from tenancy.models import Dealer, Department
 
-from . import rules, selectors
+from . import rules, selectors, sql
 from .choices import (
     FINAL_LINE_STATUSES,
     LEFT_THE_SHELF,
@@ -75,10 +75,13 @@ def parts_order_check(
     )
 
 
-def _record(parts_order: PartsOrder, changes: Sequence[tuple[PartsOrderLine | None, str, str]], actor: Actor) -> None:
+def _history(
+    parts_order: PartsOrder, changes: Sequence[tuple[PartsOrderLine | None, str, str]], actor: Actor
+) -> list[PartsOrderStatusChange]:
+    """The history rows of status changes, not yet stored: one ``at`` and correlation id for all of them."""
     now = timezone.now()
     correlation_id = current_correlation_id() or ""
-    PartsOrderStatusChange.objects.bulk_create(
+    return [
         PartsOrderStatusChange(
             parts_order=parts_order,
             line=line,
@@ -91,7 +94,25 @@ def _record(parts_order: PartsOrder, changes: Sequence[tuple[PartsOrderLine | No
             at=now,
         )
         for line, old, new in changes
-    )
+    ]
+
+
+def _record(parts_order: PartsOrder, changes: Sequence[tuple[PartsOrderLine | None, str, str]], actor: Actor) -> None:
+    """Store the history rows of status changes (one INSERT)."""
+    PartsOrderStatusChange.objects.bulk_create(_history(parts_order, changes, actor))
+
+
+def _check_reserved(
+    wanted: Sequence[tuple[int | None, int, int]], plan: Sequence[int], reserved_by_row: Mapping[int, tuple[int, int]]
+) -> None:
+    """The statement's reservation per stock row must be the plan's (the lines are split by the plan): a
+    difference is a bug, and raising rolls the whole order back rather than storing lines the stock disagrees with."""
+    planned: dict[int, int] = {}
+    for (stock_id, _, _), reserved in zip(wanted, plan, strict=True):
+        if stock_id is not None:
+            planned[stock_id] = planned.get(stock_id, 0) + reserved
+    if any(planned.get(stock_id, 0) != take for stock_id, (_, take) in reserved_by_row.items()):
+        raise RuntimeError(f"stock reserved {dict(reserved_by_row)} differs from the plan {planned}")
 
 
 def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, actor: Actor) -> PlacedOrder:
@@ -126,21 +147,27 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
         delivery_city=address.get("city", ""),
         delivery_country_code=address.get("countryCode", "").upper(),
     )
+    on_postgres = sql.in_use()
+    wanted = [
+        (selectors.stock_id_of(line.part), line.requested.quantity, line.part.unit_of_sale) for line in checked.lines
+    ]
     with transaction.atomic():
-        stock = selectors.stock_for_update(stock_ids=[selectors.stock_id_of(line.part) for line in checked.lines])
-        plan = rules.plan_reservations(
-            [
-                (selectors.stock_id_of(line.part), line.requested.quantity, line.part.unit_of_sale)
-                for line in checked.lines
-            ],
-            {stock_id: row.available for stock_id, row in stock.items()},
-        )
+        if on_postgres:  # one statement locks, reads and reserves (parts.sql); the plan below splits the lines
+            per_row: dict[int, tuple[int, int]] = {}
+            for stock_id, quantity, unit_of_sale in wanted:
+                if stock_id is not None:
+                    per_row[stock_id] = (per_row.get(stock_id, (0, unit_of_sale))[0] + quantity, unit_of_sale)
+            reserved_by_row = sql.stock_reserve(per_row)
+            plan = rules.plan_reservations(wanted, {stock_id: row[0] for stock_id, row in reserved_by_row.items()})
+            _check_reserved(wanted, plan, reserved_by_row)
+        else:
+            stock = selectors.stock_for_update(stock_ids=[stock_id for stock_id, _, _ in wanted])
+            plan = rules.plan_reservations(wanted, {stock_id: row.available for stock_id, row in stock.items()})
         lines: list[PartsOrderLine] = []
         reserved_stock: dict[int, Stock] = {}
-        for checked_line, reserved in zip(checked.lines, plan, strict=True):
+        for checked_line, reserved, (stock_id, _, _) in zip(checked.lines, plan, wanted, strict=True):
             line, part = checked_line.requested, checked_line.part
-            stock_id = selectors.stock_id_of(part)
-            if reserved and stock_id is not None:
+            if reserved and stock_id is not None and not on_postgres:
                 stock[stock_id].reserved += reserved
                 reserved_stock[stock_id] = stock[stock_id]
             # Priced whole (the surcharge of the order type once per requested line, on its first part).
@@ -153,11 +180,15 @@ def parts_order_place(*, store: Department, checked: rules.CheckedPartsOrder, ac
                 lines.append(
                     _order_line(parts_order, len(lines), checked_line, status, quantity, pricing, surcharge=piece == 0)
                 )
-        _write_reserved(reserved_stock.values())
         parts_order.status = rules.derive_order_status(line.status for line in lines)
-        parts_order.save()
-        PartsOrderLine.objects.bulk_create(lines)
-        _record(parts_order, [(None, "", parts_order.status)], actor)  # the lines' first statuses are on the lines
+        history = [(None, "", parts_order.status)]  # the lines' first statuses are on the lines
+        if on_postgres:
+            sql.parts_order_insert(parts_order, lines, _history(parts_order, history, actor))
+        else:
+            _write_reserved(reserved_stock.values())
+            parts_order.save()
+            PartsOrderLine.objects.bulk_create(lines)
+            _record(parts_order, history, actor)
         # In the transaction: the DMS integration may take the order now (an in-process DMS) or queue it.
         emit(EventType.PARTS_ORDER_CREATED, subject=parts_order, department_id=store.id)
     return PlacedOrder(parts_order, lines, accepted=parts_order.dms_status == DmsStatus.SYNCED)

@@ -212,6 +212,7 @@ class PartsBasketItemSerializer(serializers.Serializer):
 
 
 _BASKET_ITEM_FIELDS = ("partId", "quantity")
+_BASKET_ITEM_KEYS = frozenset(_BASKET_ITEM_FIELDS)
 
 
 @extend_schema_field(PartsBasketItemSerializer(many=True))
@@ -243,7 +244,8 @@ class BasketItemsField(serializers.Field):
                 problems["partId"] = f"Ensure this field has no more than {PART_ID_MAX_LENGTH} characters and no NUL."
             if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
                 problems["quantity"] = f"A whole number from 1 to {MAX_QUANTITY} is required."
-            problems.update(unknown_field_errors(item, _BASKET_ITEM_FIELDS))
+            if isinstance(item, dict) and not item.keys() <= _BASKET_ITEM_KEYS:  # the common item has no other key
+                problems.update(unknown_field_errors(item, _BASKET_ITEM_FIELDS))
             errors.append(problems)
             failed = failed or bool(problems)
             if not problems:
