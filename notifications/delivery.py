@@ -346,10 +346,12 @@ def _send(batch: Batch, knobs: DeliverySettings) -> tuple[list[Sent], list[Deliv
     """The batch's requests, one after the other, outside any transaction; answers what was sent and what is
     handed back unsent.
 
-    The batch stops early, handing the rest back untried (no attempt counted, none logged), when the endpoint
-    gave no HTTP answer (a timeout or a refused connection: the next request would most likely wait as long),
-    answered 410 (the subscription is about to be disabled), or when the lease would run out before another
-    request's deadline (a row is never sent after its lease could have passed to another worker)."""
+    The batch stops early, handing the rest back untried (no attempt counted, none logged), when a request ran
+    into the timeout (the next one would most likely wait as long: the rest go to other slots, as many as the
+    cap allows, instead of waiting here one after the other), when the endpoint answered 410 (the subscription
+    is about to be disabled), or when the lease would run out before another request's deadline (a row is never
+    sent after its lease could have passed to another worker). A refused connection fails fast: the batch goes
+    on, so every delivery to an endpoint that is down still has its attempt and moves along its schedule."""
     sent: list[Sent] = []
     lease_deadline = time.monotonic() + (batch.lease_until - timezone.now()).total_seconds()
     rows = batch.rows
@@ -369,7 +371,7 @@ def _send(batch: Batch, knobs: DeliverySettings) -> tuple[list[Sent], list[Deliv
             timeout=knobs.timeout,
         )
         sent.append(Sent(delivery, started, result))
-        if result.status_code is None or result.status_code == 410:
+        if result.status_code == 410 or result.timed_out:
             return sent, rows[index + 1 :]
     return sent, []
 

@@ -54,6 +54,7 @@ class Result:
     error: str = ""
     duration_ms: int = 0
     retry_after: float | None = None
+    timed_out: bool = False  # cut at the deadline: the endpoint hangs (or drips)
 
     @property
     def succeeded(self) -> bool:
@@ -298,7 +299,12 @@ def send(*, url: str, body: bytes, webhook_id: str, secrets: list[str], timeout:
         return Result(None, error=str(exc), duration_ms=elapsed_ms())
     except Exception as exc:  # timeouts, refused connections, TLS, resets, a cut socket: all retried
         if request.cut or isinstance(exc, requests.Timeout | TimeoutError):
-            return Result(None, error=f"timeout: no complete answer within {timeout:g} s", duration_ms=elapsed_ms())
+            return Result(
+                None,
+                error=f"timeout: no complete answer within {timeout:g} s",
+                duration_ms=elapsed_ms(),
+                timed_out=True,
+            )
         return Result(None, error=f"{type(exc).__name__}: {_reason(exc)}"[:2000], duration_ms=elapsed_ms())
     finally:
         request.done = True

@@ -190,7 +190,20 @@ class TestABatchPartlyFailing:
         subscription = fresh(subscription)
         assert subscription.failing_since is None and subscription.last_success_at is not None
 
-    def test_no_answer_hands_the_rest_of_the_batch_back_untried(self, endpoint, subscription, settings):
+    def test_a_refused_connection_does_not_stop_the_batch_each_delivery_has_its_attempt(self, subscription, settings):
+        settings.ORMA_WEBHOOK_RETRY_SCHEDULE = [60]
+        down = Receiver()
+        down.stop()  # nothing listens on its port: connections are refused
+        subscription.url = down.url
+        subscription.save()
+        rows = [pending(subscription) for _ in range(4)]
+        assert delivery_attempt(delivery_id=rows[0].pk) == "RETRY"
+        for row in (fresh(d) for d in rows):
+            assert (row.status, row.attempts, row.attempt_token) == (DeliveryStatus.PENDING, 1, None)
+            assert row.next_attempt_at > timezone.now()
+        assert DeliveryAttempt.objects.filter(delivery__in=rows, status_code=None, succeeded=False).count() == 4
+
+    def test_a_timeout_hands_the_rest_of_the_batch_back_untried(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_TIMEOUT_SECONDS = 0.5
         endpoint.script = lambda request: Reply(hang=True) if request.number == 2 else Reply(200)
         rows = [pending(subscription) for _ in range(5)]
