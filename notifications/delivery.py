@@ -23,14 +23,17 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orma import outbox
@@ -38,7 +41,7 @@ from orma.events import EventType
 from tenancy.choices import Scope
 from tenancy.models import Department
 
-from . import payloads, transport
+from . import doorbell, payloads, sql, transport
 from .models import (
     Delivery,
     DeliveryAttempt,
@@ -61,6 +64,13 @@ RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 REQUEUE_RING_LIMIT = 1000
 
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+ENDED = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
+# How many due deliveries of one subscription an attempt takes at most (``ORMA_WEBHOOK_BATCH_SIZE``): sent one
+# after the other on one thread and recorded together, so the database's round trips are paid once per batch.
+BATCH_SIZE = 16
+# A batch sends its next request only while the lease outlasts that request's deadline by this much (the time
+# to write the outcome): no row is still being sent when its lease lets another worker take it.
+LEASE_MARGIN_SECONDS = 1.0
 # ``Subscription.last_success_at`` is written at most this often while all goes well.
 LAST_SUCCESS_PRECISION = timedelta(minutes=1)
 
@@ -74,6 +84,7 @@ class DeliverySettings:
     max_in_flight: int
     schedule: tuple[float, ...]
     disable_after: timedelta
+    batch_size: int = BATCH_SIZE
 
     @classmethod
     def current(cls) -> DeliverySettings:
@@ -84,6 +95,7 @@ class DeliverySettings:
             max_in_flight=settings.ORMA_WEBHOOK_MAX_IN_FLIGHT,
             schedule=tuple(float(step) for step in schedule),
             disable_after=timedelta(days=settings.ORMA_WEBHOOK_DISABLE_AFTER_DAYS),
+            batch_size=max(1, int(getattr(settings, "ORMA_WEBHOOK_BATCH_SIZE", None) or BATCH_SIZE)),
         )
 
     @property
@@ -142,29 +154,67 @@ def event_record(
     if not wanting:
         return None
     full = document is not None and any(form == PayloadForm.FULL for _, form in wanting)
-    now = timezone.now()
-    event = Event.objects.create(
+    event = Event(
         type=event_type,
         department_id=department_id,
         subject_key=subject_key,
         data=data,
         document=document() if full and document is not None else None,
-        occurred_at=now,
+        occurred_at=timezone.now(),
     )
+    write = _event_write_postgresql if connection.vendor == "postgresql" else _event_write_orm
+    for subscription_id, delivery_id in write(event, [subscription_id for subscription_id, _ in wanting]):
+        doorbell.ring(delivery_id, subscription_id=subscription_id)
+    return event
+
+
+def _event_write_orm(event: Event, subscription_ids: list[int]) -> list[tuple[int, int]]:
+    """The event and one PENDING delivery per subscription, through the ORM (two INSERTs); answers
+    (subscription id, delivery id) of each. PostgreSQL: :func:`_event_write_postgresql`."""
+    event.save(force_insert=True)
+    now = event.occurred_at
     deliveries = Delivery.objects.bulk_create(
         Delivery(
             subscription_id=subscription_id,
             event=event,
-            subject_key=subject_key,
-            event_type=event_type,
+            subject_key=event.subject_key,
+            event_type=event.type,
             next_attempt_at=now,
             pending_since=now,
         )
-        for subscription_id, _ in wanting
+        for subscription_id in subscription_ids
     )
-    for delivery in deliveries:
-        _ring(delivery.pk)
-    return event
+    return [(delivery.subscription_id, delivery.pk) for delivery in deliveries]
+
+
+def _event_write_postgresql(event: Event, subscription_ids: list[int]) -> list[tuple[int, int]]:
+    """What :func:`_event_write_orm` writes, in one statement (``notifications.sql.EVENT_WITH_DELIVERIES``):
+    the create holding its locks pays one round trip instead of two."""
+    fields = {field.name: field for field in Event._meta.fields}
+
+    def prepared(name: str, value: Any) -> Any:
+        return fields[name].get_db_prep_save(value, connection)  # as the ORM's INSERT: None is SQL NULL
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.EVENT_WITH_DELIVERIES,
+            {
+                "uuid": event.uuid,
+                "type": event.type,
+                "department_id": event.department_id,
+                "subject_key": event.subject_key,
+                "data": prepared("data", event.data),
+                "document": prepared("document", event.document),
+                "now": prepared("occurred_at", event.occurred_at),
+                "subscription_ids": subscription_ids,
+                "uuids": [uuid.uuid4() for _ in subscription_ids],
+            },
+        )
+        rows = cursor.fetchall()
+    event.pk = rows[0][0]
+    event._state.adding = False
+    event._state.db = connection.alias
+    return [(subscription_id, delivery_id) for _, delivery_id, subscription_id in rows]
 
 
 def deliveries_requeue(deliveries: QuerySet[Delivery]) -> int:
@@ -195,9 +245,7 @@ def deliveries_requeue(deliveries: QuerySet[Delivery]) -> int:
 
 
 def _ring(delivery_id: int) -> None:
-    from .tasks import deliver
-
-    outbox.ring(deliver, delivery_id)
+    doorbell.ring(delivery_id)
 
 
 # --- the claim ---------------------------------------------------------------------------------------
@@ -220,32 +268,84 @@ def unblocked() -> Q:
     return Q(subject_key="") | ~earlier_open()
 
 
-def _claim(delivery_id: int, knobs: DeliverySettings) -> tuple[Delivery | None, bool]:
-    """Take the delivery for one attempt, or None: not due, held by another worker, an earlier delivery of its
-    object still open, or its subscription at its cap of requests in flight.
+def in_flight_requests() -> Count:
+    """How many requests a subscription's SENDING rows stand for (annotate over them, live leases only).
+
+    A batch's rows share one attempt token and go out one after the other on one worker thread, so a batch is
+    one request in flight, however many rows it holds; a row without a token (written by hand, or by an older
+    worker) counts alone."""
+    return Count(Coalesce("attempt_token", "uuid"), distinct=True)
+
+
+@dataclass
+class Batch:
+    """The deliveries one attempt took: one subscription's, under one token and lease, sent one after the other."""
+
+    rows: list[Delivery]
+    size: int  # the most it could have held (``ORMA_WEBHOOK_BATCH_SIZE``)
+    token: uuid.UUID
+    lease_until: datetime
+    slot_was_last: bool  # this batch took the subscription's last free slot: others may have been turned away
+
+
+def _claim(delivery_id: int, knobs: DeliverySettings) -> Batch | None:
+    """Take the rung delivery for one attempt, with up to ``ORMA_WEBHOOK_BATCH_SIZE - 1`` other due deliveries
+    of its subscription; None when the rung one is not due, held by another worker, waiting for an earlier
+    delivery of its object, or its subscription at its cap of requests in flight.
 
     The subscription's row is locked first (``FOR NO KEY UPDATE``: it does not wait for, nor hold up, the
-    inserts of new deliveries referencing it), so claims of one subscription take turns: the count of what
-    is in flight and the claim are one step, and the cap holds however many workers race for it. Also answers
-    whether this claim took the subscription's last free slot (then deliveries may have been turned away).
+    inserts of new deliveries referencing it), and only when the rung delivery is due (a doorbell for a row
+    another batch holds or delivered costs that one statement), so claims of one subscription take turns: the
+    count of what is in flight and the claim are one step, and the cap holds however many workers race for it.
+    The batch is one ``SELECT … FOR UPDATE SKIP LOCKED LIMIT n`` (with the subscription and the event joined,
+    so nothing is read again) and one UPDATE. The ordering holds inside a batch: a delivery whose earlier one
+    of the same object is open (in this batch included) is left out.
     """
+    now = timezone.now()
     with transaction.atomic():
+        # the rung delivery's due-ness is judged in the same statement as the lock (no lock when it is not)
         subscription_id = (
             Subscription.objects.select_for_update(no_key=True, of=("self",))
-            .filter(deliveries__pk=delivery_id)
+            .filter(pk=Subquery(Delivery.objects.filter(outbox.due(now), pk=delivery_id).values("subscription_id")))
             .order_by()
             .values_list("pk", flat=True)
             .first()
         )
         if subscription_id is None:
-            return None, False
-        in_flight = Delivery.objects.filter(
-            subscription_id=subscription_id, status=DeliveryStatus.SENDING, lease_until__gt=timezone.now()
-        ).count()
+            return None
+        in_flight = (
+            Delivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.SENDING, lease_until__gt=now)
+            .order_by()
+            .aggregate(n=in_flight_requests())["n"]
+        )
         if in_flight >= knobs.max_in_flight:
-            return None, True
-        claimed = outbox.claim(Delivery, delivery_id, lease=knobs.lease, extra=unblocked())
-        return claimed, in_flight + 1 >= knobs.max_in_flight
+            return None
+        # The rung delivery first (the lowest id taken), then the subscription's next due ones after it: older
+        # ones have doorbells of their own, and the walk along the id is an index scan that stops at the limit.
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("subscription", "event__department")
+            .filter(outbox.due(now), unblocked(), subscription_id=subscription_id, pk__gte=delivery_id)
+            .order_by("pk")[: knobs.batch_size]
+        )
+        if not rows or rows[0].pk != delivery_id:
+            return None
+        token, lease_until = uuid.uuid4(), now + knobs.lease
+        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(
+            status=DeliveryStatus.SENDING, lease_until=lease_until, attempt_token=token, attempts=F("attempts") + 1,
+            updated_at=now,
+        )  # fmt: skip
+        for row in rows:
+            row.status, row.lease_until, row.attempt_token, row.attempts = (
+                DeliveryStatus.SENDING, lease_until, token, row.attempts + 1,
+            )  # fmt: skip
+    return Batch(
+        rows=rows,
+        size=knobs.batch_size,
+        token=token,
+        lease_until=lease_until,
+        slot_was_last=in_flight + 1 >= knobs.max_in_flight,
+    )
 
 
 # --- one attempt -----------------------------------------------------------------------------------
@@ -263,88 +363,186 @@ def retry_delay(attempt: int, knobs: DeliverySettings, *, retry_after: float | N
     return delay
 
 
+@dataclass
+class Sent:
+    """One delivery of a batch after its request (or without one: its subscription is disabled)."""
+
+    delivery: Delivery
+    started: datetime
+    result: transport.Result | None  # None: not sent, failed because the subscription is disabled
+
+
 def delivery_attempt(*, delivery_id: int) -> str:
-    """One attempt of a delivery; answers its outcome ("DELIVERED", "RETRY", "FAILED") or "skipped" (not due,
-    held by another worker, waiting for an earlier delivery of its object, or its subscription at its cap)."""
+    """One attempt of the rung delivery, and of the batch claimed with it; answers the rung one's outcome
+    ("DELIVERED", "RETRY", "FAILED") or "skipped" (not due, held by another worker, waiting for an earlier
+    delivery of its object, or its subscription at its cap)."""
     knobs = DeliverySettings.current()
-    claimed, full = _claim(delivery_id, knobs)
-    if claimed is None:
+    batch = _claim(delivery_id, knobs)
+    if batch is None:
         return "skipped"
-    delivery = Delivery.objects.select_related("subscription", "event__department").get(pk=claimed.pk)
-    delivery.attempt_token = claimed.attempt_token  # finish() is conditioned on this attempt's token
-    subscription = delivery.subscription
-    if not subscription.enabled and delivery.event_type != EventType.PING:
-        reason = f"subscription disabled: {subscription.disabled_reason or 'disabled'}"
-        outbox.finish(delivery, status=DeliveryStatus.FAILED, last_error=reason[:2000], next_attempt_at=timezone.now())
-        _ring_after(delivery, ended=True, slot_was_last=full)
-        return DeliveryStatus.FAILED
-    body = payloads.body(delivery.event, subscription.payload_form)
-    started = timezone.now()
-    result = transport.send(
-        url=subscription.url,
-        body=body,
-        webhook_id=delivery.webhook_id,
-        secrets=transport.secrets_in_use(subscription, started),
-        timeout=knobs.timeout,
-    )
-    outcome = _record(delivery, subscription, result, started, knobs)
-    _ring_after(delivery, ended=outcome != "RETRY", slot_was_last=full)
-    return outcome
+    sent, unsent = _send(batch, knobs)
+    outcomes = _record(batch, sent, unsent, knobs)
+    _ring_after(batch, outcomes, unsent)
+    return outcomes.get(delivery_id, "skipped")
 
 
-def _record(
-    delivery: Delivery, subscription: Subscription, result: transport.Result, started: datetime, knobs: DeliverySettings
-) -> str:
-    """The delivery, its attempt and its subscription after one request, in one transaction."""
+def _send(batch: Batch, knobs: DeliverySettings) -> tuple[list[Sent], list[Delivery]]:
+    """The batch's requests, one after the other, outside any transaction; answers what was sent and what is
+    handed back unsent.
+
+    The batch stops early, handing the rest back untried (no attempt counted, none logged), when a request ran
+    into the timeout (the next one would most likely wait as long: the rest go to other slots, as many as the
+    cap allows, instead of waiting here one after the other), when the endpoint answered 410 (the subscription
+    is about to be disabled), or when the lease would run out before another request's deadline (a row is never
+    sent after its lease could have passed to another worker). A refused connection fails fast: the batch goes
+    on, so every delivery to an endpoint that is down still has its attempt and moves along its schedule."""
+    sent: list[Sent] = []
+    lease_deadline = time.monotonic() + (batch.lease_until - timezone.now()).total_seconds()
+    rows = batch.rows
+    for index, delivery in enumerate(rows):
+        subscription = delivery.subscription
+        started = timezone.now()
+        if not subscription.enabled and delivery.event_type != EventType.PING:
+            sent.append(Sent(delivery, started, None))
+            continue
+        if index and time.monotonic() + knobs.timeout + LEASE_MARGIN_SECONDS > lease_deadline:
+            return sent, rows[index:]
+        result = transport.send(
+            url=subscription.url,
+            body=payloads.body(delivery.event, subscription.payload_form),
+            webhook_id=delivery.webhook_id,
+            secrets=transport.secrets_in_use(subscription, started),
+            timeout=knobs.timeout,
+        )
+        sent.append(Sent(delivery, started, result))
+        if result.status_code == 410 or result.timed_out:
+            return sent, rows[index + 1 :]
+    return sent, []
+
+
+def _outcome(item: Sent, knobs: DeliverySettings, now: datetime) -> tuple[str, dict[str, Any]]:
+    """What one sent delivery comes to ("DELIVERED", "RETRY", "FAILED", or "GONE" for a 410) and its columns."""
+    result = item.result
+    if result is None:
+        reason = f"subscription disabled: {item.delivery.subscription.disabled_reason or 'disabled'}"
+        return DeliveryStatus.FAILED, {"status": DeliveryStatus.FAILED, "last_error": reason[:2000]}
+    if result.succeeded:
+        return DeliveryStatus.DELIVERED, {"status": DeliveryStatus.DELIVERED, "delivered_at": now, "last_error": ""}
+    error = result.summary()
+    if result.status_code == 410:
+        return "GONE", {"status": DeliveryStatus.FAILED, "last_error": error}
+    delay = retry_delay(item.delivery.attempts, knobs, retry_after=result.retry_after)
+    if delay is None:
+        return DeliveryStatus.FAILED, {"status": DeliveryStatus.FAILED, "last_error": error}
+    return "RETRY", {
+        "status": DeliveryStatus.PENDING,
+        "last_error": error,
+        "next_attempt_at": now + timedelta(seconds=delay),
+    }
+
+
+# The columns an outcome may write; one that does not name one keeps its value.
+OUTCOME_COLUMNS = ("status", "last_error", "next_attempt_at", "delivered_at")
+
+
+def _record(batch: Batch, sent: list[Sent], unsent: list[Delivery], knobs: DeliverySettings) -> dict[int, str]:
+    """The batch's outcomes in one transaction: one UPDATE of its deliveries (on the batch's token, so nothing
+    is written over a newer attempt), one INSERT of its attempts in the log, the subscription's health once;
+    the unsent ones handed back as they were. Answers {delivery id: outcome} of the outcomes written."""
     now = timezone.now()
+    outcomes: dict[int, str] = {}
+    columns: dict[int, dict[str, Any]] = {}
+    for item in sent:
+        outcome, values = _outcome(item, knobs, now)
+        values.setdefault("next_attempt_at", now)
+        outcomes[item.delivery.pk], columns[item.delivery.pk] = outcome, values
+    subscription = batch.rows[0].subscription
     with transaction.atomic():
-        if result.succeeded:
-            kept = outbox.finish(
-                delivery, status=DeliveryStatus.DELIVERED, delivered_at=now, last_error="", next_attempt_at=now
-            )
-            _log(delivery, started, result, succeeded=True)
-            if kept:
-                _subscription_succeeded(subscription, ping=delivery.event_type == EventType.PING, now=now)
-            return DeliveryStatus.DELIVERED
-        error = result.summary()
-        if result.status_code == 410:
-            outbox.finish(delivery, status=DeliveryStatus.FAILED, last_error=error, next_attempt_at=now)
-            _log(delivery, started, result)
+        kept = _finish_all(batch, columns, now)
+        if unsent:
+            # handed back untried: the attempt claimed for them was never made
+            Delivery.objects.filter(pk__in=[row.pk for row in unsent], attempt_token=batch.token).update(
+                status=DeliveryStatus.PENDING, attempts=F("attempts") - 1, lease_until=None, attempt_token=None,
+                updated_at=now,
+            )  # fmt: skip
+        tried = [item for item in sent if item.result is not None]
+        _log_all(tried)
+        # The subscription's health once per batch: healthy after any success, failing when its last request
+        # failed (a 410 disables it at once, the batch's rows handed back above included).
+        succeeded = [item for item in tried if item.result.succeeded and item.delivery.pk in kept]  # type: ignore[union-attr]
+        if succeeded:
+            ping = any(item.delivery.event_type == EventType.PING for item in succeeded)
+            _subscription_succeeded(subscription, ping=ping, now=now)
+            subscription.failing_since = None
+        if any(outcomes[item.delivery.pk] == "GONE" for item in tried):
             subscription_disable(
                 subscription_id=subscription.pk,
                 kind=SubscriptionNotice.Kind.DISABLED_GONE,
                 reason="the endpoint answered 410 Gone",
             )
-            return DeliveryStatus.FAILED
-        delay = retry_delay(delivery.attempts, knobs, retry_after=result.retry_after)
-        if delay is None:
-            outbox.finish(delivery, status=DeliveryStatus.FAILED, last_error=error, next_attempt_at=now)
-            outcome = DeliveryStatus.FAILED
+        elif tried and not tried[-1].result.succeeded:  # type: ignore[union-attr]
+            _subscription_failed(subscription, now=now, knobs=knobs)
+    return {pk: (DeliveryStatus.FAILED if outcome == "GONE" else outcome) for pk, outcome in outcomes.items()}
+
+
+def _finish_all(batch: Batch, columns: dict[int, dict[str, Any]], now: datetime) -> set[int]:
+    """Every sent delivery's outcome in one UPDATE, only where the row is still this batch's (its token); the
+    lease and token cleared. Answers the ids written (all of them, but for a lease that ran out)."""
+    if not columns:
+        return set()
+    ids = list(columns)
+    values: dict[str, Any] = {"lease_until": None, "attempt_token": None, "updated_at": now}
+    for column in OUTCOME_COLUMNS:
+        given = [(pk, row[column]) for pk, row in columns.items() if column in row]
+        if not given:
+            continue
+        distinct = {value for _, value in given}
+        if len(given) == len(ids) and len(distinct) == 1:
+            values[column] = given[0][1]  # the common case: a batch that all went well writes one value
         else:
-            outbox.finish(
-                delivery,
-                status=DeliveryStatus.PENDING,
-                last_error=error,
-                next_attempt_at=now + timedelta(seconds=delay),
+            field = Delivery._meta.get_field(column)
+            values[column] = Case(
+                *(When(pk=pk, then=Value(value, output_field=field)) for pk, value in given),
+                default=F(column),
+                output_field=field,
             )
-            outcome = "RETRY"
-        _log(delivery, started, result)
-        _subscription_failed(subscription, now=now, knobs=knobs)
-        return outcome
+    written = Delivery.objects.filter(pk__in=ids, attempt_token=batch.token).update(**values)
+    if written == len(ids):
+        return set(ids)
+    # Some lease ran out and another attempt took the row: those rows carry another token (or its outcome).
+    kept = set(
+        Delivery.objects.filter(pk__in=ids, attempt_token__isnull=True, updated_at=now).values_list("pk", flat=True)
+    )
+    for pk in sorted(set(ids) - kept):
+        logger.warning("Delivery %s: its lease ran out and another attempt took it; result dropped", pk)
+    return kept
 
 
-def _log(delivery: Delivery, started: datetime, result: transport.Result, *, succeeded: bool = False) -> None:
-    # Numbered across redeliveries (``attempts`` restarts at 0 with a fresh budget; the log does not).
-    last = DeliveryAttempt.objects.filter(delivery_id=delivery.pk).aggregate(last=Max("number"))["last"] or 0
-    DeliveryAttempt.objects.create(
-        delivery_id=delivery.pk,
-        number=last + 1,
-        started_at=started,
-        duration_ms=result.duration_ms,
-        status_code=result.status_code,
-        error=result.error,
-        response_body=result.body,
-        succeeded=succeeded,
+def _log_all(sent: list[Sent]) -> None:
+    """Every request of the batch in the log, in one INSERT, numbered across redeliveries (``attempts``
+    restarts at 0 with a fresh budget; the log does not)."""
+    if not sent:
+        return
+    last = dict(
+        DeliveryAttempt.objects.filter(delivery_id__in=[item.delivery.pk for item in sent])
+        .order_by()
+        .values("delivery_id")
+        .annotate(last=Max("number"))
+        .values_list("delivery_id", "last")
+    )
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery_id=item.delivery.pk,
+            number=(last.get(item.delivery.pk) or 0) + 1,
+            started_at=item.started,
+            duration_ms=item.result.duration_ms,
+            status_code=item.result.status_code,
+            error=item.result.error,
+            response_body=item.result.body,
+            succeeded=item.result.succeeded,
+        )
+        for item in sent
+        if item.result is not None
     )
 
 
@@ -420,36 +618,39 @@ def subscriptions_disable_failing(*, now: datetime | None = None) -> int:
     return disabled
 
 
-def _ring_after(delivery: Delivery, *, ended: bool, slot_was_last: bool) -> None:
-    """After an attempt: ring the next delivery of the same object when this one ended (it waited for it), and,
-    when this attempt held the subscription's last free slot (others may have been turned away at the cap),
-    the subscription's oldest delivery that is due and free to go. Ringing that one after every attempt would
-    double the doorbells of a busy subscription, each claim taking the subscription's lock in turn."""
-    rung = None
-    if ended and delivery.subject_key:
-        rung = (
+def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery]) -> None:
+    """After a batch: ring the next delivery of each object whose delivery ended (it waited for it), and, when
+    this batch held the subscription's last free slot (others may have been turned away at the cap), handed
+    rows back unsent or came back full (more may wait behind it: one doorbell rings for a whole batch), the
+    subscription's oldest delivery that is due and free to go. Ringing that one after
+    every batch would double the doorbells of a busy subscription, each claim taking the subscription's lock."""
+    subscription_id = batch.rows[0].subscription_id
+    ended = {row.subject_key for row in batch.rows if row.subject_key and outcomes.get(row.pk) in ENDED}
+    rung: list[int] = []
+    if ended:
+        rung = list(
             Delivery.objects.filter(
-                subscription_id=delivery.subscription_id,
-                subject_key=delivery.subject_key,
-                status=DeliveryStatus.PENDING,
-                pk__gt=delivery.pk,
+                subscription_id=subscription_id, subject_key__in=ended, status=DeliveryStatus.PENDING
             )
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .first()
+            .order_by()
+            .values("subject_key")
+            .annotate(next=Min("pk"))
+            .values_list("next", flat=True)
         )
-        if rung is not None:
-            _ring(rung)
-    if not slot_was_last:
+        for delivery_id in sorted(rung):
+            _ring(delivery_id)
+    # a full batch may have left due deliveries behind it: the next batch is rung at once (not at the sweep)
+    # (with batches of 1 every delivery has a doorbell of its own: nothing to ring for)
+    if not (batch.slot_was_last or unsent or len(batch.rows) >= batch.size > 1):
         return
     waiting = (
         Delivery.objects.filter(
             unblocked(),
-            subscription_id=delivery.subscription_id,
+            subscription_id=subscription_id,
             status=DeliveryStatus.PENDING,
             next_attempt_at__lte=timezone.now(),
         )
-        .exclude(pk__in=[delivery.pk, rung or 0])
+        .exclude(pk__in=[*(row.pk for row in batch.rows if row not in unsent), *rung])
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()
@@ -472,7 +673,7 @@ def deliveries_due(*, limit: int = 1000, skip: int = 0) -> list[int]:
         Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_until__gt=timezone.now())
         .order_by()
         .values("subscription_id")
-        .annotate(in_flight=Count("pk"))
+        .annotate(in_flight=in_flight_requests())
         .filter(in_flight__gte=cap)
         .values_list("subscription_id", flat=True)
     )

@@ -10,7 +10,8 @@
 - The whole request (connect, send, headers, body) is cut at ``ORMA_WEBHOOK_TIMEOUT_SECONDS``: a socket
   timeout alone bounds each read, not their sum, so an endpoint dripping a byte a second would hold a worker
   for ever. A watchdog thread shuts the connection's socket down at the deadline, which ends any read
-  blocked on it. At most 64 KiB of the answer is read (the log keeps that much); the rest is not drained.
+  blocked on it. At most 64 KiB of the answer is read (the log keeps that much); the rest is not drained
+  (that connection is closed; one whose answer was read to its end goes back to the pool, kept alive).
 - Connect-time SSRF: the address the socket is actually connected to (``getpeername``, right after the TCP
   connect and before a byte is sent, TLS included) is judged by ``notifications.ssrf.address_refusal``. A name
   that resolved to a public address when the subscription was saved and to an internal one now (DNS
@@ -53,6 +54,7 @@ class Result:
     error: str = ""
     duration_ms: int = 0
     retry_after: float | None = None
+    timed_out: bool = False  # cut at the deadline: the endpoint hangs (or drips)
 
     @property
     def succeeded(self) -> bool:
@@ -102,7 +104,10 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="webhook-deadlines", daemon=True)
                 self._thread.start()
             heapq.heappush(self._heap, (request.deadline, next(self._counter), request))
-            self._condition.notify()
+            # Woken only when this deadline comes first: the thread sleeps until the earliest one anyway, and a
+            # wake-up per request (to find nothing due) costs each request a switch of threads.
+            if self._heap[0][2] is request:
+                self._condition.notify()
 
     def _run(self) -> None:
         while True:
@@ -275,9 +280,13 @@ def send(*, url: str, body: bytes, webhook_id: str, secrets: list[str], timeout:
             allow_redirects=False,
             stream=True,
         )
-        answer = _read_limited(response, request)
+        answer, complete = _read_limited(response, request)
         if request.cut:
             raise TimeoutError
+        if complete:
+            # Read to its end: the connection goes back to the pool for the endpoint's next request (a batch's
+            # requests, and the next batch's, reuse it), instead of a TCP (and TLS) handshake each time.
+            response._content_consumed = True
         status = response.status_code
         error = ""
         if 300 <= status < 400:
@@ -293,25 +302,33 @@ def send(*, url: str, body: bytes, webhook_id: str, secrets: list[str], timeout:
         return Result(None, error=str(exc), duration_ms=elapsed_ms())
     except Exception as exc:  # timeouts, refused connections, TLS, resets, a cut socket: all retried
         if request.cut or isinstance(exc, requests.Timeout | TimeoutError):
-            return Result(None, error=f"timeout: no complete answer within {timeout:g} s", duration_ms=elapsed_ms())
+            return Result(
+                None,
+                error=f"timeout: no complete answer within {timeout:g} s",
+                duration_ms=elapsed_ms(),
+                timed_out=True,
+            )
         return Result(None, error=f"{type(exc).__name__}: {_reason(exc)}"[:2000], duration_ms=elapsed_ms())
     finally:
         request.done = True
         _current.request = None
         if response is not None:
-            response.close()  # a connection with an unread rest is closed, not pooled
+            response.close()  # a connection with an unread rest is closed, one read to its end pooled
 
 
-def _read_limited(response: requests.Response, request: _Request) -> str:
+def _read_limited(response: requests.Response, request: _Request) -> tuple[str, bool]:
+    """The answer's first 64 KiB, and whether that was all of it (the connection may then be reused)."""
     chunks: list[bytes] = []
     size = 0
+    complete = False
     while size < BODY_LIMIT and not request.cut:
         chunk = response.raw.read(min(16384, BODY_LIMIT - size))
         if not chunk:
+            complete = True
             break
         chunks.append(chunk)
         size += len(chunk)
-    return b"".join(chunks).decode("utf-8", errors="replace")
+    return b"".join(chunks).decode("utf-8", errors="replace"), complete and not request.cut
 
 
 def _reason(exc: BaseException) -> str:

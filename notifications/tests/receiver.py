@@ -15,6 +15,7 @@ by :meth:`Receiver.stop` (its own thread, no process).
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +62,30 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # bursts of connections from a worker's threads
     allow_reuse_address = True  # back on the same port after a stop (the endpoint "down, then up")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.open_connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.connections_lock:
+                self.open_connections.discard(request)
+
+    def close_connections(self) -> None:
+        """End the kept-alive connections too: a stopped endpoint must not go on answering on them."""
+        with self.connections_lock:
+            connections = list(self.open_connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client cut at its deadline resets the connection: expected, not worth a traceback
@@ -114,6 +139,7 @@ class Receiver:
         if self._thread is not None:  # shutdown() waits for serve_forever(): only when it runs
             self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         if self._thread is not None:
             self._thread.join(5)
 

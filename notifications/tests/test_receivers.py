@@ -134,7 +134,7 @@ class TestCost:
             )
         assert len(queries) == 1
 
-    def test_with_thin_subscribers_it_is_three_queries_whatever_their_number(self, partner, department):
+    def test_with_thin_subscribers_it_is_two_or_three_queries_whatever_their_number(self, partner, department):
         for _ in range(5):
             subscribe(partner, department)
         rendered = []
@@ -146,7 +146,9 @@ class TestCost:
                 data={},
                 document=lambda: rendered.append(1) or {},
             )
-        assert len(queries) == 3  # the subscribers, the event, the deliveries (one INSERT)
+        # the subscribers, then the event and the deliveries: one statement on PostgreSQL (notifications.sql),
+        # two INSERTs through the ORM elsewhere
+        assert len(queries) == (2 if connection.vendor == "postgresql" else 3)
         assert rendered == []  # nobody wants the full form: the document is never rendered
         assert Delivery.objects.count() == 5
 
@@ -167,8 +169,9 @@ class TestCost:
         self, api, partner, department, customer, django_assert_max_num_queries
     ):
         subscribe(partner, department, form=PayloadForm.FULL)
-        # the create's 14 (orders' own pin, with the subscriber lookup) + the event + the deliveries
-        with django_assert_max_num_queries(16):
+        # the create's 14 (orders' own pin, with the subscriber lookup) + the event with its deliveries: one
+        # statement on PostgreSQL (notifications.sql), two INSERTs through the ORM elsewhere
+        with django_assert_max_num_queries(15 if connection.vendor == "postgresql" else 16):
             create(api, department, customer)
 
 

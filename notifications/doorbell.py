@@ -1,0 +1,133 @@
+"""The webhooks' doorbell (``orma.outbox``): what tells the worker that deliveries wait, rung once the change commits.
+
+- Coalesced per transaction: a transaction that wrote many deliveries of a subscription rings one doorbell per
+  ``ORMA_WEBHOOK_BATCH_SIZE`` of them (the first of each run of ids), since one attempt claims a batch of the
+  subscription's due deliveries from the rung one on. A batch that comes back full rings for what follows it
+  (``delivery._ring_after``), and the sweep for anything left: a doorbell is a hint, never the only way.
+- Off the request's thread: with a real broker the publishes are handed to one publisher thread per process,
+  so a create does not wait for the broker's round trip (nor for kombu's work) after its commit. A process
+  that exits first publishes what is still queued (``atexit``); one that dies loses those doorbells, which
+  costs one sweep, as a lost task always did. With Celery eager (the tests' in-process mode) the publish runs
+  at once, in the caller's thread.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import threading
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+
+from orma import outbox
+
+logger = logging.getLogger("notifications")
+
+# How long a process that exits waits for its queued doorbells to go out.
+EXIT_DRAIN_SECONDS = 2.0
+
+
+class _Transaction:
+    """The doorbells of one transaction: delivery ids per subscription, rung on commit."""
+
+    def __init__(self) -> None:
+        self.ids: dict[int | None, list[int]] = defaultdict(list)
+
+    def flush(self) -> None:
+        from .delivery import DeliverySettings
+
+        step = DeliverySettings.current().batch_size
+        rung: list[int] = []
+        for subscription_id, ids in self.ids.items():
+            if subscription_id is None:
+                rung.extend(ids)  # asked for one by one (a redelivery, the next of an object): each rung
+            else:
+                rung.extend(sorted(ids)[::step])
+        self.ids.clear()
+        _publish(sorted(rung))
+
+
+_local = threading.local()
+
+
+def ring(delivery_id: int, *, subscription_id: int | None = None) -> None:
+    """Ring for a delivery once the current transaction commits (at once outside one). Deliveries of one
+    subscription written in the same transaction share doorbells (one per batch); without a subscription
+    the delivery gets a doorbell of its own."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _publish([delivery_id])
+        return
+    current: _Transaction | None = getattr(_local, "transaction", None)
+    # Still this transaction's? Its flush is gone from the connection's on-commit list once it ran, or once
+    # the transaction (or the savepoint that registered it) rolled back: then a new one starts. An id added
+    # in a savepoint rolled back later stays: its doorbell finds nothing to claim.
+    if current is None or not any(func == current.flush for _, func, _ in connection.run_on_commit):
+        current = _local.transaction = _Transaction()
+        transaction.on_commit(current.flush)
+    current.ids[subscription_id].append(delivery_id)
+
+
+def _publish(delivery_ids: list[int]) -> None:
+    from .tasks import deliver
+
+    if not delivery_ids:
+        return
+    if deliver.app.conf.task_always_eager or not getattr(settings, "ORMA_WEBHOOK_DOORBELL_THREAD", True):
+        for delivery_id in delivery_ids:
+            outbox._publish(deliver, delivery_id)
+        return
+    _publisher.put(delivery_ids)
+
+
+class _Publisher:
+    """One daemon thread per process that publishes the doorbells handed to it, in order."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def put(self, delivery_ids: list[int]) -> None:
+        if self._pid != os.getpid():  # first use, or a forked child: a thread of its own
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._queue = queue.SimpleQueue()
+                    self._idle = threading.Event()
+                    threading.Thread(target=self._run, name="webhook-doorbells", daemon=True).start()
+                    self._pid = os.getpid()
+        self._idle.clear()
+        self._queue.put(delivery_ids)
+
+    def _run(self) -> None:
+        from .tasks import deliver
+
+        while True:
+            try:
+                delivery_ids = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                self._idle.set()
+                continue
+            for delivery_id in delivery_ids:
+                try:
+                    outbox._publish(deliver, delivery_id)  # never raises for the broker: logs, pauses
+                except Exception:  # anything else must not end the thread: the sweep rings for the row
+                    logger.exception("could not ring for delivery %s", delivery_id)
+            if self._queue.empty():
+                self._idle.set()
+
+    def drain(self, timeout: float = EXIT_DRAIN_SECONDS) -> bool:
+        """Wait until what was handed over is published (at exit); True when it was."""
+        if self._pid != os.getpid():
+            return True
+        return self._idle.wait(timeout)
+
+
+_publisher = _Publisher()
+atexit.register(_publisher.drain)

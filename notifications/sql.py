@@ -1,0 +1,30 @@
+"""Hand-written SQL of notifications (PostgreSQL), each next to the ORM code it replaces, which SQLite runs.
+
+- :data:`EVENT_WITH_DELIVERIES`: the event of a change and its deliveries in one statement, in the change's
+  transaction. The ORM needs two (the event's INSERT for its id, then the deliveries' INSERT), and a create
+  pays each round trip while it holds its locks (issue 10: what writing the events adds to a create).
+  ``notifications.delivery._event_write_orm`` is the same write through the ORM; a test feeds both the
+  same input on PostgreSQL and compares the stored rows.
+"""
+
+from __future__ import annotations
+
+# The event's row, then one PENDING delivery per subscription id (with its uuid, made in Python like the ORM's
+# default), all referencing it; answers the event's id and each delivery's id with its subscription's.
+EVENT_WITH_DELIVERIES = """
+WITH event AS (
+    INSERT INTO notifications_event (uuid, type, department_id, subject_key, data, document, occurred_at)
+    VALUES (%(uuid)s, %(type)s, %(department_id)s, %(subject_key)s, %(data)s, %(document)s, %(now)s)
+    RETURNING id
+)
+INSERT INTO notifications_delivery (
+    status, attempts, next_attempt_at, lease_until, attempt_token, pending_since, last_error, created_at,
+    updated_at, uuid, subscription_id, event_id, subject_key, event_type, delivered_at
+)
+SELECT 'PENDING', 0, %(now)s, NULL, NULL, %(now)s, '', %(now)s, %(now)s, wanted.uuid, wanted.subscription_id,
+       event.id, %(subject_key)s, %(type)s, NULL
+FROM event, unnest(%(subscription_ids)s::bigint[], %(uuids)s::uuid[]) WITH ORDINALITY
+     AS wanted (subscription_id, uuid, position)
+ORDER BY wanted.position
+RETURNING event_id, id, subscription_id
+"""
