@@ -95,7 +95,7 @@ class DeliverySettings:
             max_in_flight=settings.ORMA_WEBHOOK_MAX_IN_FLIGHT,
             schedule=tuple(float(step) for step in schedule),
             disable_after=timedelta(days=settings.ORMA_WEBHOOK_DISABLE_AFTER_DAYS),
-            batch_size=max(1, int(getattr(settings, "ORMA_WEBHOOK_BATCH_SIZE", None) or BATCH_SIZE)),
+            batch_size=max(1, int(settings.ORMA_WEBHOOK_BATCH_SIZE or BATCH_SIZE)),
         )
 
     @property

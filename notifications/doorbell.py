@@ -77,7 +77,7 @@ def _publish(delivery_ids: list[int]) -> None:
 
     if not delivery_ids:
         return
-    if deliver.app.conf.task_always_eager or not getattr(settings, "ORMA_WEBHOOK_DOORBELL_THREAD", True):
+    if deliver.app.conf.task_always_eager or not settings.ORMA_WEBHOOK_DOORBELL_THREAD:
         for delivery_id in delivery_ids:
             outbox._publish(deliver, delivery_id)
         return
