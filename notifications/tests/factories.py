@@ -114,3 +114,12 @@ class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
     error = "HTTP 500"
     response_body = "Internal Server Error"
     succeeded = False
+
+
+def pending_delivery(subscription, subject_key=None, **fields):
+    """A PENDING delivery to ``subscription`` of a new event in its first department (``subject_key``: the
+    object the event is about, which orders the deliveries of one object)."""
+    event = EventFactory(
+        department=subscription.departments.first(), **({"subject_key": subject_key} if subject_key else {})
+    )
+    return DeliveryFactory(subscription=subscription, event=event, **fields)

@@ -15,7 +15,13 @@ from notifications import delivery as core
 from notifications import transport
 from notifications.delivery import delivery_attempt
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription, SubscriptionNotice
-from notifications.tests.factories import DeliveryAttemptFactory, DeliveryFactory, EventFactory, SubscriptionFactory
+from notifications.tests.factories import (
+    DeliveryAttemptFactory,
+    DeliveryFactory,
+    EventFactory,
+    SubscriptionFactory,
+    pending_delivery,
+)
 from notifications.tests.receiver import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
@@ -40,13 +46,6 @@ def subscription(endpoint):
     return SubscriptionFactory(url=endpoint.url)
 
 
-def pending(subscription, subject_key=None, **fields):
-    event = EventFactory(
-        department=subscription.departments.first(), **({"subject_key": subject_key} if subject_key else {})
-    )
-    return DeliveryFactory(subscription=subscription, event=event, **fields)
-
-
 def fresh(row):
     row.refresh_from_db()
     return row
@@ -64,10 +63,10 @@ class TestOneDoorbellManyDeliveries:
     def test_one_attempt_sends_and_logs_every_delivery_of_the_batch_in_pinned_queries(
         self, endpoint, subscription, django_assert_max_num_queries
     ):
-        pending(subscription)  # an older one: its own doorbell takes it, not this batch
-        rows = [pending(subscription) for _ in range(16)]
-        later = pending(subscription)  # the 17th after the rung one: beyond the batch
-        delivery_attempt(delivery_id=pending(SubscriptionFactory(url=endpoint.url)).pk)  # warm the connection
+        pending_delivery(subscription)  # an older one: its own doorbell takes it, not this batch
+        rows = [pending_delivery(subscription) for _ in range(16)]
+        later = pending_delivery(subscription)  # the 17th after the rung one: beyond the batch
+        delivery_attempt(delivery_id=pending_delivery(SubscriptionFactory(url=endpoint.url)).pk)  # warm the connection
         Subscription.objects.filter(pk=subscription.pk).update(last_success_at=timezone.now())  # written already
         # the same 8 statements as one delivery (test_delivery.py), with their 2 SAVEPOINT/RELEASE pairs, and
         # the next due delivery to ring for, as the batch came back full
@@ -85,7 +84,7 @@ class TestOneDoorbellManyDeliveries:
     def test_the_doorbells_of_a_batch_s_other_deliveries_cost_one_statement_each(
         self, endpoint, subscription, django_assert_max_num_queries
     ):
-        rows = [pending(subscription) for _ in range(3)]
+        rows = [pending_delivery(subscription) for _ in range(3)]
         delivery_attempt(delivery_id=rows[0].pk)
         for row in rows[1:]:
             with django_assert_max_num_queries(3):  # the lock that finds nothing due, in its SAVEPOINT
@@ -93,7 +92,7 @@ class TestOneDoorbellManyDeliveries:
         assert len(endpoint.requests) == 3
 
     def test_attempt_numbers_continue_across_a_redelivery_for_each_delivery_of_a_batch(self, endpoint, subscription):
-        first, second = pending(subscription), pending(subscription)
+        first, second = pending_delivery(subscription), pending_delivery(subscription)
         DeliveryAttemptFactory(delivery=first, number=1)
         DeliveryAttemptFactory(delivery=first, number=2)
         delivery_attempt(delivery_id=first.pk)
@@ -105,7 +104,7 @@ class TestOneDoorbellManyDeliveries:
     def test_a_ping_of_a_disabled_subscription_goes_and_its_other_deliveries_fail_unsent(self, endpoint, subscription):
         subscription.enabled = False
         subscription.save()
-        order = pending(subscription)
+        order = pending_delivery(subscription)
         ping = DeliveryFactory(subscription=subscription, event=EventFactory(type="ping", subject_key=""))
         delivery_attempt(delivery_id=order.pk)
         assert fresh(order).status == DeliveryStatus.FAILED and "disabled" in fresh(order).last_error
@@ -117,8 +116,8 @@ class TestOneDoorbellManyDeliveries:
 
 class TestOrderingInABatch:
     def test_a_batch_takes_one_version_per_object_and_the_next_follows_in_order(self, endpoint, subscription):
-        a1, a2, a3 = (pending(subscription, "order:a") for _ in range(3))
-        b1 = pending(subscription, "order:b")
+        a1, a2, a3 = (pending_delivery(subscription, "order:a") for _ in range(3))
+        b1 = pending_delivery(subscription, "order:b")
         assert delivery_attempt(delivery_id=a1.pk) == DeliveryStatus.DELIVERED
         assert sent_ids(endpoint) == [a1.webhook_id, b1.webhook_id]  # a2 waited for a1: not in the batch
         assert statuses([a2, a3]) == [DeliveryStatus.PENDING] * 2
@@ -129,9 +128,9 @@ class TestOrderingInABatch:
     def test_a_retry_in_a_batch_holds_its_object_s_next_version_back(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_RETRY_SCHEDULE = [60]
         endpoint.script = lambda request: Reply(500) if request.payload["data"]["orderUUID"] == "a" else Reply(200)
-        a1 = pending(subscription, "order:a")
-        b1 = pending(subscription, "order:b")
-        a2 = pending(subscription, "order:a")
+        a1 = pending_delivery(subscription, "order:a")
+        b1 = pending_delivery(subscription, "order:b")
+        a2 = pending_delivery(subscription, "order:a")
         assert delivery_attempt(delivery_id=a1.pk) == "RETRY"
         assert statuses([a1, b1, a2]) == [DeliveryStatus.PENDING, DeliveryStatus.DELIVERED, DeliveryStatus.PENDING]
         assert delivery_attempt(delivery_id=a2.pk) == "skipped"  # a1 is open, in its backoff
@@ -143,14 +142,14 @@ class TestCapWithBatches:
         settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 2
         lease = timezone.now() + timedelta(minutes=1)
         batch = uuid.uuid4()
-        held = [pending(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=batch)]
-        held += [pending(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=batch)]
-        waiting = pending(subscription)
+        held = [pending_delivery(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=batch)]
+        held += [pending_delivery(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=batch)]
+        waiting = pending_delivery(subscription)
         # one batch of two rows holds one slot of two: this claim may go
         assert delivery_attempt(delivery_id=waiting.pk) == DeliveryStatus.DELIVERED
 
-        pending(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=uuid.uuid4())
-        turned_away = pending(subscription)
+        pending_delivery(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=uuid.uuid4())
+        turned_away = pending_delivery(subscription)
         assert delivery_attempt(delivery_id=turned_away.pk) == "skipped"  # two batches: the cap
         assert fresh(turned_away).attempts == 0
         assert core.deliveries_due() == []  # the sweep leaves a subscription at its cap out as well
@@ -163,8 +162,8 @@ class TestCapWithBatches:
         lease = timezone.now() + timedelta(minutes=1)
         token = uuid.uuid4()
         for _ in range(5):
-            pending(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=token)
-        waiting = pending(subscription)
+            pending_delivery(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=token)
+        waiting = pending_delivery(subscription)
         assert core.deliveries_due() == [waiting.pk]
 
 
@@ -172,7 +171,7 @@ class TestABatchPartlyFailing:
     def test_failures_are_retried_and_successes_delivered_each_logged(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_RETRY_SCHEDULE = [300]
         endpoint.script = lambda request: Reply(503) if request.number % 2 == 0 else Reply(200)
-        rows = [pending(subscription) for _ in range(6)]
+        rows = [pending_delivery(subscription) for _ in range(6)]
         before = timezone.now()
         assert delivery_attempt(delivery_id=rows[0].pk) == DeliveryStatus.DELIVERED
         assert statuses(rows) == [DeliveryStatus.DELIVERED, DeliveryStatus.PENDING] * 3
@@ -186,7 +185,7 @@ class TestABatchPartlyFailing:
 
     def test_the_last_request_succeeding_leaves_the_subscription_healthy(self, endpoint, subscription):
         endpoint.script = lambda request: Reply(500) if request.number == 1 else Reply(200)
-        rows = [pending(subscription) for _ in range(3)]
+        rows = [pending_delivery(subscription) for _ in range(3)]
         delivery_attempt(delivery_id=rows[0].pk)
         subscription = fresh(subscription)
         assert subscription.failing_since is None and subscription.last_success_at is not None
@@ -197,7 +196,7 @@ class TestABatchPartlyFailing:
         down.stop()  # nothing listens on its port: connections are refused
         subscription.url = down.url
         subscription.save()
-        rows = [pending(subscription) for _ in range(4)]
+        rows = [pending_delivery(subscription) for _ in range(4)]
         assert delivery_attempt(delivery_id=rows[0].pk) == "RETRY"
         for row in (fresh(d) for d in rows):
             assert (row.status, row.attempts, row.attempt_token) == (DeliveryStatus.PENDING, 1, None)
@@ -207,7 +206,7 @@ class TestABatchPartlyFailing:
     def test_a_timeout_hands_the_rest_of_the_batch_back_untried(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_TIMEOUT_SECONDS = 0.5
         endpoint.script = lambda request: Reply(hang=True) if request.number == 2 else Reply(200)
-        rows = [pending(subscription) for _ in range(5)]
+        rows = [pending_delivery(subscription) for _ in range(5)]
         assert delivery_attempt(delivery_id=rows[0].pk) == DeliveryStatus.DELIVERED
         assert len(endpoint.requests) == 2  # the third was never sent
         first, timed_out, *rest = (fresh(d) for d in rows)
@@ -227,7 +226,7 @@ class TestABatchPartlyFailing:
 
     def test_410_mid_batch_disables_the_subscription_and_fails_the_rest_unsent(self, endpoint, subscription):
         endpoint.script = lambda request: Reply(410) if request.number == 2 else Reply(200)
-        rows = [pending(subscription) for _ in range(4)]
+        rows = [pending_delivery(subscription) for _ in range(4)]
         assert delivery_attempt(delivery_id=rows[0].pk) == DeliveryStatus.DELIVERED
         assert len(endpoint.requests) == 2
         assert statuses(rows) == [DeliveryStatus.DELIVERED] + [DeliveryStatus.FAILED] * 3
@@ -240,7 +239,7 @@ class TestABatchPartlyFailing:
     def test_a_row_another_attempt_took_after_the_lease_keeps_that_attempt_s_state(
         self, endpoint, subscription, monkeypatch
     ):
-        rows = [pending(subscription) for _ in range(3)]
+        rows = [pending_delivery(subscription) for _ in range(3)]
         other_token = uuid.uuid4()
         send = transport.send
 
@@ -260,7 +259,7 @@ class TestABatchPartlyFailing:
     def test_a_lease_too_short_for_another_request_hands_the_rest_back(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_TIMEOUT_SECONDS = 2
         settings.ORMA_WEBHOOK_LEASE_SECONDS = 2 + core.LEASE_MARGIN_SECONDS  # room for one request only
-        rows = [pending(subscription) for _ in range(3)]
+        rows = [pending_delivery(subscription) for _ in range(3)]
         assert delivery_attempt(delivery_id=rows[0].pk) == DeliveryStatus.DELIVERED
         assert len(endpoint.requests) == 1
         assert [(fresh(d).status, fresh(d).attempts) for d in rows[1:]] == [(DeliveryStatus.PENDING, 0)] * 2

@@ -27,7 +27,13 @@ from notifications.delivery import (
 )
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, SubscriptionNotice
 from notifications.signing import new_secret
-from notifications.tests.factories import DeliveryAttemptFactory, DeliveryFactory, EventFactory, SubscriptionFactory
+from notifications.tests.factories import (
+    DeliveryAttemptFactory,
+    DeliveryFactory,
+    EventFactory,
+    SubscriptionFactory,
+    pending_delivery,
+)
 from notifications.tests.receiver import Receiver, Reply
 from orma.events import EventType
 
@@ -52,13 +58,6 @@ def endpoint():
 @pytest.fixture
 def subscription(endpoint):
     return SubscriptionFactory(url=endpoint.url)
-
-
-def pending(subscription, subject_key=None, **fields):
-    event = EventFactory(
-        department=subscription.departments.first(), **({"subject_key": subject_key} if subject_key else {})
-    )
-    return DeliveryFactory(subscription=subscription, event=event, **fields)
 
 
 def due_now(delivery):
@@ -90,7 +89,7 @@ def hand_verified(secret, headers, body):
 
 class TestOutcomes:
     def test_it_delivers_a_2xx_logs_it_and_marks_the_subscription_healthy(self, endpoint, subscription):
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         subscription.failing_since = timezone.now() - timedelta(hours=1)
         subscription.save()
 
@@ -111,7 +110,7 @@ class TestOutcomes:
 
     def test_500_500_200_is_three_attempts_one_success_all_logged_with_one_webhook_id(self, endpoint, subscription):
         endpoint.script = lambda request: Reply(500, body=b"boom") if request.number <= 2 else Reply(200)
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
 
         outcomes = []
         for _ in range(3):
@@ -127,7 +126,7 @@ class TestOutcomes:
 
     def test_a_failure_is_retried_on_the_schedule_with_next_attempt_at_in_the_database(self, endpoint, subscription):
         endpoint.script = lambda request: Reply(503)
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         before = timezone.now()
         assert delivery_attempt(delivery_id=delivery.pk) == "RETRY"
         delivery = fresh(delivery)
@@ -140,14 +139,14 @@ class TestOutcomes:
     @pytest.mark.parametrize("status", [400, 404, 429, 500, 502])
     def test_other_statuses_are_retried(self, endpoint, subscription, status):
         endpoint.script = lambda request: Reply(status)
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         assert delivery_attempt(delivery_id=delivery.pk) == "RETRY"
         assert fresh(subscription).enabled
 
     def test_it_fails_after_the_last_scheduled_attempt(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_RETRY_SCHEDULE = [0, 0]
         endpoint.script = lambda request: Reply(500)
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         outcomes = [delivery_attempt(delivery_id=delivery.pk) for _ in range(4)]
         assert outcomes == ["RETRY", "RETRY", DeliveryStatus.FAILED, "skipped"]
         assert fresh(delivery).status == DeliveryStatus.FAILED
@@ -155,7 +154,7 @@ class TestOutcomes:
 
     def test_410_disables_the_subscription_at_once_and_fails_its_open_deliveries(self, endpoint, subscription):
         endpoint.script = lambda request: Reply(410)
-        first, other = pending(subscription), pending(subscription)
+        first, other = pending_delivery(subscription), pending_delivery(subscription)
 
         assert delivery_attempt(delivery_id=first.pk) == DeliveryStatus.FAILED
 
@@ -170,7 +169,7 @@ class TestOutcomes:
     def test_a_disabled_subscription_is_not_sent_to_and_a_redelivery_after_re_enabling_goes(
         self, endpoint, subscription
     ):
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         subscription.enabled, subscription.disabled_reason = False, "by the partner"
         subscription.save()
         assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.FAILED
@@ -185,7 +184,7 @@ class TestOutcomes:
     def test_a_redirect_is_not_followed(self, endpoint, subscription):
         with Receiver() as target:
             endpoint.script = lambda request: Reply(302, headers={"Location": target.url})
-            delivery = pending(subscription)
+            delivery = pending_delivery(subscription)
             assert delivery_attempt(delivery_id=delivery.pk) == "RETRY"
             assert target.requests == []
         assert len(endpoint.requests) == 1
@@ -195,7 +194,7 @@ class TestOutcomes:
     def test_a_hanging_endpoint_is_cut_at_the_timeout(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_TIMEOUT_SECONDS = 0.5
         endpoint.script = lambda request: Reply(hang=True)
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         assert delivery_attempt(delivery_id=delivery.pk) == "RETRY"
         attempt = DeliveryAttempt.objects.get(delivery=delivery)
         assert attempt.status_code is None and attempt.error.startswith("timeout")
@@ -207,7 +206,7 @@ class TestOutcomes:
         settings.ORMA_WEBHOOK_TIMEOUT_SECONDS = 0.6
         # each byte comes well within any per-read timeout; only a deadline on the whole request cuts it
         endpoint.script = lambda request: Reply(200, body=b"x" * 100, drip=0.05)
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         assert delivery_attempt(delivery_id=delivery.pk) == "RETRY"
         attempt = DeliveryAttempt.objects.get(delivery=delivery)
         assert attempt.error.startswith("timeout") and not attempt.succeeded
@@ -215,7 +214,7 @@ class TestOutcomes:
 
     def test_only_the_first_64_kib_of_an_answer_are_read_and_kept(self, endpoint, subscription):
         endpoint.script = lambda request: Reply(200, body=b"y" * (200 * 1024))
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.DELIVERED
         assert len(DeliveryAttempt.objects.get(delivery=delivery).response_body) == 64 * 1024
 
@@ -224,7 +223,7 @@ class TestOutcomes:
 
         subscription.url = f"http://127.0.0.1:{free_port()}/hook"
         subscription.save()
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         assert delivery_attempt(delivery_id=delivery.pk) == "RETRY"
         attempt = DeliveryAttempt.objects.get(delivery=delivery)
         assert attempt.status_code is None and "refused" in attempt.error.lower()
@@ -232,7 +231,7 @@ class TestOutcomes:
 
 class TestSignatures:
     def test_standardwebhooks_and_a_hand_written_check_verify_it(self, endpoint, subscription):
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         delivery_attempt(delivery_id=delivery.pk)
         [request] = endpoint.requests
         assert Webhook(subscription.secret).verify(request.body, request.headers) == request.payload
@@ -240,7 +239,7 @@ class TestSignatures:
         assert request.webhook_id == delivery.webhook_id == f"msg_{delivery.uuid.hex}"
 
     def test_a_wrong_secret_does_not_verify(self, endpoint, subscription):
-        delivery_attempt(delivery_id=pending(subscription).pk)
+        delivery_attempt(delivery_id=pending_delivery(subscription).pk)
         [request] = endpoint.requests
         with pytest.raises(WebhookVerificationError):
             Webhook(new_secret()).verify(request.body, request.headers)
@@ -252,7 +251,7 @@ class TestSignatures:
         subscription.previous_secret_until = timezone.now() + timedelta(hours=24)
         subscription.save()
 
-        delivery_attempt(delivery_id=pending(subscription).pk)
+        delivery_attempt(delivery_id=pending_delivery(subscription).pk)
         during = endpoint.requests[-1]
         assert len(during.headers["webhook-signature"].split(" ")) == 2
         for secret in (old, subscription.secret):
@@ -261,7 +260,7 @@ class TestSignatures:
 
         subscription.previous_secret_until = timezone.now() - timedelta(seconds=1)
         subscription.save()
-        delivery_attempt(delivery_id=pending(subscription).pk)
+        delivery_attempt(delivery_id=pending_delivery(subscription).pk)
         after = endpoint.requests[-1]
         assert len(after.headers["webhook-signature"].split(" ")) == 1
         assert Webhook(subscription.secret).verify(after.body, after.headers)
@@ -271,7 +270,7 @@ class TestSignatures:
     def test_the_webhook_id_is_the_same_on_every_retry_and_on_a_redelivery(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_RETRY_SCHEDULE = [0]
         endpoint.script = lambda request: Reply(500) if request.number <= 2 else Reply(200)
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         assert [delivery_attempt(delivery_id=delivery.pk) for _ in range(2)] == ["RETRY", DeliveryStatus.FAILED]
         assert deliveries_requeue(Delivery.objects.filter(pk=delivery.pk)) == 1
         assert delivery_attempt(delivery_id=delivery.pk) == DeliveryStatus.DELIVERED
@@ -320,7 +319,7 @@ class TestSchedule:
 
     def test_a_429_with_retry_after_waits_for_it(self, endpoint, subscription):
         endpoint.script = lambda request: Reply(429, headers={"Retry-After": "600"})
-        delivery = pending(subscription)
+        delivery = pending_delivery(subscription)
         before = timezone.now()
         assert delivery_attempt(delivery_id=delivery.pk) == "RETRY"
         wait = (fresh(delivery).next_attempt_at - before).total_seconds()
@@ -330,9 +329,9 @@ class TestSchedule:
 class TestClaim:
     def test_a_later_delivery_of_an_object_waits_for_the_earlier_one_and_others_do_not(self, endpoint, subscription):
         endpoint.script = lambda request: Reply(500) if request.number == 1 else Reply(200)
-        first = pending(subscription, "order:a")
-        second = pending(subscription, "order:a")
-        other = pending(subscription, "order:b")
+        first = pending_delivery(subscription, "order:a")
+        second = pending_delivery(subscription, "order:a")
+        other = pending_delivery(subscription, "order:b")
 
         assert delivery_attempt(delivery_id=first.pk) == "RETRY"  # first stays open, in its backoff
         assert delivery_attempt(delivery_id=second.pk) == "skipped"
@@ -347,7 +346,7 @@ class TestClaim:
     def test_a_finally_failed_delivery_lets_the_next_one_go(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_RETRY_SCHEDULE = [0]
         endpoint.script = lambda request: Reply(500) if request.number <= 2 else Reply(200)
-        first, second = pending(subscription, "order:a"), pending(subscription, "order:a")
+        first, second = pending_delivery(subscription, "order:a"), pending_delivery(subscription, "order:a")
         assert delivery_attempt(delivery_id=first.pk) == "RETRY"
         assert delivery_attempt(delivery_id=second.pk) == "skipped"
         assert delivery_attempt(delivery_id=first.pk) == DeliveryStatus.FAILED
@@ -359,10 +358,10 @@ class TestClaim:
         settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 2
         now = timezone.now()
         held = [
-            pending(subscription, status=DeliveryStatus.SENDING, lease_until=now + timedelta(minutes=1))
+            pending_delivery(subscription, status=DeliveryStatus.SENDING, lease_until=now + timedelta(minutes=1))
             for _ in range(2)
         ]
-        waiting = pending(subscription)
+        waiting = pending_delivery(subscription)
         assert delivery_attempt(delivery_id=waiting.pk) == "skipped"
         assert fresh(waiting).status == DeliveryStatus.PENDING and fresh(waiting).attempts == 0
 
@@ -372,19 +371,19 @@ class TestClaim:
     def test_another_subscriptions_deliveries_do_not_count_toward_the_cap(self, endpoint, subscription, settings):
         settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 1
         other = SubscriptionFactory(url=endpoint.url)
-        pending(other, status=DeliveryStatus.SENDING, lease_until=timezone.now() + timedelta(minutes=1))
-        assert delivery_attempt(delivery_id=pending(subscription).pk) == DeliveryStatus.DELIVERED
+        pending_delivery(other, status=DeliveryStatus.SENDING, lease_until=timezone.now() + timedelta(minutes=1))
+        assert delivery_attempt(delivery_id=pending_delivery(subscription).pk) == DeliveryStatus.DELIVERED
 
     def test_a_sending_delivery_under_a_live_lease_is_not_taken_and_an_expired_one_is(self, endpoint, subscription):
         now = timezone.now()
-        held = pending(subscription, status=DeliveryStatus.SENDING, lease_until=now + timedelta(minutes=1))
+        held = pending_delivery(subscription, status=DeliveryStatus.SENDING, lease_until=now + timedelta(minutes=1))
         assert delivery_attempt(delivery_id=held.pk) == "skipped"
         Delivery.objects.filter(pk=held.pk).update(lease_until=now - timedelta(seconds=1))
         assert delivery_attempt(delivery_id=held.pk) == DeliveryStatus.DELIVERED
 
     def test_the_sweep_leaves_out_deliveries_waiting_for_an_earlier_one(self, subscription):
-        first, second = pending(subscription, "order:a"), pending(subscription, "order:a")
-        ping = pending(subscription, "")
+        first, second = pending_delivery(subscription, "order:a"), pending_delivery(subscription, "order:a")
+        ping = pending_delivery(subscription, "")
         assert core.deliveries_due() == [first.pk, ping.pk]
         Delivery.objects.filter(pk=first.pk).update(status=DeliveryStatus.DELIVERED)
         assert core.deliveries_due() == [second.pk, ping.pk]
@@ -392,8 +391,10 @@ class TestClaim:
     def test_the_sweep_leaves_out_subscriptions_at_their_cap(self, subscription, settings):
         settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 1
         other = SubscriptionFactory()
-        waiting, elsewhere = pending(subscription), pending(other)
-        held = pending(subscription, status=DeliveryStatus.SENDING, lease_until=timezone.now() + timedelta(minutes=1))
+        waiting, elsewhere = pending_delivery(subscription), pending_delivery(other)
+        held = pending_delivery(
+            subscription, status=DeliveryStatus.SENDING, lease_until=timezone.now() + timedelta(minutes=1)
+        )
         assert core.deliveries_due() == [elsewhere.pk]
         Delivery.objects.filter(pk=held.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
         assert sorted(core.deliveries_due()) == sorted([waiting.pk, elsewhere.pk, held.pk])
@@ -425,8 +426,8 @@ class TestDisabling:
         endpoint.script = lambda request: Reply(500)
         subscription.failing_since = timezone.now() - timedelta(days=5, minutes=1)
         subscription.save()
-        open_one = pending(subscription, next_attempt_at=timezone.now() + timedelta(hours=1))
-        assert delivery_attempt(delivery_id=pending(subscription).pk) == "RETRY"
+        open_one = pending_delivery(subscription, next_attempt_at=timezone.now() + timedelta(hours=1))
+        assert delivery_attempt(delivery_id=pending_delivery(subscription).pk) == "RETRY"
         subscription = fresh(subscription)
         assert not subscription.enabled and "no successful delivery since" in subscription.disabled_reason
         assert [n.kind for n in subscription.notices.all()] == [SubscriptionNotice.Kind.DISABLED_FAILING]
@@ -436,7 +437,7 @@ class TestDisabling:
         endpoint.script = lambda request: Reply(500)
         subscription.failing_since = timezone.now() - timedelta(days=5) + timedelta(minutes=1)
         subscription.save()
-        delivery_attempt(delivery_id=pending(subscription).pk)
+        delivery_attempt(delivery_id=pending_delivery(subscription).pk)
         assert fresh(subscription).enabled
 
     def test_the_periodic_task_disables_those_past_5_days_only(self, subscription):
@@ -452,8 +453,8 @@ class TestDisabling:
 
 class TestRequeueAndRetention:
     def test_requeue_resets_the_budget_keeps_the_uuid_and_leaves_a_sending_one_alone(self, subscription):
-        failed = pending(subscription, failed=True)
-        sending = pending(
+        failed = pending_delivery(subscription, failed=True)
+        sending = pending_delivery(
             subscription, status=DeliveryStatus.SENDING, lease_until=timezone.now() + timedelta(minutes=1)
         )
         uuid = failed.uuid
@@ -464,10 +465,10 @@ class TestRequeueAndRetention:
 
     def test_the_purge_deletes_the_log_older_than_the_retention_and_keeps_the_rest(self, subscription):
         with freeze_time(timezone.now() - timedelta(days=31)):
-            old = pending(subscription, delivered=True)
+            old = pending_delivery(subscription, delivered=True)
             old_attempt = DeliveryAttemptFactory(delivery=old, started_at=timezone.now())
-            old_open = pending(subscription)
-        recent = pending(subscription, delivered=True)
+            old_open = pending_delivery(subscription)
+        recent = pending_delivery(subscription, delivered=True)
         DeliveryAttemptFactory(delivery=recent, started_at=timezone.now())
 
         purged = delivery_log_purge(batch_size=1)
@@ -490,8 +491,8 @@ class TestQueries:
     def test_a_successful_attempt_runs_a_pinned_number_of_queries(
         self, endpoint, subscription, django_assert_max_num_queries
     ):
-        delivery = pending(subscription, "order:a")
-        delivery_attempt(delivery_id=pending(subscription, "order:warm").pk)  # last_success_at written once
+        delivery = pending_delivery(subscription, "order:a")
+        delivery_attempt(delivery_id=pending_delivery(subscription, "order:warm").pk)  # last_success_at written once
         # 8 statements: the subscription's lock (only when the row is due), the in-flight count, the batch FOR UPDATE
         # with its subscription and event, and its update (the claim); the outcomes' UPDATE, the attempts'
         # numbers, the attempts' INSERT; the object's next. The same 8 for a batch of 16 (test_batches.py).
