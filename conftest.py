@@ -57,7 +57,12 @@ def _clean_cache() -> None:
     """Lockout counters, rate limits and cached credentials never leak from one test into another."""
     from django.core.cache import cache
 
+    from orma import nearcache
+    from orma.api.counters import batched
+
     cache.clear()
+    nearcache.reset()  # what this process held of the cleared entries, and its unsent rate-limit hits
+    batched.reset()
 
 
 @pytest.fixture

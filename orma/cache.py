@@ -26,14 +26,22 @@ def _client(location: str, options: tuple[tuple[str, Any], ...]) -> redis.Redis:
     return redis.Redis.from_url(location, **dict(options))
 
 
+_last: tuple[Any, redis.Redis | None] = (None, None)  # (the configuration, its client): asked several times a request
+
+
 def redis_client() -> redis.Redis | None:
     """The process's Redis client for the default cache, or None when the cache is not Redis."""
+    global _last
     config: dict[str, Any] = settings.CACHES["default"]
-    if not str(config["BACKEND"]).endswith(".RedisCache"):
-        return None
-    location = config["LOCATION"]
-    first = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
-    return _client(first, tuple(sorted(dict(config.get("OPTIONS", {})).items())))
+    if _last[0] is config:
+        return _last[1]
+    client = None
+    if str(config["BACKEND"]).endswith(".RedisCache"):
+        location = config["LOCATION"]
+        first = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
+        client = _client(first, tuple(sorted(dict(config.get("OPTIONS", {})).items())))
+    _last = (config, client)
+    return client
 
 
 def raw_key(key: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.db import models
 
+from orma import nearcache
 from orma.cache import add_json, get_json, set_json
 from orma.crypto import cache_key_part
 
@@ -103,10 +104,17 @@ def partner_generation(*, username: str, seen: str | None) -> str:
     return get_json(key) or token  # another process set it first (or it vanished: a stamp nothing matches)
 
 
+def partner_cache_tag(username: str) -> str:
+    """What every process holds of the partner's entries is kept under this tag (orma.nearcache)."""
+    return f"partner:{cache_key_part(username)}"
+
+
 def partner_generation_renew(*, usernames: set[str]) -> None:
-    """Replace these partners' generation tokens: every entry stamped with the old ones is stale."""
+    """Replace these partners' generation tokens: every entry stamped with the old ones is stale, in the
+    shared cache and, once announced, in every process."""
     for username in usernames:
         set_json(partner_generation_cache_key(username), secrets.token_hex(8), _generation_timeout())
+    nearcache.announce(partner_cache_tag(username) for username in usernames)
 
 
 def cached_value(entry: Any, generation: str | None) -> Any:

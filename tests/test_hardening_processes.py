@@ -83,7 +83,13 @@ class TestTheEmbeddedDefaultSharesOneCache:
                     for s in servers
                 ]
 
-            assert statuses(old) == [200, 200]  # both now hold the credentials and the grant in the cache
+            for _ in range(3):  # both now hold the credentials and the grant in the cache, and on Redis in
+                assert statuses(old) == [200, 200]  # the process itself (orma.nearcache): no round trip
+            if env.get("CACHE_URL"):  # both servers listen for the announcements of changes
+                from orma.cache import redis_client
+                from orma.nearcache import channel
+
+                assert redis_client().pubsub_numsub(channel())[0][1] >= 2
 
             rotated = json.loads(manage(env, "orma_rotate_partner_secret", "--username", partner.username, "--json"))
             new = basic_auth(partner.username, rotated["secret"])

@@ -17,8 +17,10 @@ from django.conf import settings
 
 from orma.cache import decode_json, get_many_json, raw_key, redis_client
 from orma.crypto import cache_key_part
+from orma.nearcache import MISSING, NearCache, near_cache
+from tenancy.selectors import STALE, cached_value
 
-from .counters import counters
+from .counters import batched, counters
 
 
 @dataclass(frozen=True)
@@ -54,16 +56,29 @@ def read_access_state(
     credentials_key: str | None,
     generation_key: str | None = None,
     grant_key: str | None = None,
+    partner_tag: str | None = None,
     window: int,
 ) -> AccessState:
     """Lockout counts, the partner's cached entries and generation, and this request's rate count, in one
-    round trip on Redis."""
+    round trip on Redis, or none at all when this process holds them all (:mod:`orma.nearcache`; the
+    request is then counted by the caller, ``requests`` None)."""
     address_key = failure_key_for_address(address)
     if username is None:
         return AccessState((0, 0), counters.peek([address_key])[address_key], None, None)
     user_key = failure_key_for_user(username, address)
     requests_key = rate_key(username, window)
     entry_keys = [key for key in (credentials_key, generation_key, grant_key) if key]
+    near = near_cache() if credentials_key and generation_key and partner_tag else None
+    sequence = 0
+    if near is not None and near.poll():
+        held = [near.get(key) for key in (user_key, address_key, credentials_key, generation_key)]
+        held.append(near.get(grant_key) if grant_key else None)
+        if MISSING not in held:
+            user_count, address_count, cached, generation, grant = held
+            return AccessState((user_count, 0), (address_count, 0), cached, None, generation, grant)
+        sequence = near.sequence
+    else:
+        near = None
     client = redis_client()
     if client is None:
         failures = counters.peek([user_key, address_key])
@@ -91,7 +106,7 @@ def read_access_state(
     user_ttl = address_ttl = 0
     if user_count >= settings.ORMA_AUTH_FAIL_LIMIT_USERNAME or address_count >= settings.ORMA_AUTH_FAIL_LIMIT_ADDRESS:
         user_ttl, address_ttl = client.pipeline(transaction=False).ttl(raw[user_key]).ttl(raw[address_key]).execute()
-    return AccessState(
+    state = AccessState(
         (user_count, max(0, int(user_ttl))),
         (address_count, max(0, int(address_ttl))),
         decode_json(cached) if credentials_key else None,
@@ -99,3 +114,35 @@ def read_access_state(
         decode_json(generation) if generation_key else None,
         decode_json(grant) if grant_key else None,
     )
+    batched.observe(requests_key, *state.requests)  # type: ignore[misc]
+    if near is not None:
+        _hold(near, sequence, state, user_key, address_key, credentials_key, generation_key, grant_key, partner_tag)
+    return state
+
+
+def _hold(
+    near: NearCache,
+    sequence: int,
+    state: AccessState,
+    user_key: str,
+    address_key: str,
+    credentials_key: Any,
+    generation_key: Any,
+    grant_key: Any,
+    partner_tag: Any,
+) -> None:
+    """Keep in this process what the next requests can use as read: counts below their lockout, and the
+    partner's entries once they are current (a stale one is reloaded first, by this request)."""
+    for key, (count, _), limit in (
+        (user_key, state.user_failures, settings.ORMA_AUTH_FAIL_LIMIT_USERNAME),
+        (address_key, state.address_failures, settings.ORMA_AUTH_FAIL_LIMIT_ADDRESS),
+    ):
+        if count < limit:
+            near.store({key: count}, tag=key, sequence=sequence)
+    if cached_value(state.credentials, state.generation) is STALE:
+        return
+    entries = {credentials_key: state.credentials, generation_key: state.generation}
+    grant = cached_value(state.grant, state.generation) if grant_key else None
+    if grant_key and grant is not STALE and grant is not None:
+        entries[grant_key] = state.grant
+    near.store(entries, tag=partner_tag, sequence=sequence)

@@ -23,11 +23,13 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from orma import nearcache
 from orma.crypto import hash_secret
 from tenancy.selectors import (
     STALE,
     PartnerCredentials,
     cached_value,
+    partner_cache_tag,
     partner_credentials_cache_key,
     partner_credentials_from_cache,
     partner_credentials_load,
@@ -36,10 +38,10 @@ from tenancy.selectors import (
     partner_grant_cache_key,
 )
 
-from .access import AccessState, failure_key_for_address, failure_key_for_user, read_access_state
-from .counters import counters
-from .permissions import path_department
-from .throttling import rate_window
+from .access import AccessState, failure_key_for_address, failure_key_for_user, rate_key, read_access_state
+from .counters import batched, counters
+from .permissions import needs_grant, path_department
+from .throttling import partner_rate, rate_window
 
 REALM = 'Basic realm="OrMa"'
 # No partner's hash: compared against when there is no real one, so every path compares twice.
@@ -131,7 +133,12 @@ class PartnerBasicAuthentication(BaseAuthentication):
             credentials_key=partner_credentials_cache_key(username) if username is not None else None,
             generation_key=partner_generation_cache_key(username) if username is not None else None,
             # the grant the permission will check, read now in the same round trip
-            grant_key=partner_grant_cache_key(username, path_department(request)) if username is not None else None,
+            grant_key=(
+                partner_grant_cache_key(username, path_department(request))
+                if username is not None and needs_grant(request)
+                else None
+            ),
+            partner_tag=partner_cache_tag(username) if username is not None else None,
             window=window,
         )
         self._refuse_if_locked_out(state)
@@ -150,6 +157,10 @@ class PartnerBasicAuthentication(BaseAuthentication):
         if not _secret_is_valid(credentials, secret) or credentials is None:
             self._count_failure(username, address)
             raise exceptions.AuthenticationFailed()
+        if state.requests is None:  # this process held everything: the request is counted here, in batches
+            limit, period = partner_rate(credentials)
+            state = replace(state, requests=batched.hit(rate_key(username, period), period, limit))
+            window = period
         request._request.orma_rate = (window, state.requests)  # type: ignore[attr-defined]  # for the throttle
         request._request.orma_access = state  # type: ignore[attr-defined]  # the cached grant, for the permission
         return credentials, None
@@ -164,6 +175,9 @@ class PartnerBasicAuthentication(BaseAuthentication):
 
     def _count_failure(self, username: str | None, address: str) -> None:
         window = settings.ORMA_AUTH_FAIL_WINDOW_SECONDS
+        keys = [failure_key_for_address(address)]
         if username is not None:
-            counters.hit(failure_key_for_user(username, address), window)
-        counters.hit(failure_key_for_address(address), window)
+            keys.append(failure_key_for_user(username, address))
+        for key in keys:
+            counters.hit(key, window)
+        nearcache.announce(keys)  # every process drops the counts it held of these

@@ -31,6 +31,15 @@ def path_department(request: Request) -> str | None:
     return None if department is None else str(department)
 
 
+def needs_grant(request: Request) -> bool:
+    """Whether the permission will look at a grant: the path names a department, or the view needs a scope."""
+    context = request.parser_context or {}
+    if path_department(request) is not None:
+        return True
+    view = context.get("view")
+    return getattr(view, "required_scopes", {}).get(request.method) is not None
+
+
 class DepartmentScopePermission(BasePermission):
     """Needs ``view.required_scopes[method]`` on the department named by the path.
 

@@ -42,6 +42,13 @@ def rate_window() -> int:
     return parse_rate(settings.ORMA_PARTNER_RATE_LIMIT)[1]
 
 
+def partner_rate(partner: PartnerCredentials) -> tuple[int, int]:
+    """The partner's (requests, window seconds): its own per-minute limit, or the default."""
+    if partner.rate_limit_per_minute is not None:
+        return partner.rate_limit_per_minute, 60
+    return parse_rate(settings.ORMA_PARTNER_RATE_LIMIT)
+
+
 class PartnerRateThrottle(BaseThrottle):
     """Fixed windows per partner, counted in the shared cache (all workers see one count).
 
@@ -56,9 +63,7 @@ class PartnerRateThrottle(BaseThrottle):
         partner: PartnerCredentials | None = request.user  # type: ignore[assignment]
         if partner is None:
             return True
-        limit, period = parse_rate(settings.ORMA_PARTNER_RATE_LIMIT)
-        if partner.rate_limit_per_minute is not None:
-            limit, period = partner.rate_limit_per_minute, 60
+        limit, period = partner_rate(partner)
         counted_window, counted = getattr(request._request, "orma_rate", (None, None))
         if counted is None or counted_window != period:
             counted = counters.hit(rate_key(partner.username, period), period)
