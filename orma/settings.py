@@ -346,9 +346,9 @@ ORMA_CREDENTIAL_CACHE_SECONDS = envint("ORMA_CREDENTIAL_CACHE_SECONDS", 60)
 # On Redis, each process keeps the credentials, grants and lockout counts it read, dropped by every change's
 # announcement (orma/nearcache.py): a warm authenticated request makes no round trip. 0: read Redis each time.
 ORMA_NEAR_CACHE = envbool("ORMA_NEAR_CACHE", True)
-# Rate-limit hits a process adds up before sending them to Redis (at every hit within this many of the
-# limit); 1: every hit at once, the count exact across processes (orma/api/counters.py: BatchedCounters).
-ORMA_RATE_LIMIT_BATCH = envint("ORMA_RATE_LIMIT_BATCH", 16)
+# Rate-limit hits a process adds up before sending them to Redis (at most a tenth of the limit; at every hit
+# within a batch of the limit); 1: every hit at once, exact across processes (orma/api/counters.py).
+ORMA_RATE_LIMIT_BATCH = envint("ORMA_RATE_LIMIT_BATCH", 32)
 
 # Change notifications (DESIGN §7). Private and loopback endpoints (and plain http) only in development
 # and tests: every other address is refused when a subscription is saved and again at connect time.

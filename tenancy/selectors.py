@@ -131,9 +131,21 @@ def _stamped(value: Any, generation: str) -> dict[str, Any]:
     return {"generation": generation, "value": value}
 
 
+_CREDENTIALS: dict[int, tuple[Any, PartnerCredentials]] = {}  # by the entry's identity, as _PREPARED below
+
+
 def partner_credentials_from_cache(cached: Any) -> PartnerCredentials | None:
     """The cached form back (None for the cached absence; callers tell "absent" from "stale" first)."""
-    return None if cached is None or cached == ABSENT else PartnerCredentials.from_json(cached)
+    if cached is None or cached == ABSENT:
+        return None
+    held = _CREDENTIALS.get(id(cached))
+    if held is not None and held[0] is cached:
+        return held[1]  # frozen: safe to share between requests
+    credentials = PartnerCredentials.from_json(cached)
+    if len(_CREDENTIALS) >= 1024:
+        _CREDENTIALS.clear()
+    _CREDENTIALS[id(cached)] = (cached, credentials)
+    return credentials
 
 
 def partner_credentials_load(*, username: str, generation: str) -> PartnerCredentials | None:

@@ -157,11 +157,11 @@ class PartnerBasicAuthentication(BaseAuthentication):
         if not _secret_is_valid(credentials, secret) or credentials is None:
             self._count_failure(username, address)
             raise exceptions.AuthenticationFailed()
-        if state.requests is None:  # this process held everything: the request is counted here, in batches
-            limit, period = partner_rate(credentials)
-            state = replace(state, requests=batched.hit(rate_key(username, period), period, limit))
-            window = period
-        request._request.orma_rate = (window, state.requests)  # type: ignore[attr-defined]  # for the throttle
+        requests = state.requests
+        if requests is None:  # this process held everything: the request is counted here, in batches
+            limit, window = partner_rate(credentials)
+            requests = batched.hit(rate_key(username, window), window, limit)
+        request._request.orma_rate = (window, requests)  # type: ignore[attr-defined]  # for the throttle
         request._request.orma_access = state  # type: ignore[attr-defined]  # the cached grant, for the permission
         return credentials, None
 

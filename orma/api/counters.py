@@ -89,8 +89,9 @@ class _Batch:
 
 
 class BatchedCounters:
-    """Rate-limit counts kept per process and added to Redis in batches (``ORMA_RATE_LIMIT_BATCH`` hits, or
-    every ``FLUSH_SECONDS``), and at every hit once the count is within a batch of the limit.
+    """Rate-limit counts kept per process and added to Redis in batches (``ORMA_RATE_LIMIT_BATCH`` hits, at
+    most a tenth of the limit, or every ``FLUSH_SECONDS``), and at every hit once the count is within a batch
+    of the limit.
 
     Counting every request in Redis was a round trip per request. Far from the limit no answer depends on
     the exact count, so a process adds its hits up and sends them in one ``INCRBY``; near the limit it
@@ -109,7 +110,8 @@ class BatchedCounters:
     def hit(self, key: str, window: int, limit: int) -> tuple[int, int]:
         """Count one request; answer (count in the window so far, seconds left in it)."""
         client = redis_client()
-        batch_size = settings.ORMA_RATE_LIMIT_BATCH
+        # a tenth of the limit at most, so a small limit stays exact across a few processes
+        batch_size = min(settings.ORMA_RATE_LIMIT_BATCH, limit // 10)
         if client is None or batch_size <= 1:
             return counters.hit(key, window)
         now = time.monotonic()

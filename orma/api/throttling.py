@@ -12,6 +12,7 @@ and the limit of anonymous requests to the open pages (the schema and its docs),
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from .counters import counters
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
 
 
+@functools.lru_cache(maxsize=64)
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"600/minute"`` -> (600, 60)."""
     count, _, period = rate.partition("/")
