@@ -66,6 +66,28 @@ def _clean_cache() -> None:
 
 
 @pytest.fixture
+def redis_round_trips(monkeypatch) -> dict[str, int]:
+    """Counts what this process sends to Redis through redis-py: single commands and pipelines."""
+    import redis
+    from redis.client import Pipeline
+
+    calls = {"single": 0, "pipeline": 0}
+    single, execute = redis.Redis.execute_command, Pipeline.execute
+
+    def count_single(self, *args, **kwargs):
+        calls["single"] += 1
+        return single(self, *args, **kwargs)
+
+    def count_pipeline(self, *args, **kwargs):
+        calls["pipeline"] += 1
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", count_single)
+    monkeypatch.setattr(Pipeline, "execute", count_pipeline)
+    return calls
+
+
+@pytest.fixture
 def department(db):
     from tenancy.tests.factories import DepartmentFactory
 

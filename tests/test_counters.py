@@ -33,56 +33,14 @@ def test_the_window_starts_at_the_first_hit_and_expires():
 
 
 @pytest.mark.redis
-def test_on_redis_a_hit_and_a_peek_are_one_round_trip_each(monkeypatch):
-    import redis
-    from redis.client import Pipeline
-
-    calls = {"single": 0, "pipeline": 0}
-    single, execute = redis.Redis.execute_command, Pipeline.execute
-
-    def count_single(self, *args, **kwargs):
-        calls["single"] += 1
-        return single(self, *args, **kwargs)
-
-    def count_pipeline(self, *args, **kwargs):
-        calls["pipeline"] += 1
-        return execute(self, *args, **kwargs)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", count_single)
-    monkeypatch.setattr(Pipeline, "execute", count_pipeline)
+def test_on_redis_a_hit_and_a_peek_are_one_round_trip_each(redis_round_trips):
     counters.hit("t:d", 60)
     counters.peek(["t:d", "t:e"])
 
-    assert calls == {"single": 0, "pipeline": 2}
+    assert redis_round_trips == {"single": 0, "pipeline": 2}
 
 
-@pytest.mark.redis
-@pytest.mark.urls("tests.probe_urls")
-def test_an_authenticated_request_is_one_redis_round_trip(monkeypatch, settings, api, department):
-    """Without the near cache (tests/test_nearcache.py: a warm request then makes none)."""
-    import redis
-    from redis.client import Pipeline
-
-    settings.ORMA_NEAR_CACHE = False
-    assert api.get(f"/order/v2/department/{department.uuid}/probe").status_code == 200  # credentials now cached
-    calls = {"single": 0, "pipeline": 0}
-    single, execute = redis.Redis.execute_command, Pipeline.execute
-
-    def count_single(self, *args, **kwargs):
-        calls["single"] += 1
-        return single(self, *args, **kwargs)
-
-    def count_pipeline(self, *args, **kwargs):
-        calls["pipeline"] += 1
-        return execute(self, *args, **kwargs)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", count_single)
-    monkeypatch.setattr(Pipeline, "execute", count_pipeline)
-
-    assert api.get(f"/order/v2/department/{department.uuid}/probe").status_code == 200
-
-    # lockout counters + cached credentials + the rate-limit count, one pipeline
-    assert calls == {"single": 0, "pipeline": 1}
+# An authenticated request's round trips: tests/test_nearcache.py (none once warm, one without the near cache).
 
 
 def test_a_json_value_is_reached_by_djangos_own_delete_and_clear():

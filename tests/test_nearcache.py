@@ -24,26 +24,10 @@ def probe_url(department) -> str:
 
 
 @pytest.fixture
-def round_trips(monkeypatch):
-    """Counts the commands and pipelines this process sends to Redis through its clients."""
-    import redis
-    from redis.client import Pipeline
-
-    calls = {"single": 0, "pipeline": 0}
-    single, execute = redis.Redis.execute_command, Pipeline.execute
-
-    def count_single(self, *args, **kwargs):
-        calls["single"] += 1
-        return single(self, *args, **kwargs)
-
-    def count_pipeline(self, *args, **kwargs):
-        calls["pipeline"] += 1
-        return execute(self, *args, **kwargs)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", count_single)
-    monkeypatch.setattr(Pipeline, "execute", count_pipeline)
-    monkeypatch.setattr(BatchedCounters, "FLUSH_SECONDS", 60.0)  # only the batch size sends the counts
-    return calls
+def round_trips(monkeypatch, redis_round_trips):
+    """Redis round trips of this process, with the rate-limit counts sent only when a batch is full."""
+    monkeypatch.setattr(BatchedCounters, "FLUSH_SECONDS", 60.0)
+    return redis_round_trips
 
 
 def warm(api, department) -> None:
