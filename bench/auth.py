@@ -167,13 +167,7 @@ def measure(
     return rounds
 
 
-def medians(rounds: list[dict[str, WrkResult]], view: str) -> dict[str, float]:
-    runs = [r[view] for r in rounds]
-    return {
-        "requests_per_second": statistics.median(r.requests_per_second for r in runs),
-        "p50_ms": statistics.median(r.p50_ms for r in runs),
-        "p99_ms": statistics.median(r.p99_ms for r in runs),
-    }
+medians = common.medians
 
 
 # --- in-process profile ---------------------------------------------------------------------------
@@ -309,21 +303,9 @@ def print_profile(report: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    common.require_wrk()
-    common.check_redis(args.cache_url)
-    database_url = common.bench_database_url()
-    env = common.server_env(
-        settings_module="bench.settings",
-        database_url=database_url,
-        cache_url=args.cache_url,
-        extra={"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT},
+    database_url, env, load = common.prepare_run(
+        common.DEFAULT_DATABASE_NAME, args.cache_url, {"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT}
     )
-    load = common.machine_load()
-    busy = common.busy_machine_warning(load)
-    if busy:
-        print(f"warning: {busy}", file=sys.stderr)
-    print(f"database: {database_url} (recreated)")
-    common.recreate_database(database_url)
     username = ""
     profile: dict[str, Any] | None = None
     try:

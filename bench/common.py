@@ -759,3 +759,29 @@ def write_results(name: str, data: Mapping[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     return path
+
+
+def prepare_run(database_name: str, cache_url: str, extra: Mapping[str, str]) -> tuple[str, dict[str, str], float]:
+    """What every HTTP benchmark does first: wrk and Redis there, the servers' environment, a warning on a busy
+    machine, the benchmark database recreated. Answers (database URL, environment, load average before)."""
+    require_wrk()
+    check_redis(cache_url)
+    database_url = bench_database_url(database_name)
+    env = server_env(settings_module="bench.settings", database_url=database_url, cache_url=cache_url, extra=extra)
+    load = machine_load()
+    busy = busy_machine_warning(load)
+    if busy:
+        print(f"warning: {busy}", file=sys.stderr)
+    print(f"database: {database_url} (recreated)")
+    recreate_database(database_url)
+    return database_url, env, load
+
+
+def medians(rounds: Sequence[Mapping[str, WrkResult]], view: str) -> dict[str, float]:
+    """The median req/s, p50 and p99 of one view over the rounds."""
+    runs = [r[view] for r in rounds]
+    return {
+        "requests_per_second": statistics.median(r.requests_per_second for r in runs),
+        "p50_ms": statistics.median(r.p50_ms for r in runs),
+        "p99_ms": statistics.median(r.p99_ms for r in runs),
+    }

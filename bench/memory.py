@@ -127,23 +127,11 @@ def growth_verdict(before: dict[int, int], after: dict[int, int], goal: float = 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    common.require_wrk()
-    common.check_redis(args.cache_url)
-    database_url = common.bench_database_url(DATABASE_NAME)
-    env = common.server_env(
-        settings_module="bench.settings",
-        database_url=database_url,
-        cache_url=args.cache_url,
-        extra={"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT},
-    )
-    load_average = common.machine_load()
-    busy = common.busy_machine_warning(load_average)
-    if busy:
-        print(f"warning: {busy}", file=sys.stderr)
-    run_id = secrets.token_hex(3)
     started = time.monotonic()
-    print(f"database: {database_url} (recreated)")
-    common.recreate_database(database_url)
+    database_url, env, load_average = common.prepare_run(
+        DATABASE_NAME, args.cache_url, {"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT}
+    )
+    run_id = secrets.token_hex(3)
     fixture: Fixture | None = None
     try:
         common.setup_django(env)

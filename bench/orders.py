@@ -426,13 +426,7 @@ def measure_load(runner: LoadRunner) -> list[dict[str, WrkResult]]:
     return rounds
 
 
-def medians(rounds: list[dict[str, WrkResult]], view: str) -> dict[str, float]:
-    runs = [r[view] for r in rounds]
-    return {
-        "requests_per_second": statistics.median(r.requests_per_second for r in runs),
-        "p50_ms": statistics.median(r.p50_ms for r in runs),
-        "p99_ms": statistics.median(r.p99_ms for r in runs),
-    }
+medians = common.medians
 
 
 def measure_half_load(runner: LoadRunner, median_peak_rps: float) -> dict[str, Any]:
@@ -1005,23 +999,11 @@ def print_summary(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    common.require_wrk()
-    common.check_redis(args.cache_url)
-    database_url = common.bench_database_url(DATABASE_NAME)
-    env = common.server_env(
-        settings_module="bench.settings",
-        database_url=database_url,
-        cache_url=args.cache_url,
-        extra={"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT},
-    )
-    load_average = common.machine_load()
-    busy = common.busy_machine_warning(load_average)
-    if busy:
-        print(f"warning: {busy}", file=sys.stderr)
-    run_id = secrets.token_hex(3)
     started = time.monotonic()
-    print(f"database: {database_url} (recreated)")
-    common.recreate_database(database_url)
+    database_url, env, load_average = common.prepare_run(
+        DATABASE_NAME, args.cache_url, {"ORMA_PARTNER_RATE_LIMIT": RATE_LIMIT}
+    )
+    run_id = secrets.token_hex(3)
     fixture: Fixture | None = None
     results: dict[str, Any] = {}
     try:
