@@ -281,3 +281,70 @@ class TestReadFromStoredText:
         with CaptureQueriesContext(connection) as queries:
             api.get(f"{orders_url(department)}/{orders['sample']}")
         assert any('"document"::text' in q["sql"] for q in queries)
+
+
+def _fields(instance: Any) -> dict[str, Any] | None:
+    if instance is None:
+        return None
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+class TestCustomerAndVehicleAtOnce:
+    """The create's one statement for the customer and the vehicle a body names finds what ``customer_get`` and
+    ``vehicle_get`` (the ORM path) find, the vehicle's owner loaded as ``select_related`` loads it."""
+
+    @pytest.fixture
+    def people(self, department):
+        dealer = department.dealer
+        other_dealer = DepartmentFactory().dealer
+        owner = CustomerFactory(dealer=dealer, family_name="Müller")
+        return {
+            "customer": CustomerFactory(dealer=dealer),
+            "owned vehicle": VehicleFactory(dealer=dealer, customer=owner),
+            "ownerless vehicle": VehicleFactory(dealer=dealer, customer=None),
+            "foreign customer": CustomerFactory(dealer=other_dealer),
+            "foreign vehicle": VehicleFactory(dealer=other_dealer, customer=None),
+        }
+
+    @pytest.mark.parametrize(
+        ("customer", "vehicle"),
+        [
+            ("customer", "owned vehicle"),
+            ("customer", "ownerless vehicle"),
+            ("foreign customer", "owned vehicle"),
+            ("customer", "foreign vehicle"),
+            ("missing", "missing"),
+        ],
+    )
+    def test_same_rows_as_the_orm(self, department, people, customer, vehicle, django_assert_num_queries):
+        from orders.selectors import customer_get, vehicle_get
+
+        missing = "00000000-0000-4000-8000-000000000000"
+        customer_uuid = str(people[customer].uuid) if customer in people else missing
+        vehicle_uuid = str(people[vehicle].uuid) if vehicle in people else missing
+        dealer_id = department.dealer_id
+        with django_assert_num_queries(1):
+            found_customer, found_vehicle = sql.customer_and_vehicle(dealer_id, customer_uuid, vehicle_uuid)
+            owner = found_vehicle.customer if found_vehicle is not None else None  # loaded: no query
+        orm_vehicle = vehicle_get(dealer_id=dealer_id, vehicle_uuid=vehicle_uuid)
+        assert _fields(found_customer) == _fields(customer_get(dealer_id=dealer_id, customer_uuid=customer_uuid))
+        assert _fields(found_vehicle) == _fields(orm_vehicle)
+        assert _fields(owner) == _fields(orm_vehicle.customer if orm_vehicle is not None else None)
+        if found_customer is not None:
+            assert not found_customer._state.adding and found_customer._state.db == "default"
+
+    def test_a_create_answers_alike_through_both(self, api, department, people, monkeypatch):
+        """A body naming a foreign vehicle and a missing customer: the same refusal on both paths."""
+        body = sample_body(people["customer"], people["foreign vehicle"])
+        body["order"]["customer"]["uuid"] = "00000000-0000-4000-8000-000000000000"
+        answers = []
+        for on_postgresql in (True, False):
+            monkeypatch.setattr(sql, "on_postgresql", lambda value=on_postgresql: value)
+            response = api.put(orders_url(department), copy.deepcopy(body), format="json")
+            answers.append((response.status_code, _without_error_uids(response.json())))
+        monkeypatch.undo()
+        assert answers[0] == answers[1]
+        assert answers[0][0] == 400
+        assert {e["errorCode"] for e in answers[0][1]["errors"]} == {"UNKNOWN_CUSTOMER", "UNKNOWN_VEHICLE"}
