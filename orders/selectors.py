@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from . import sql
 from .models import (
     Customer,
     Job,
@@ -131,6 +132,12 @@ def repair_order_get(*, department_id: int, order_uuid: uuid.UUID | str) -> Repa
         .order_by()
         .first()
     )
+
+
+def repair_order_read(*, department_id: int, order_uuid: uuid.UUID | str) -> sql.StoredOrder | None:
+    """One order of the department as the read answers it, its document as JSON text (PostgreSQL only: the
+    embedded SQLite reads through :func:`repair_order_get`)."""
+    return sql.read_order(department_id, order_uuid)
 
 
 # What GET answers (orders.api.representations.order_representation); other columns load only if asked for.

@@ -22,13 +22,14 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
 from django.db import connection, models
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
-from .models import Job, MlsLine, OrderHistory, OrderReference, RepairOrder
+from .models import Customer, Job, MlsLine, OrderHistory, OrderReference, RepairOrder, Vehicle
 from .persistence import JOB_LISTS, job_columns, line_columns
 
 
@@ -303,3 +304,88 @@ def delete_lines(repair_order: RepairOrder) -> None:
     """Remove the order's lines, jobs and references: one statement whatever the order's size."""
     with connection.cursor() as cursor:
         cursor.execute(_delete_lines_sql(), {"order": repair_order.pk})
+
+
+# --- the read of one order -----------------------------------------------------------------------
+
+# What GET answers, and nothing else: the stored document and the DMS errors as PostgreSQL's JSON text (spliced
+# into the answer as they are, never decoded), the rest as values Python formats (``isoformat``: PostgreSQL
+# would trim a timestamp's trailing zeros differently). One index probe on (department, uuid).
+_READ = """
+SELECT "uuid", "version", "created_at", "updated_at", "dms_status", "dms_order_number", "dms_errors"::text,
+    "dms_synced_at", "document"::text
+FROM "orders_repairorder" WHERE "department_id" = %s AND "uuid" = %s::uuid LIMIT 1
+"""
+
+
+class StoredOrder(NamedTuple):
+    """One order as the read path fetches it: its JSON columns as text, its scalars as values."""
+
+    uuid: UUID
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    dms_status: str
+    dms_order_number: str
+    dms_errors: str
+    dms_synced_at: dt.datetime | None
+    document: str
+
+
+def read_order(department_id: int, order_uuid: UUID | str) -> StoredOrder | None:
+    """The order of the department named ``order_uuid`` as the read answers it, or None: one statement,
+    no model built (the ORM's compilation of the query alone cost more than PostgreSQL's answer)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_READ, [department_id, str(order_uuid)])
+        row = cursor.fetchone()
+    return None if row is None else StoredOrder(*row)
+
+
+# --- the customer and the vehicle a body names ---------------------------------------------------
+
+
+@cache
+def _customer_and_vehicle_sql() -> tuple[str, list[str], list[str]]:
+    """The statement of :func:`customer_and_vehicle`, and the attnames of a customer's and a vehicle's columns."""
+    customer_fields = [field.attname for field in Customer._meta.concrete_fields]
+    vehicle_fields = [field.attname for field in Vehicle._meta.concrete_fields]
+    columns = ", ".join(
+        [f'c."{Customer._meta.get_field(name).column}"' for name in customer_fields]
+        + [f'v."{Vehicle._meta.get_field(name).column}"' for name in vehicle_fields]
+        + [f'o."{Customer._meta.get_field(name).column}"' for name in customer_fields]
+    )
+    customers, vehicles = Customer._meta.db_table, Vehicle._meta.db_table
+    statement = f"""
+SELECT {columns} FROM (SELECT 1) AS one
+LEFT JOIN "{customers}" AS c ON c."dealer_id" = %(dealer)s AND c."uuid" = %(customer)s::uuid
+LEFT JOIN "{vehicles}" AS v ON v."dealer_id" = %(dealer)s AND v."uuid" = %(vehicle)s::uuid
+LEFT JOIN "{customers}" AS o ON o."id" = v."customer_id"
+"""
+    return statement, customer_fields, vehicle_fields
+
+
+def customer_and_vehicle(
+    dealer_id: int, customer_uuid: UUID | str, vehicle_uuid: UUID | str
+) -> tuple[Customer | None, Vehicle | None]:
+    """The dealer's customer and vehicle (with its owner loaded) of these uuids, each None when the dealer has
+    none such: one statement where ``customer_get`` and ``vehicle_get`` were two ORM queries (their
+    compilation cost a create more than PostgreSQL's answers)."""
+    statement, customer_fields, vehicle_fields = _customer_and_vehicle_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(statement, {"dealer": dealer_id, "customer": str(customer_uuid), "vehicle": str(vehicle_uuid)})
+        row = cursor.fetchone()
+    n, m = len(customer_fields), len(vehicle_fields)
+    customer = _model_from_row(Customer, customer_fields, row[:n])
+    vehicle = _model_from_row(Vehicle, vehicle_fields, row[n : n + m])
+    if vehicle is not None:
+        # as select_related("customer") leaves it: the owner, or None cached so that reading it costs nothing
+        Vehicle.customer.field.set_cached_value(vehicle, _model_from_row(Customer, customer_fields, row[n + m :]))
+    return customer, vehicle
+
+
+def _model_from_row(model: type[models.Model], names: list[str], values: tuple[Any, ...]) -> Any:
+    """The model instance of these column values as the ORM would load it, None when the join found no row
+    (its primary key is NULL). Their types need no conversion on PostgreSQL (no JSON, no custom field)."""
+    if values[names.index("id")] is None:
+        return None
+    return model.from_db(connection.alias, names, values)

@@ -11,6 +11,10 @@ the row), so nothing is lost between the commit and the queueing. The row is the
   ran out (and whose row another worker took) can never overwrite a newer result.
 - :func:`ring`: the task is queued once the change commits, with a short publish timeout; after a failed
   publish this process skips publishing for a few seconds instead of waiting on a dead broker each time.
+  The doorbells of one transaction are handed over together, once it commits, and with a real broker to one
+  publisher thread per process (``ORMA_OUTBOX_DOORBELL_THREAD``), so that a create does not wait for the
+  broker's round trip (nor for kombu's work) after its commit; eager Celery (the tests' in-process mode) and a
+  task without a Celery app publish at once, in the committing thread.
 - A periodic sweep (:func:`due_ids`) rings for every row that is due or whose lease expired: a dead worker,
   a broker outage or a wiped Redis delays a delivery by one sweep, it never loses one. It tops the queue up
   rather than ringing again for what already waits there (:func:`waiting`): with a backlog, doorbells
@@ -23,13 +27,18 @@ The DMS push (``dms_adapters``) and webhook delivery use it; each has its own ta
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import queue
 import random
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -38,6 +47,8 @@ logger = logging.getLogger("orma.outbox")
 
 # After a publish fails, this process rings no doorbell for this long: the sweep catches up.
 PUBLISH_PAUSE_SECONDS = 5.0
+# How long a process that exits waits for its queued doorbells to go out.
+EXIT_DRAIN_SECONDS = 2.0
 
 
 class OutboxStatus(models.TextChoices):
@@ -176,5 +187,105 @@ def _publish(task: Any, row_id: int) -> None:
 
 
 def ring(task: Any, row_id: int) -> None:
-    """Queue ``task(row_id)`` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: _publish(task, row_id))
+    """Queue ``task(row_id)`` once the current transaction commits (at once outside one).
+
+    The doorbells a transaction rings are kept together (one on-commit callback, whatever their number) and
+    handed over once it commits: to the publisher thread with a real broker, else published in this thread.
+    A transaction that rolls back (or the savepoint that rang) rings nothing.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _hand_over([(task, row_id)])
+        return
+    current: _Doorbells | None = getattr(_local, "doorbells", None)
+    # Still this transaction's? Its flush leaves the connection's on-commit list once it ran, or once the
+    # transaction (or the savepoint that registered it) rolled back: then a new one starts. A doorbell added
+    # in a savepoint rolled back later stays: it finds no row to claim, as a doorbell may.
+    if current is None or not any(func == current.flush for _, func, _ in connection.run_on_commit):
+        current = _local.doorbells = _Doorbells()
+        transaction.on_commit(current.flush)
+    current.rung.append((task, row_id))
+
+
+class _Doorbells:
+    """The doorbells one transaction rang, handed over together once it commits."""
+
+    def __init__(self) -> None:
+        self.rung: list[tuple[Any, int]] = []
+
+    def flush(self) -> None:
+        rung, self.rung = self.rung, []
+        _hand_over(rung)
+
+
+_local = threading.local()
+
+
+def _in_this_thread(task: Any) -> bool:
+    """Whether ``task``'s doorbells are published by the caller: eager Celery runs the task right here (the
+    tests' in-process mode), a stand-in has no Celery app, and the thread can be switched off."""
+    app = getattr(task, "app", None)
+    return app is None or app.conf.task_always_eager or not settings.ORMA_OUTBOX_DOORBELL_THREAD
+
+
+def _hand_over(rung: list[tuple[Any, int]]) -> None:
+    """Publish these doorbells, in this thread or through the publisher thread (see :func:`_in_this_thread`)."""
+    later = []
+    for task, row_id in rung:
+        if _in_this_thread(task):
+            _publish(task, row_id)
+        else:
+            later.append((task, row_id))
+    if later:
+        _publisher.put(later)
+
+
+class _Publisher:
+    """One daemon thread per process that publishes the doorbells handed to it, in order.
+
+    A process that exits first publishes what is still queued (``atexit``, for a while); one that dies loses
+    those doorbells, which costs one sweep, as a lost task always did.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[list[tuple[Any, int]]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._done = threading.Condition()
+        self._unpublished = 0  # hand-overs not yet published, under ``_done``
+        self._pid = 0
+
+    def put(self, rung: list[tuple[Any, int]]) -> None:
+        if self._pid != os.getpid():  # first use, or a forked child (gunicorn's workers): a thread of its own
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._queue = queue.SimpleQueue()
+                    self._done = threading.Condition()
+                    self._unpublished = 0
+                    threading.Thread(target=self._run, name="outbox-doorbells", daemon=True).start()
+                    self._pid = os.getpid()
+        with self._done:
+            self._unpublished += 1
+        self._queue.put(rung)
+
+    def _run(self) -> None:
+        while True:
+            rung = self._queue.get()
+            for task, row_id in rung:
+                try:
+                    _publish(task, row_id)  # never raises for the broker: logs, pauses
+                except Exception:  # anything else must not end the thread: the sweep rings for the row
+                    logger.exception("could not ring %s for row %s", getattr(task, "name", task), row_id)
+            with self._done:
+                self._unpublished -= 1
+                self._done.notify_all()
+
+    def drain(self, timeout: float = EXIT_DRAIN_SECONDS) -> bool:
+        """Wait until what was handed over is published (at exit, and for tests); True when it was."""
+        if self._pid != os.getpid():
+            return True
+        with self._done:
+            return self._done.wait_for(lambda: self._unpublished == 0, timeout)
+
+
+_publisher = _Publisher()
+atexit.register(_publisher.drain)

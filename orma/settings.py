@@ -363,6 +363,8 @@ ORMA_WEBHOOK_SWEEP_SECONDS = envint("ORMA_WEBHOOK_SWEEP_SECONDS", 5)
 ORMA_WEBHOOK_BATCH_SIZE = envint("ORMA_WEBHOOK_BATCH_SIZE", 16)  # due deliveries of a subscription per attempt
 # Doorbells published by a background thread after commit (a create does not wait for the broker); off: inline
 ORMA_WEBHOOK_DOORBELL_THREAD = envbool("ORMA_WEBHOOK_DOORBELL_THREAD", True)
+# The outbox's doorbells (the DMS pushes: orma.outbox.ring) likewise, from a thread of their own; off: inline
+ORMA_OUTBOX_DOORBELL_THREAD = envbool("ORMA_OUTBOX_DOORBELL_THREAD", True)
 # The delays (seconds) of the retries after the first attempt; empty: Standard Webhooks' schedule
 # (notifications.delivery.RETRY_SCHEDULE: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h). Tests shorten it.
 ORMA_WEBHOOK_RETRY_SCHEDULE = [float(step) for step in envlist("ORMA_WEBHOOK_RETRY_SCHEDULE", [])]

@@ -5,10 +5,12 @@ The response serializers (``orders.api.serializers``) describe these shapes for 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from orders.models import Customer, OrderHistory, RepairOrder, Vehicle
 from orders.selectors import PricedPackage
+from orders.sql import StoredOrder
 
 
 def _present(**fields: Any) -> dict[str, Any]:
@@ -36,6 +38,44 @@ def order_representation(repair_order: RepairOrder) -> dict[str, Any]:
         "updatedAt": repair_order.updated_at.isoformat(),
         "dms": dms_state(repair_order),
     }
+
+
+def _json(value: Any) -> str:
+    """``value`` as DRF's JSONRenderer writes it (compact, UTF-8 as is; no NaN)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _js_safe(text: str) -> str:
+    """JSON text with U+2028/U+2029 escaped, as DRF's JSONRenderer escapes them (JavaScript reads them as line
+    ends); PostgreSQL writes them as they are."""
+    if "\u2028" in text or "\u2029" in text:
+        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text
+
+
+def order_read_text(envelope: dict[str, Any], stored: StoredOrder) -> str:
+    """The read's whole body as JSON text: ``envelope`` with ``order`` beside its keys, that order being
+    :func:`order_representation` of ``stored`` (same keys, same values) written without decoding its document.
+
+    The document's text is PostgreSQL's (its keys in jsonb's order, as the ORM path hands them back too);
+    the identity, version, timestamps and DMS state are appended inside its braces.
+    """
+    inner = stored.document.strip()[1:-1].strip()  # an object's members, "" when it has none
+    extras = _json(
+        {
+            "orderUUID": str(stored.uuid),
+            "version": stored.version,
+            "createdAt": stored.created_at.isoformat(),
+            "updatedAt": stored.updated_at.isoformat(),
+        }
+    )[1:-1]
+    synced_at = stored.dms_synced_at.isoformat() if stored.dms_synced_at else None
+    dms = (
+        f'{{"status":{_json(stored.dms_status)},"orderNumber":{_json(stored.dms_order_number or None)},'
+        f'"errors":{stored.dms_errors},"syncedAt":{_json(synced_at)}}}'
+    )
+    order = f'{{{inner}{"," if inner else ""}{extras},"dms":{dms}}}'
+    return f'{_json(envelope)[:-1]},"order":{_js_safe(order)}}}'
 
 
 def history_representation(entry: OrderHistory) -> dict[str, Any]:

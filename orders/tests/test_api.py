@@ -463,6 +463,16 @@ class TestQueryCounts:
             assert create(api, department, body).status_code == 201
 
     @pytest.mark.postgres
+    def test_a_create_naming_customer_and_vehicle_finds_both_in_one_statement(
+        self, api, department, customer, vehicle, django_assert_max_num_queries
+    ):
+        # grant, customer and vehicle (one statement, orders.sql.customer_and_vehicle; two ORM queries before);
+        # then as above: begin, lock and ±30-day check, the order, the DMS push row, the webhook subscribers, commit
+        api.get(orders_url(department))  # the partner's credentials are cached from here on
+        with django_assert_max_num_queries(7):
+            assert create(api, department, sample_body(customer, vehicle)).status_code == 201
+
+    @pytest.mark.postgres
     @pytest.mark.parametrize(("jobs", "lines"), [(1, 1), (50, 10)])
     def test_update_is_pinned_whatever_the_size(
         self, api, department, customer, django_assert_max_num_queries, jobs, lines

@@ -4,6 +4,8 @@ through both store the same rows and answer the same GET bodies."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +15,15 @@ from orders.models import Job, MlsLine, OrderHistory, OrderReference, RepairOrde
 from orders.persistence import JOB_LISTS
 from tenancy.tests.factories import DepartmentFactory, GrantFactory
 
-from .factories import CustomerFactory, VehicleFactory, make_package, minimal_body, orders_url, workshop_order_body
+from .factories import (
+    CustomerFactory,
+    VehicleFactory,
+    make_package,
+    minimal_body,
+    orders_url,
+    sample_body,
+    workshop_order_body,
+)
 
 # What differs between two equal orders written apart: keys, and the instants of writing.
 _VOLATILE = {"id", "uuid", "department", "department_id", "repair_order_id", "job_id", "created_at", "updated_at"}
@@ -152,3 +162,189 @@ class TestBothPaths:
         inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "orders_partline"')]
         assert len(inserts) == 1
         assert not any("jsonb_to_recordset" in q["sql"] for q in queries)
+
+
+# Headers that differ between two reads of the same order: the correlation id and the rate limit's count are
+# per request; the length too, as PostgreSQL writes the document's text with a space after ":" and ",".
+_PER_READ_HEADERS = {"X-Correlation-ID", "RateLimit-Remaining", "Content-Length"}
+
+
+def _read(api: Any, url: str, **headers: str) -> tuple[int, dict[str, str], Any]:
+    """A GET's status, the headers that do not change from one read to the next, and its parsed body."""
+    response = api.get(url, headers=headers)
+    seen = {name: value for name, value in response.items() if name not in _PER_READ_HEADERS}
+    return response.status_code, seen, response.json() if response.content else None
+
+
+def _without_error_uids(body: Any) -> Any:
+    for error in (body or {}).get("errors", ()):
+        error.pop("errorUID")
+    return body
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+class TestReadFromStoredText:
+    """The read on PostgreSQL (one statement, the document's JSON text spliced into the body) answers what the
+    ORM path answers: same status, headers and parsed body, whatever the order holds."""
+
+    @pytest.fixture
+    def orders(self, api, department):
+        customer = CustomerFactory(dealer=department.dealer)
+        vehicle = VehicleFactory(dealer=department.dealer, customer=customer)
+        package = make_package(department.dealer)
+        unicode_body = workshop_order_body(customer, vehicle, package)
+        unicode_body["order"]["header"]["orderNumber"] = "WO-UNI"
+        unicode_body["order"]["mls"][0]["description"] = 'Grüße "Straße" \\ 日本 🚗 line\u2028sep\u2029end\ttab'
+        bodies = {
+            "sample": sample_body(customer, vehicle),
+            "every list type": workshop_order_body(customer, vehicle, package),
+            "50 jobs x 10 lines": big_body(customer, vehicle, package),
+            "unicode": unicode_body,
+            "synced with errors": minimal_body(customer, number="RO-DMS", jobs=1, lines_per_job=1),
+        }
+        created = {}
+        for name, body in bodies.items():
+            response = api.put(orders_url(department), body, format="json")
+            assert response.status_code == 201, response.content
+            created[name] = response.json()["orderUUID"]
+        RepairOrder.objects.filter(uuid=created["synced with errors"]).update(
+            dms_status="REJECTED",
+            dms_order_number="DMS-4711",
+            dms_errors=[{"code": "E42", "message": "Auftrag abgelehnt: Fahrzeug unbekannt ü"}],
+            dms_synced_at=dt.datetime(2024, 2, 1, 8, 30, 0, 120000, tzinfo=dt.UTC),
+        )
+        RepairOrder.objects.filter(uuid=created["sample"]).update(
+            dms_status="SYNCED", dms_synced_at=dt.datetime(2024, 2, 1, 8, 30, tzinfo=dt.UTC)
+        )
+        return created
+
+    def _both(self, api, monkeypatch, url, **headers):
+        answers = []
+        for on_postgresql in (True, False):
+            monkeypatch.setattr(sql, "on_postgresql", lambda value=on_postgresql: value)
+            answers.append(_read(api, url, **headers))
+        monkeypatch.undo()
+        return answers
+
+    def test_same_answer_as_the_orm_path(self, api, department, orders, monkeypatch):
+        for name, order_uuid in orders.items():
+            text, orm = self._both(api, monkeypatch, f"{orders_url(department)}/{order_uuid}")
+            assert text == orm, name
+            assert json.dumps(text[2]) == json.dumps(orm[2]), f"{name}: the keys in another order"
+            assert text[0] == 200 and text[1]["Content-Type"] == "application/json" and text[1]["ETag"] == '"1"'
+            assert text[2]["order"]["orderUUID"] == order_uuid
+        synced = _read(api, f"{orders_url(department)}/{orders['synced with errors']}")[2]["order"]["dms"]
+        assert synced["syncedAt"] == "2024-02-01T08:30:00.120000+00:00" and synced["errors"][0]["code"] == "E42"
+
+    def test_the_body_is_what_the_renderer_would_write(self, api, department, orders):
+        """No raw U+2028/U+2029 (DRF's renderer escapes them for JavaScript), UTF-8 as is, not \\u-escaped."""
+        response = api.get(f"{orders_url(department)}/{orders['unicode']}")
+        text = response.content.decode()
+        assert "\u2028" not in text and "\u2029" not in text and "\\u2028" in text
+        assert "Grüße" in text and "🚗" in text
+        assert response.json()["order"]["mls"][0]["description"].endswith("line\u2028sep\u2029end\ttab")
+
+    def test_not_modified_and_not_found_alike(self, api, department, orders, monkeypatch):
+        url = f"{orders_url(department)}/{orders['sample']}"
+        text, orm = self._both(api, monkeypatch, url, **{"If-None-Match": 'W/"1", "7"'})
+        assert text == orm and text[0] == 304
+        text, orm = self._both(api, monkeypatch, url, **{"If-None-Match": '"2"'})
+        assert text == orm and text[0] == 200
+        other_dealers = self._other_dealers_order()
+        for order_uuid in (other_dealers, "00000000-0000-4000-8000-000000000000"):
+            text, orm = self._both(api, monkeypatch, f"{orders_url(department)}/{order_uuid}")
+            assert _without_error_uids(text[2]) == _without_error_uids(orm[2])
+            assert text[:2] == orm[:2] and text[0] == 404
+
+    @staticmethod
+    def _other_dealers_order() -> str:
+        from tenancy.tests.factories import partner_on
+        from tests.clients import client_for
+
+        other = DepartmentFactory()
+        body = minimal_body(CustomerFactory(dealer=other.dealer), number="RO-ELSEWHERE")
+        response = client_for(partner_on(other)).put(orders_url(other), body, format="json")
+        assert response.status_code == 201, response.content
+        return response.json()["orderUUID"]
+
+    def test_one_statement(self, api, department, orders, django_assert_num_queries):
+        url = f"{orders_url(department)}/{orders['50 jobs x 10 lines']}"
+        api.get(url)  # warm: the credentials are cached
+        with django_assert_num_queries(1):
+            assert api.get(url).status_code == 200
+
+    def test_the_text_path_was_really_taken(self, api, department, orders):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            api.get(f"{orders_url(department)}/{orders['sample']}")
+        assert any('"document"::text' in q["sql"] for q in queries)
+
+
+def _fields(instance: Any) -> dict[str, Any] | None:
+    if instance is None:
+        return None
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+class TestCustomerAndVehicleAtOnce:
+    """The create's one statement for the customer and the vehicle a body names finds what ``customer_get`` and
+    ``vehicle_get`` (the ORM path) find, the vehicle's owner loaded as ``select_related`` loads it."""
+
+    @pytest.fixture
+    def people(self, department):
+        dealer = department.dealer
+        other_dealer = DepartmentFactory().dealer
+        owner = CustomerFactory(dealer=dealer, family_name="Müller")
+        return {
+            "customer": CustomerFactory(dealer=dealer),
+            "owned vehicle": VehicleFactory(dealer=dealer, customer=owner),
+            "ownerless vehicle": VehicleFactory(dealer=dealer, customer=None),
+            "foreign customer": CustomerFactory(dealer=other_dealer),
+            "foreign vehicle": VehicleFactory(dealer=other_dealer, customer=None),
+        }
+
+    @pytest.mark.parametrize(
+        ("customer", "vehicle"),
+        [
+            ("customer", "owned vehicle"),
+            ("customer", "ownerless vehicle"),
+            ("foreign customer", "owned vehicle"),
+            ("customer", "foreign vehicle"),
+            ("missing", "missing"),
+        ],
+    )
+    def test_same_rows_as_the_orm(self, department, people, customer, vehicle, django_assert_num_queries):
+        from orders.selectors import customer_get, vehicle_get
+
+        missing = "00000000-0000-4000-8000-000000000000"
+        customer_uuid = str(people[customer].uuid) if customer in people else missing
+        vehicle_uuid = str(people[vehicle].uuid) if vehicle in people else missing
+        dealer_id = department.dealer_id
+        with django_assert_num_queries(1):
+            found_customer, found_vehicle = sql.customer_and_vehicle(dealer_id, customer_uuid, vehicle_uuid)
+            owner = found_vehicle.customer if found_vehicle is not None else None  # loaded: no query
+        orm_vehicle = vehicle_get(dealer_id=dealer_id, vehicle_uuid=vehicle_uuid)
+        assert _fields(found_customer) == _fields(customer_get(dealer_id=dealer_id, customer_uuid=customer_uuid))
+        assert _fields(found_vehicle) == _fields(orm_vehicle)
+        assert _fields(owner) == _fields(orm_vehicle.customer if orm_vehicle is not None else None)
+        if found_customer is not None:
+            assert not found_customer._state.adding and found_customer._state.db == "default"
+
+    def test_a_create_answers_alike_through_both(self, api, department, people, monkeypatch):
+        """A body naming a foreign vehicle and a missing customer: the same refusal on both paths."""
+        body = sample_body(people["customer"], people["foreign vehicle"])
+        body["order"]["customer"]["uuid"] = "00000000-0000-4000-8000-000000000000"
+        answers = []
+        for on_postgresql in (True, False):
+            monkeypatch.setattr(sql, "on_postgresql", lambda value=on_postgresql: value)
+            response = api.put(orders_url(department), copy.deepcopy(body), format="json")
+            answers.append((response.status_code, _without_error_uids(response.json())))
+        monkeypatch.undo()
+        assert answers[0] == answers[1]
+        assert answers[0][0] == 400
+        assert {e["errorCode"] for e in answers[0][1]["errors"]} == {"UNKNOWN_CUSTOMER", "UNKNOWN_VEHICLE"}

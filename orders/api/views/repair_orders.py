@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from orders import selectors, services
+from orders import selectors, services, sql
 from orders.choices import RepairOrderStatus
 from orders.models import RepairOrder
 from orma.actors import Actor
+from orma.api.errors import order_envelope
 from orma.api.pagination import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -27,7 +29,7 @@ from tenancy.choices import Scope
 
 from .. import examples
 from .. import serializers as s
-from ..representations import history_representation, order_representation
+from ..representations import history_representation, order_read_text, order_representation
 from .base import CreatingView, OrdersFamilyView, creation_schema
 
 _LIST_PARAMETERS = [
@@ -169,12 +171,27 @@ class RepairOrderDetailView(RepairOrderLookup):
         },
         summary="Read a repair order",
     )
-    def get(self, request: Request, departmentUUID: UUID, orderUUID: UUID) -> Response:
+    def get(self, request: Request, departmentUUID: UUID, orderUUID: UUID) -> HttpResponse:
+        if sql.on_postgresql():
+            return self._read_stored_text(request, orderUUID)
         repair_order = self.repair_order(orderUUID)
         etag = f'"{repair_order.version}"'
         if etag_matches(request.headers.get("If-None-Match"), repair_order.version):
             return Response(status=304, headers={"ETag": etag})
         response = self.envelope(200, repair_order.uuid, order=order_representation(repair_order))
+        response["ETag"] = etag
+        return response
+
+    def _read_stored_text(self, request: Request, order_uuid: UUID) -> HttpResponse:
+        """The read on PostgreSQL: one statement, and the body written around the stored document's JSON text
+        (no model, no decoding, no renderer: those were most of a read). Same answer as the ORM path's."""
+        stored = self.found(selectors.repair_order_read(department_id=self.department.id, order_uuid=order_uuid))
+        request.subject_uuid = str(stored.uuid)  # type: ignore[attr-defined]
+        etag = f'"{stored.version}"'
+        if etag_matches(request.headers.get("If-None-Match"), stored.version):
+            return Response(status=304, headers={"ETag": etag})
+        envelope = order_envelope(status=200, path=request.path, subject_uuid=str(stored.uuid))
+        response = HttpResponse(order_read_text(envelope, stored), content_type="application/json")
         response["ETag"] = etag
         return response
 
