@@ -372,17 +372,18 @@ class Sent:
     result: transport.Result | None  # None: not sent, failed because the subscription is disabled
 
 
-def delivery_attempt(*, delivery_id: int) -> str:
+def delivery_attempt(*, delivery_id: int, run_head: bool = False) -> str:
     """One attempt of the rung delivery, and of the batch claimed with it; answers the rung one's outcome
     ("DELIVERED", "RETRY", "FAILED") or "skipped" (not due, held by another worker, waiting for an earlier
-    delivery of its object, or its subscription at its cap)."""
+    delivery of its object, or its subscription at its cap). ``run_head``: the delivery heads a run of its
+    subscription's deliveries rung at commit (``doorbell``), one doorbell per ``ORMA_WEBHOOK_BATCH_SIZE``."""
     knobs = DeliverySettings.current()
     batch = _claim(delivery_id, knobs)
     if batch is None:
         return "skipped"
     sent, unsent = _send(batch, knobs)
     outcomes = _record(batch, sent, unsent, knobs)
-    _ring_after(batch, outcomes, unsent)
+    _ring_after(batch, outcomes, unsent, run_head=run_head)
     return outcomes.get(delivery_id, "skipped")
 
 
@@ -618,7 +619,7 @@ def subscriptions_disable_failing(*, now: datetime | None = None) -> int:
     return disabled
 
 
-def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery]) -> None:
+def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery], *, run_head: bool = False) -> None:
     """After a batch: ring the next delivery of each object whose delivery ended (it waited for it), and, when
     this batch held the subscription's last free slot (others may have been turned away at the cap), handed
     rows back unsent or came back full (more may wait behind it: one doorbell rings for a whole batch), the
@@ -643,6 +644,8 @@ def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery]) 
     # (with batches of 1 every delivery has a doorbell of its own: nothing to ring for)
     if not (batch.slot_was_last or unsent or len(batch.rows) >= batch.size > 1):
         return
+    if run_head and not (batch.slot_was_last or unsent) and _next_run_rung(batch):
+        return
     waiting = (
         Delivery.objects.filter(
             unblocked(),
@@ -657,6 +660,22 @@ def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery]) 
     )
     if waiting is not None:
         _ring(waiting)
+
+
+def _next_run_rung(batch: Batch) -> bool:
+    """Whether the full batch of a run's head holds exactly the subscription's deliveries from the head on, and
+    another follows it: that one heads the next run of the commit (or is the first of a later commit's), so its
+    doorbell is queued already. One statement: the subscription's next ``len(rows)`` deliveries after the head.
+
+    A batch that left a delivery out between its rows (waiting for an earlier one of its object, not due, held)
+    reached into the next run and took its head: then the rows after it have no doorbell, and False."""
+    rows = batch.rows
+    after = list(
+        Delivery.objects.filter(subscription_id=rows[0].subscription_id, pk__gt=rows[0].pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: len(rows)]
+    )
+    return len(after) == len(rows) and after[:-1] == [row.pk for row in rows[1:]]
 
 
 # --- the sweep and the log's retention -------------------------------------------------------------------
