@@ -300,6 +300,17 @@ def in_flight_requests() -> Count:
     return Count(Coalesce("attempt_token", "uuid"), distinct=True)
 
 
+def in_flight_of(subscription_id: Any, now: datetime) -> QuerySet[Delivery]:
+    """The requests in flight of one subscription (live leases), as a one-value queryset (a subquery's)."""
+    return (
+        Delivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.SENDING, lease_until__gt=now)
+        .order_by()
+        .values("subscription_id")
+        .annotate(n=in_flight_requests())
+        .values("n")
+    )
+
+
 @dataclass
 class Batch:
     """The deliveries one attempt took: one subscription's, under one token and lease, sent one after the other."""
@@ -327,9 +338,15 @@ def _claim(delivery_id: int, knobs: DeliverySettings) -> Batch | None:
     now = timezone.now()
     with transaction.atomic():
         # the rung delivery's due-ness is judged in the same statement as the lock (no lock when it is not)
+        # A subscription seen at its cap in the same statement (a hanging endpoint, its doorbells arriving at the
+        # event rate) is not locked at all: its doorbell costs that one statement, and it neither waits for nor
+        # holds up the claims of the subscription's row. That count is of the statement's snapshot, taken before
+        # any wait for the lock, so it only turns away; the count that lets a claim go is the one after the lock.
         subscription_id = (
             Subscription.objects.select_for_update(no_key=True, of=("self",))
             .filter(pk=Subquery(Delivery.objects.filter(outbox.due(now), pk=delivery_id).values("subscription_id")))
+            .alias(seen_in_flight=Coalesce(Subquery(in_flight_of(OuterRef("pk"), now)), 0))
+            .filter(seen_in_flight__lt=knobs.max_in_flight)
             .order_by()
             .values_list("pk", flat=True)
             .first()

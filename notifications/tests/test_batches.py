@@ -233,6 +233,20 @@ class TestCapWithBatches:
         Delivery.objects.filter(pk__in=[d.pk for d in held]).update(lease_until=timezone.now() - timedelta(seconds=1))
         assert delivery_attempt(delivery_id=turned_away.pk) == DeliveryStatus.DELIVERED
 
+    def test_a_doorbell_at_the_cap_costs_one_statement_and_takes_no_lock(
+        self, subscription, settings, django_assert_max_num_queries
+    ):
+        settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 2
+        lease = timezone.now() + timedelta(minutes=1)
+        for _ in range(2):  # a hanging endpoint: both slots held
+            pending_delivery(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=uuid.uuid4())
+        turned_away = pending_delivery(subscription)
+        with django_assert_max_num_queries(3) as queries:  # the one statement, in its SAVEPOINT
+            assert delivery_attempt(delivery_id=turned_away.pk) == "skipped"
+        [claim] = [q["sql"] for q in queries.captured_queries if "notifications_subscription" in q["sql"]]
+        assert claim.count("FOR NO KEY UPDATE") <= 1  # the lock is in the statement, taken only below the cap
+        assert fresh(turned_away).attempts == 0 and fresh(turned_away).status == DeliveryStatus.PENDING
+
     def test_the_sweep_counts_a_batch_of_many_rows_as_one_slot(self, subscription, settings):
         settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 2
         lease = timezone.now() + timedelta(minutes=1)
