@@ -21,6 +21,12 @@ What is measured
 How to run
     .venv/bin/python bench/webhooks.py [--pool threads] [--slots 2] [--isolation-slots 16] [--creates 300]
                                        [--deliveries 2000] [--rate 20] [--seconds 10] [--keep-db] [--strict]
+                                       [--only create,throughput,first-attempt,isolation] [--batch-size N]
+                                       [--doorbell-thread 0|1]
+
+    ``--only`` runs some parts (a partial run writes ``webhooks-<parts>.json``); ``--batch-size`` and
+    ``--doorbell-thread`` set ``ORMA_WEBHOOK_BATCH_SIZE`` / ``ORMA_WEBHOOK_DOORBELL_THREAD`` for the worker and
+    this process (the environment's ``ORMA_*`` are dropped), to compare a setting back to back.
 
     Needs PostgreSQL (``orma_webhooks_bench`` on 127.0.0.1:5432 unless ``DATABASE_URL`` names another whose
     name contains "bench"; dropped and recreated) and ``redis-server``. Every process it starts is stopped by
