@@ -21,6 +21,12 @@ What is measured
 How to run
     .venv/bin/python bench/webhooks.py [--pool threads] [--slots 2] [--isolation-slots 16] [--creates 300]
                                        [--deliveries 2000] [--rate 20] [--seconds 10] [--keep-db] [--strict]
+                                       [--only create,throughput,first-attempt,isolation] [--batch-size N]
+                                       [--doorbell-thread 0|1]
+
+    ``--only`` runs some parts (a partial run writes ``webhooks-<parts>.json``); ``--batch-size`` and
+    ``--doorbell-thread`` set ``ORMA_WEBHOOK_BATCH_SIZE`` / ``ORMA_WEBHOOK_DOORBELL_THREAD`` for the worker and
+    this process (the environment's ``ORMA_*`` are dropped), to compare a setting back to back.
 
     Needs PostgreSQL (``orma_webhooks_bench`` on 127.0.0.1:5432 unless ``DATABASE_URL`` names another whose
     name contains "bench"; dropped and recreated) and ``redis-server``. Every process it starts is stopped by
@@ -54,6 +60,8 @@ GOAL_RATIO = 0.5
 GOAL_FIRST_ATTEMPT_P99_MS = 200.0
 GOAL_CREATE_ADDED_P99_MS = 2.0
 GOAL_ISOLATION = 1.10
+# The parts of a run (``--only``): each can be run alone, to compare a setting back to back.
+PARTS = ("create", "throughput", "first-attempt", "isolation")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,6 +74,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--hang-timeout", type=float, default=15.0, help="ORMA_WEBHOOK_TIMEOUT_SECONDS (15)")
+    parser.add_argument("--batch-size", type=int, default=None, help="ORMA_WEBHOOK_BATCH_SIZE (the setting's default)")
+    parser.add_argument(
+        "--doorbell-thread", type=int, choices=[0, 1], default=None,
+        help="ORMA_WEBHOOK_DOORBELL_THREAD (the setting's default)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"comma-separated parts to run (default all: {','.join(PARTS)})"
+    )
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--strict", action="store_true")
     return parser.parse_args(argv)
@@ -164,7 +180,7 @@ def measure_create_cost(world: dict[str, Any], creates: int) -> dict[str, Any]:
     def timed_publish(task: Any, row_id: int) -> None:
         started = time.perf_counter()
         publish(task, row_id)
-        if task.name == "notifications.deliver" and threading.current_thread() is request_thread:
+        if task.name.startswith("notifications.deliver") and threading.current_thread() is request_thread:
             spent[-1] += (time.perf_counter() - started) * 1000
 
     def timed_flush(self: Any) -> None:
@@ -309,8 +325,22 @@ def measure_isolation(world: dict[str, Any], healthy: Any, hanging: Any, rate: f
 # --- the run ---------------------------------------------------------------------------------------
 
 
+def knob_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """The delivery settings the options set (``server_env`` drops inherited ``ORMA_*`` variables)."""
+    overrides = {}
+    if args.batch_size is not None:
+        overrides["ORMA_WEBHOOK_BATCH_SIZE"] = str(args.batch_size)
+    if args.doorbell_thread is not None:
+        overrides["ORMA_WEBHOOK_DOORBELL_THREAD"] = str(args.doorbell_thread)
+    return overrides
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    parts = {part.strip() for part in args.only.split(",") if part.strip()}
+    if unknown := parts - set(PARTS):
+        print(f"error: unknown part(s) {', '.join(sorted(unknown))} (known: {', '.join(PARTS)})", file=sys.stderr)
+        return 2
     try:
         database_url = common.bench_database_url(DATABASE_NAME)
     except BenchError as exc:
@@ -340,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ORMA_WEBHOOK_ALLOW_PRIVATE": "1",
                 "ORMA_WEBHOOK_TIMEOUT_SECONDS": str(args.hang_timeout),
                 "ORMA_WEBHOOK_LEASE_SECONDS": str(int(args.hang_timeout * 4)),
+                **knob_overrides(args),
             },
         )
         throughput_worker = CeleryWorker(
@@ -356,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             redis.start()
             common.setup_django(env)
             common.migrate()
+            from django.conf import settings
+
             from notifications.delivery import DeliverySettings
 
             # "2 workers" of the throughput goal: one worker process with ``--slots`` threads, each taking batches
@@ -366,21 +399,27 @@ def main(argv: list[str] | None = None) -> int:
                 "isolation_slots": args.isolation_slots,
                 "batch_size": DeliverySettings.current().batch_size,
             }
+            results["worker"]["doorbell_thread"] = settings.ORMA_WEBHOOK_DOORBELL_THREAD
             world = create_world(endpoint.url)
-            print(f"create cost: {args.creates} in-process creates with a full-form subscriber ...")
-            results["create_added_ms"] = measure_create_cost(world, args.creates)
+            if "create" in parts:
+                print(f"create cost: {args.creates} in-process creates with a full-form subscriber ...")
+                results["create_added_ms"] = measure_create_cost(world, args.creates)
             redis.flushall()
             from notifications.models import Delivery
 
             Delivery.objects.all().delete()
-            print(f"throughput: {args.deliveries} deliveries, {args.slots} {args.pool} slots ...")
-            results["throughput"] = measure_throughput(world, throughput_worker, args.deliveries, endpoint)
-            beat.start()
-            worker.start()
-            print(f"commit -> first attempt at {args.rate:g}/s for {args.seconds:g} s ...")
-            results["first_attempt_ms"] = measure_first_attempt(world, endpoint, args.rate, args.seconds)
-            print("isolation: a healthy partner alone, then beside a hanging endpoint ...")
-            results["isolation"] = measure_isolation(world, endpoint, hanging, args.rate, args.seconds)
+            if "throughput" in parts:
+                print(f"throughput: {args.deliveries} deliveries, {args.slots} {args.pool} slots ...")
+                results["throughput"] = measure_throughput(world, throughput_worker, args.deliveries, endpoint)
+            if "first-attempt" in parts or "isolation" in parts:
+                beat.start()
+                worker.start()
+            if "first-attempt" in parts:
+                print(f"commit -> first attempt at {args.rate:g}/s for {args.seconds:g} s ...")
+                results["first_attempt_ms"] = measure_first_attempt(world, endpoint, args.rate, args.seconds)
+            if "isolation" in parts:
+                print("isolation: a healthy partner alone, then beside a hanging endpoint ...")
+                results["isolation"] = measure_isolation(world, endpoint, hanging, args.rate, args.seconds)
         except (BenchError, ProcessStartError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -393,16 +432,22 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep_db:
                 common.drop_database(database_url)
 
-    goals = {
-        "create_added_p99": results["create_added_ms"]["p99"] <= GOAL_CREATE_ADDED_P99_MS,
-        "throughput_ratio": results["throughput"]["ratio"] >= GOAL_RATIO,
-        "first_attempt_p99": results["first_attempt_ms"]["p99"] <= GOAL_FIRST_ATTEMPT_P99_MS,
-        "isolation": results["isolation"]["p99_ratio"] <= GOAL_ISOLATION,
-    }
+    goals = {}
+    if "create_added_ms" in results:
+        goals["create_added_p99"] = results["create_added_ms"]["p99"] <= GOAL_CREATE_ADDED_P99_MS
+    if "throughput" in results:
+        goals["throughput_ratio"] = results["throughput"]["ratio"] >= GOAL_RATIO
+    if "first_attempt_ms" in results:
+        goals["first_attempt_p99"] = results["first_attempt_ms"]["p99"] <= GOAL_FIRST_ATTEMPT_P99_MS
+    if "isolation" in results:
+        goals["isolation"] = results["isolation"]["p99_ratio"] <= GOAL_ISOLATION
     results["goals"] = goals
     results["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
     results["revision"] = common.git_revision()
-    path = common.write_results("webhooks" if args.pool == "threads" else f"webhooks-{args.pool}", results)
+    name = "webhooks" if args.pool == "threads" else f"webhooks-{args.pool}"
+    if parts != set(PARTS):  # a partial run does not overwrite the full run's results
+        name += "-" + "-".join(part for part in PARTS if part in parts)
+    path = common.write_results(name, results)
     print_summary(results, goals)
     print(f"results: {path}")
     return 1 if args.strict and not all(goals.values()) else 0
@@ -412,28 +457,28 @@ def print_summary(results: dict[str, Any], goals: dict[str, bool]) -> None:
     def met(goal: str) -> str:
         return "met" if goals[goal] else "MISSED"
 
-    cost, tp, first, iso = (
-        results["create_added_ms"],
-        results["throughput"],
-        results["first_attempt_ms"],
-        results["isolation"],
-    )
     print()
     print(f"Webhook delivery, {results['pool']} pool")
-    print(f"  events on a create: p50 {cost['p50']:.2f} ms, p99 {cost['p99']:.2f} ms ({met('create_added_p99')})")
-    print(
-        f"  throughput ({results['slots']} slots): {tp['per_second']:.0f}/s signed vs {tp['plain_per_second']:.0f}/s "
-        f"plain requests.post = {tp['ratio']:.2f}x ({met('throughput_ratio')}); "
-        f"{tp['ratio_vs_session']:.2f}x a kept-alive session's {tp['plain_session_per_second']:.0f}/s"
-    )
-    print(
-        f"  commit -> first attempt: p50 {first['p50']:.0f} ms, p99 {first['p99']:.0f} ms ({met('first_attempt_p99')})"
-    )
-    print(
-        f"  healthy partner commit -> delivered p99: {iso['undisturbed_ms']['p99']:.0f} ms alone, "
-        f"{iso['disturbed_ms']['p99']:.0f} ms beside a hanging endpoint = {iso['p99_ratio']:.2f}x "
-        f"({met('isolation')}); the hanging endpoint held {iso['hanging_max_concurrent']} requests at most"
-    )
+    if cost := results.get("create_added_ms"):
+        print(f"  events on a create: p50 {cost['p50']:.2f} ms, p99 {cost['p99']:.2f} ms ({met('create_added_p99')})")
+    if tp := results.get("throughput"):
+        print(
+            f"  throughput ({results['slots']} slots): {tp['per_second']:.0f}/s signed "
+            f"vs {tp['plain_per_second']:.0f}/s "
+            f"plain requests.post = {tp['ratio']:.2f}x ({met('throughput_ratio')}); "
+            f"{tp['ratio_vs_session']:.2f}x a kept-alive session's {tp['plain_session_per_second']:.0f}/s"
+        )
+    if first := results.get("first_attempt_ms"):
+        print(
+            f"  commit -> first attempt: p50 {first['p50']:.0f} ms, p99 {first['p99']:.0f} ms "
+            f"({met('first_attempt_p99')})"
+        )
+    if iso := results.get("isolation"):
+        print(
+            f"  healthy partner commit -> delivered p99: {iso['undisturbed_ms']['p99']:.0f} ms alone, "
+            f"{iso['disturbed_ms']['p99']:.0f} ms beside a hanging endpoint = {iso['p99_ratio']:.2f}x "
+            f"({met('isolation')}); the hanging endpoint held {iso['hanging_max_concurrent']} requests at most"
+        )
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -107,9 +108,31 @@ class DeliverySettings:
 
 
 def _subscribers(event_type: str, department_id: int) -> list[tuple[int, str]]:
-    """The enabled subscriptions covering the department that want the type: (id, payload form). One query;
-    the type is matched here, not in SQL (a JSON list's ``contains`` is not portable to SQLite, and a
-    department has a handful of subscriptions)."""
+    """The enabled subscriptions covering the department that want the type: (id, payload form). One query:
+    hand-written on PostgreSQL (:func:`_subscribers_postgresql`), the ORM's elsewhere."""
+    if connection.vendor == "postgresql":
+        return _subscribers_postgresql(event_type, department_id)
+    return _subscribers_orm(event_type, department_id)
+
+
+def _subscribers_postgresql(event_type: str, department_id: int) -> list[tuple[int, str]]:
+    """What :func:`_subscribers_orm` answers, in ``notifications.sql.SUBSCRIBERS``: every change asks, and the
+    queryset's building and compiling cost more than its round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SUBSCRIBERS,
+            {
+                "department_id": department_id,
+                "types": json.dumps([event_type]),
+                "scopes": json.dumps([Scope.NOTIFICATION_MANAGE.value]),
+            },
+        )
+        return [(pk, form) for pk, form in cursor.fetchall()]
+
+
+def _subscribers_orm(event_type: str, department_id: int) -> list[tuple[int, str]]:
+    """:func:`_subscribers` through the ORM; the type is matched here, not in SQL (a JSON list's ``contains`` is
+    not portable to SQLite, and a department has a handful of subscriptions)."""
     # The grant is checked again here, not only when the subscription was saved: a partner whose grant on the
     # department was revoked (or who was deactivated) hears nothing more of it. Same single query: the grant
     # row is joined, its scopes compared in Python like the types.
@@ -277,6 +300,17 @@ def in_flight_requests() -> Count:
     return Count(Coalesce("attempt_token", "uuid"), distinct=True)
 
 
+def in_flight_of(subscription_id: Any, now: datetime) -> QuerySet[Delivery]:
+    """The requests in flight of one subscription (live leases), as a one-value queryset (a subquery's)."""
+    return (
+        Delivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.SENDING, lease_until__gt=now)
+        .order_by()
+        .values("subscription_id")
+        .annotate(n=in_flight_requests())
+        .values("n")
+    )
+
+
 @dataclass
 class Batch:
     """The deliveries one attempt took: one subscription's, under one token and lease, sent one after the other."""
@@ -304,9 +338,15 @@ def _claim(delivery_id: int, knobs: DeliverySettings) -> Batch | None:
     now = timezone.now()
     with transaction.atomic():
         # the rung delivery's due-ness is judged in the same statement as the lock (no lock when it is not)
+        # A subscription seen at its cap in the same statement (a hanging endpoint, its doorbells arriving at the
+        # event rate) is not locked at all: its doorbell costs that one statement, and it neither waits for nor
+        # holds up the claims of the subscription's row. That count is of the statement's snapshot, taken before
+        # any wait for the lock, so it only turns away; the count that lets a claim go is the one after the lock.
         subscription_id = (
             Subscription.objects.select_for_update(no_key=True, of=("self",))
             .filter(pk=Subquery(Delivery.objects.filter(outbox.due(now), pk=delivery_id).values("subscription_id")))
+            .alias(seen_in_flight=Coalesce(Subquery(in_flight_of(OuterRef("pk"), now)), 0))
+            .filter(seen_in_flight__lt=knobs.max_in_flight)
             .order_by()
             .values_list("pk", flat=True)
             .first()
@@ -372,17 +412,18 @@ class Sent:
     result: transport.Result | None  # None: not sent, failed because the subscription is disabled
 
 
-def delivery_attempt(*, delivery_id: int) -> str:
+def delivery_attempt(*, delivery_id: int, run_head: bool = False) -> str:
     """One attempt of the rung delivery, and of the batch claimed with it; answers the rung one's outcome
     ("DELIVERED", "RETRY", "FAILED") or "skipped" (not due, held by another worker, waiting for an earlier
-    delivery of its object, or its subscription at its cap)."""
+    delivery of its object, or its subscription at its cap). ``run_head``: the delivery heads a run of its
+    subscription's deliveries rung at commit (``doorbell``), one doorbell per ``ORMA_WEBHOOK_BATCH_SIZE``."""
     knobs = DeliverySettings.current()
     batch = _claim(delivery_id, knobs)
     if batch is None:
         return "skipped"
     sent, unsent = _send(batch, knobs)
     outcomes = _record(batch, sent, unsent, knobs)
-    _ring_after(batch, outcomes, unsent)
+    _ring_after(batch, outcomes, unsent, run_head=run_head)
     return outcomes.get(delivery_id, "skipped")
 
 
@@ -618,7 +659,7 @@ def subscriptions_disable_failing(*, now: datetime | None = None) -> int:
     return disabled
 
 
-def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery]) -> None:
+def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery], *, run_head: bool = False) -> None:
     """After a batch: ring the next delivery of each object whose delivery ended (it waited for it), and, when
     this batch held the subscription's last free slot (others may have been turned away at the cap), handed
     rows back unsent or came back full (more may wait behind it: one doorbell rings for a whole batch), the
@@ -643,6 +684,8 @@ def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery]) 
     # (with batches of 1 every delivery has a doorbell of its own: nothing to ring for)
     if not (batch.slot_was_last or unsent or len(batch.rows) >= batch.size > 1):
         return
+    if run_head and not (batch.slot_was_last or unsent) and _next_run_rung(batch):
+        return
     waiting = (
         Delivery.objects.filter(
             unblocked(),
@@ -657,6 +700,22 @@ def _ring_after(batch: Batch, outcomes: dict[int, str], unsent: list[Delivery]) 
     )
     if waiting is not None:
         _ring(waiting)
+
+
+def _next_run_rung(batch: Batch) -> bool:
+    """Whether the full batch of a run's head holds exactly the subscription's deliveries from the head on, and
+    another follows it: that one heads the next run of the commit (or is the first of a later commit's), so its
+    doorbell is queued already. One statement: the subscription's next ``len(rows)`` deliveries after the head.
+
+    A batch that left a delivery out between its rows (waiting for an earlier one of its object, not due, held)
+    reached into the next run and took its head: then the rows after it have no doorbell, and False."""
+    rows = batch.rows
+    after = list(
+        Delivery.objects.filter(subscription_id=rows[0].subscription_id, pk__gt=rows[0].pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: len(rows)]
+    )
+    return len(after) == len(rows) and after[:-1] == [row.pk for row in rows[1:]]
 
 
 # --- the sweep and the log's retention -------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 - Coalesced per transaction: a transaction that wrote many deliveries of a subscription rings one doorbell per
   ``ORMA_WEBHOOK_BATCH_SIZE`` of them (the first of each run of ids), since one attempt claims a batch of the
-  subscription's due deliveries from the rung one on. A batch that comes back full rings for what follows it
-  (``delivery._ring_after``), and the sweep for anything left: a doorbell is a hint, never the only way.
+  subscription's due deliveries from the rung one on. Those run heads ring ``tasks.deliver_run``: a batch it
+  took that comes back full, holding exactly the subscription's deliveries from its head on, leaves the
+  delivery right after it alone (the next run's head, its doorbell queued already; ringing it again left one
+  stale doorbell per batch queued ahead of fresh ones after a burst: issue 10's first-attempt p99). Any other
+  full batch rings for what follows it (``delivery._ring_after``), and the sweep for anything left: a doorbell
+  is a hint, never the only way.
 - Off the request's thread: with a real broker the publishes are handed to one publisher thread per process,
   so a create does not wait for the broker's round trip (nor for kombu's work) after its commit. A process
   that exits first publishes what is still queued (``atexit``); one that dies loses those doorbells, which
@@ -19,6 +23,7 @@ import os
 import queue
 import threading
 from collections import defaultdict
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -42,13 +47,15 @@ class _Transaction:
 
         step = DeliverySettings.current().batch_size
         rung: list[int] = []
+        heads: list[int] = []
         for subscription_id, ids in self.ids.items():
             if subscription_id is None:
                 rung.extend(ids)  # asked for one by one (a redelivery, the next of an object): each rung
             else:
-                rung.extend(sorted(ids)[::step])
+                heads.extend(sorted(ids)[::step])
         self.ids.clear()
         _publish(sorted(rung))
+        _publish(sorted(heads), heads=True)
 
 
 _local = threading.local()
@@ -60,7 +67,7 @@ def ring(delivery_id: int, *, subscription_id: int | None = None) -> None:
     the delivery gets a doorbell of its own."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _publish([delivery_id])
+        _publish([delivery_id], heads=subscription_id is not None)  # a run of one
         return
     current: _Transaction | None = getattr(_local, "transaction", None)
     # Still this transaction's? Its flush is gone from the connection's on-commit list once it ran, or once
@@ -72,29 +79,32 @@ def ring(delivery_id: int, *, subscription_id: int | None = None) -> None:
     current.ids[subscription_id].append(delivery_id)
 
 
-def _publish(delivery_ids: list[int]) -> None:
-    from .tasks import deliver
+def _publish(delivery_ids: list[int], *, heads: bool = False) -> None:
+    """Publish the doorbells of ``delivery_ids``; ``heads``: each heads a run rung at commit
+    (``tasks.deliver_run``: the attempt need not ring for the delivery right after its batch, the next run's head)."""
+    from .tasks import deliver, deliver_run
 
     if not delivery_ids:
         return
-    if deliver.app.conf.task_always_eager or not settings.ORMA_WEBHOOK_DOORBELL_THREAD:
+    task = deliver_run if heads else deliver
+    if task.app.conf.task_always_eager or not settings.ORMA_WEBHOOK_DOORBELL_THREAD:
         for delivery_id in delivery_ids:
-            outbox._publish(deliver, delivery_id)
+            outbox._publish(task, delivery_id)
         return
-    _publisher.put(delivery_ids)
+    _publisher.put(task, delivery_ids)
 
 
 class _Publisher:
     """One daemon thread per process that publishes the doorbells handed to it, in order."""
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Any, list[int]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._pid = 0
         self._idle = threading.Event()
         self._idle.set()
 
-    def put(self, delivery_ids: list[int]) -> None:
+    def put(self, task: Any, delivery_ids: list[int]) -> None:
         if self._pid != os.getpid():  # first use, or a forked child: a thread of its own
             with self._lock:
                 if self._pid != os.getpid():
@@ -103,20 +113,18 @@ class _Publisher:
                     threading.Thread(target=self._run, name="webhook-doorbells", daemon=True).start()
                     self._pid = os.getpid()
         self._idle.clear()
-        self._queue.put(delivery_ids)
+        self._queue.put((task, delivery_ids))
 
     def _run(self) -> None:
-        from .tasks import deliver
-
         while True:
             try:
-                delivery_ids = self._queue.get(timeout=0.5)
+                task, delivery_ids = self._queue.get(timeout=0.5)
             except queue.Empty:
                 self._idle.set()
                 continue
             for delivery_id in delivery_ids:
                 try:
-                    outbox._publish(deliver, delivery_id)  # never raises for the broker: logs, pauses
+                    outbox._publish(task, delivery_id)  # never raises for the broker: logs, pauses
                 except Exception:  # anything else must not end the thread: the sweep rings for the row
                     logger.exception("could not ring for delivery %s", delivery_id)
             if self._queue.empty():

@@ -5,6 +5,11 @@
   pays each round trip while it holds its locks (issue 10: what writing the events adds to a create).
   ``notifications.delivery._event_write_orm`` is the same write through the ORM; a test feeds both the
   same input on PostgreSQL and compares the stored rows.
+- :data:`SUBSCRIBERS`: who wants an event of a department, asked on every change (issue 10: what the events add
+  to a create). The ORM's queryset (``notifications.delivery._subscribers_orm``, which SQLite runs) spends about
+  0.9 ms building and compiling its three joins before the round trip; this is the same match, the type and the
+  scope compared by PostgreSQL's JSON containment instead of in Python. A test feeds both the same
+  subscriptions on PostgreSQL and compares who is chosen.
 """
 
 from __future__ import annotations
@@ -27,4 +32,20 @@ FROM event, unnest(%(subscription_ids)s::bigint[], %(uuids)s::uuid[]) WITH ORDIN
      AS wanted (subscription_id, uuid, position)
 ORDER BY wanted.position
 RETURNING event_id, id, subscription_id
+"""
+
+
+# The enabled subscriptions covering the department whose partner is active and still holds notification.manage
+# on it (the grant row joined: a revoked grant hears nothing more), wanting the type: (id, payload form).
+SUBSCRIBERS = """
+SELECT subscription.id, subscription.payload_form
+FROM notifications_subscription AS subscription
+JOIN notifications_subscription_departments AS covered
+     ON covered.subscription_id = subscription.id AND covered.department_id = %(department_id)s
+JOIN orders_partner AS partner ON partner.id = subscription.partner_id AND partner.is_active
+JOIN orders_grant AS granted
+     ON granted.partner_id = subscription.partner_id AND granted.department_id = %(department_id)s
+WHERE subscription.enabled
+  AND subscription.event_types @> %(types)s::jsonb
+  AND granted.scopes @> %(scopes)s::jsonb
 """

@@ -34,6 +34,14 @@ def deliver(delivery_id: int) -> str:
     return delivery_attempt(delivery_id=delivery_id)
 
 
+# The doorbell of the first delivery of a run a commit wrote for one subscription (``doorbell``): the same attempt,
+# told that the delivery right after its batch heads the next run and has a doorbell of its own.
+@shared_task(name="notifications.deliver_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def deliver_run(delivery_id: int) -> str:
+    """One attempt of a webhook delivery that heads a run of its subscription's deliveries rung at commit."""
+    return delivery_attempt(delivery_id=delivery_id, run_head=True)
+
+
 # A sweep that waited longer than its interval is dropped: the next one is on its way (see dms.sweep).
 @shared_task(name="notifications.sweep", ignore_result=True, expires=settings.ORMA_WEBHOOK_SWEEP_SECONDS)
 def sweep() -> int:

@@ -9,10 +9,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from notifications import delivery as core
-from notifications import transport
+from notifications import doorbell, transport
 from notifications.delivery import delivery_attempt
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription, SubscriptionNotice
 from notifications.tests.factories import (
@@ -23,6 +24,7 @@ from notifications.tests.factories import (
     pending_delivery,
 )
 from notifications.tests.receiver import Receiver, Reply
+from orma import outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +116,80 @@ class TestOneDoorbellManyDeliveries:
         assert fresh(subscription).enabled  # the ping re-enabled it
 
 
+class TestRingingAfterAFullBatch:
+    """A full batch rings for what follows it, unless a run head's batch held exactly the subscription's
+    deliveries from the head on: the next one heads the next run and has its doorbell queued (issue 10: the
+    stale doorbells a burst left queued ahead of fresh ones, the first-attempt p99)."""
+
+    @pytest.fixture
+    def rung(self, monkeypatch):
+        rung: list[int] = []
+        monkeypatch.setattr(core, "_ring", rung.append)
+        return rung
+
+    @pytest.fixture(autouse=True)
+    def _batch_of_four(self, settings):
+        settings.ORMA_WEBHOOK_BATCH_SIZE = 4
+
+    def test_a_run_head_s_full_batch_leaves_the_next_run_s_head_alone(self, endpoint, subscription, rung):
+        rows = [pending_delivery(subscription) for _ in range(8)]
+        assert delivery_attempt(delivery_id=rows[0].pk, run_head=True) == DeliveryStatus.DELIVERED
+        assert statuses(rows) == [DeliveryStatus.DELIVERED] * 4 + [DeliveryStatus.PENDING] * 4
+        assert rung == []  # rows[4] heads the next run: its doorbell is queued already
+        assert delivery_attempt(delivery_id=rows[4].pk, run_head=True) == DeliveryStatus.DELIVERED
+        assert statuses(rows) == [DeliveryStatus.DELIVERED] * 8
+
+    def test_any_other_full_batch_rings_for_the_next(self, endpoint, subscription, rung):
+        rows = [pending_delivery(subscription) for _ in range(8)]
+        assert delivery_attempt(delivery_id=rows[0].pk) == DeliveryStatus.DELIVERED
+        assert rung == [rows[4].pk]
+
+    def test_a_run_head_s_batch_that_reached_past_a_waiting_delivery_rings_for_the_next(
+        self, endpoint, subscription, rung, settings
+    ):
+        settings.ORMA_WEBHOOK_RETRY_SCHEDULE = [60]
+        endpoint.script = lambda request: Reply(500) if request.payload["data"]["orderUUID"] == "a" else Reply(200)
+        a1 = pending_delivery(subscription, "order:a")
+        assert delivery_attempt(delivery_id=a1.pk) == "RETRY"  # a1 open, in its backoff
+        rows = [pending_delivery(subscription), pending_delivery(subscription, "order:a")]  # [1] waits for a1
+        rows += [pending_delivery(subscription) for _ in range(6)]
+        rung.clear()
+        # the run from rows[0] on: the batch leaves rows[1] out and takes rows[4], the next run's head
+        assert delivery_attempt(delivery_id=rows[0].pk, run_head=True) == DeliveryStatus.DELIVERED
+        assert statuses(rows[:6]) == [DeliveryStatus.DELIVERED, DeliveryStatus.PENDING] + [
+            DeliveryStatus.DELIVERED
+        ] * 3 + [DeliveryStatus.PENDING]
+        assert rung == [rows[5].pk]  # no doorbell of its own: rung now, not at the sweep
+
+    def test_a_run_head_s_batch_with_nothing_after_it_rings_for_an_older_waiting_one(
+        self, endpoint, subscription, rung
+    ):
+        older = pending_delivery(subscription)
+        rows = [pending_delivery(subscription) for _ in range(4)]
+        assert delivery_attempt(delivery_id=rows[0].pk, run_head=True) == DeliveryStatus.DELIVERED
+        assert rung == [older.pk]
+
+
+class TestDoorbellsOfACommit:
+    def test_a_commit_rings_each_run_s_head_as_a_run_and_one_by_one_asks_as_single_deliveries(
+        self, subscription, settings, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        settings.ORMA_WEBHOOK_BATCH_SIZE = 4
+        published: list[tuple[str, int]] = []
+        monkeypatch.setattr(outbox, "_publish", lambda task, row_id: published.append((task.name, row_id)))
+        rows = [pending_delivery(subscription) for _ in range(6)]
+        with django_capture_on_commit_callbacks(execute=True):
+            with transaction.atomic():
+                for row in rows:
+                    doorbell.ring(row.pk, subscription_id=subscription.pk)
+                doorbell.ring(rows[2].pk)  # the next of an object, asked for alone
+        assert published == [
+            ("notifications.deliver", rows[2].pk),
+            ("notifications.deliver_run", rows[0].pk),
+            ("notifications.deliver_run", rows[4].pk),
+        ]
+
+
 class TestOrderingInABatch:
     def test_a_batch_takes_one_version_per_object_and_the_next_follows_in_order(self, endpoint, subscription):
         a1, a2, a3 = (pending_delivery(subscription, "order:a") for _ in range(3))
@@ -156,6 +232,20 @@ class TestCapWithBatches:
 
         Delivery.objects.filter(pk__in=[d.pk for d in held]).update(lease_until=timezone.now() - timedelta(seconds=1))
         assert delivery_attempt(delivery_id=turned_away.pk) == DeliveryStatus.DELIVERED
+
+    def test_a_doorbell_at_the_cap_costs_one_statement_and_takes_no_lock(
+        self, subscription, settings, django_assert_max_num_queries
+    ):
+        settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 2
+        lease = timezone.now() + timedelta(minutes=1)
+        for _ in range(2):  # a hanging endpoint: both slots held
+            pending_delivery(subscription, status=DeliveryStatus.SENDING, lease_until=lease, attempt_token=uuid.uuid4())
+        turned_away = pending_delivery(subscription)
+        with django_assert_max_num_queries(3) as queries:  # the one statement, in its SAVEPOINT
+            assert delivery_attempt(delivery_id=turned_away.pk) == "skipped"
+        [claim] = [q["sql"] for q in queries.captured_queries if "notifications_subscription" in q["sql"]]
+        assert claim.count("FOR NO KEY UPDATE") <= 1  # the lock is in the statement, taken only below the cap
+        assert fresh(turned_away).attempts == 0 and fresh(turned_away).status == DeliveryStatus.PENDING
 
     def test_the_sweep_counts_a_batch_of_many_rows_as_one_slot(self, subscription, settings):
         settings.ORMA_WEBHOOK_MAX_IN_FLIGHT = 2

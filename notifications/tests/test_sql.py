@@ -85,3 +85,43 @@ def test_an_event_without_a_document_stores_null_in_both(django_assert_max_num_q
     _event_write_orm(through_orm, [subscription])
     _event_write_postgresql(through_sql, [subscription])
     assert Event.objects.filter(pk__in=[through_orm.pk, through_sql.pk], document__isnull=True).count() == 2
+
+
+def test_the_subscribers_by_hand_are_the_orm_s_subscribers(django_assert_max_num_queries):
+    from notifications.delivery import _subscribers_orm, _subscribers_postgresql
+    from orma.events import EventType
+    from tenancy.models import Partner
+    from tenancy.tests.factories import partner_on
+
+    department, elsewhere = DepartmentFactory(), DepartmentFactory()
+    holder = partner_on(department)
+    every_type = SubscriptionFactory(partner=holder, departments=[department], payload_form=PayloadForm.FULL).pk
+    chosen = {
+        every_type,
+        SubscriptionFactory(
+            partner=holder, departments=[department, elsewhere], payload_form=PayloadForm.THIN,
+            event_types=[EventType.ORDER_CREATED, EventType.ORDER_UPDATED],
+        ).pk,
+    }  # fmt: skip
+    # each left out for one reason: another type only, disabled, another department, no grant on it any more,
+    # a grant without notification.manage, a deactivated partner, no types at all
+    SubscriptionFactory(partner=holder, departments=[department], event_types=[EventType.PARTS_ORDER_CREATED])
+    SubscriptionFactory(partner=holder, departments=[department], enabled=False)
+    SubscriptionFactory(partner=holder, departments=[elsewhere])
+    SubscriptionFactory(departments=[department])  # its partner holds no grant on the department
+    SubscriptionFactory(partner=partner_on(department, scopes=["order.read"]), departments=[department])
+    gone = partner_on(department)
+    SubscriptionFactory(partner=gone, departments=[department])
+    Partner.objects.filter(pk=gone.pk).update(is_active=False)
+    SubscriptionFactory(partner=holder, departments=[department], event_types=[])
+
+    for event_type in (EventType.ORDER_CREATED, EventType.ORDER_UPDATED, EventType.PARTS_ORDER_STATUS_CHANGED):
+        through_orm = sorted(_subscribers_orm(event_type, department.pk))
+        with django_assert_max_num_queries(1):
+            through_sql = sorted(_subscribers_postgresql(event_type, department.pk))
+        assert through_sql == through_orm
+    assert {pk for pk, _ in _subscribers_postgresql(EventType.ORDER_CREATED, department.pk)} == chosen
+    assert _subscribers_postgresql(EventType.PARTS_ORDER_STATUS_CHANGED, department.pk) == [(every_type, "full")]
+    assert sorted(_subscribers_postgresql(EventType.ORDER_UPDATED, elsewhere.pk)) == sorted(
+        _subscribers_orm(EventType.ORDER_UPDATED, elsewhere.pk)
+    )
