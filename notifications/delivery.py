@@ -37,7 +37,7 @@ from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Quer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from orma import outbox
+from orma import nearcache, outbox
 from orma.events import EventType
 from tenancy.choices import Scope
 from tenancy.models import Department
@@ -107,35 +107,91 @@ class DeliverySettings:
 # --- recording an event ----------------------------------------------------------------------------
 
 
+# Which subscriptions a department's events go to is asked on every change of an order, and changes rarely: each
+# process keeps its answer (orma.nearcache) under this tag, which every write that can change it announces
+# (notifications.receivers: a subscription, its departments, a partner or a grant saved or deleted; the enabled
+# flag's bulk updates below).
+SUBSCRIBERS_TAG = "notification-subscribers"
+
+
+def subscribers_changed() -> None:
+    """After a write that can change who hears of a department's events: every process forgets what it held,
+    now (this transaction's own later events) and once the write commits. Until then this connection's answers
+    are not kept (:func:`_department_subscribers`): a write rolled back must not leave its subscription behind."""
+    connection.orma_subscribers_written = True  # type: ignore[attr-defined]
+    nearcache.announce([SUBSCRIBERS_TAG])
+
+    def committed() -> None:
+        connection.orma_subscribers_written = False  # type: ignore[attr-defined]
+        nearcache.announce([SUBSCRIBERS_TAG])
+
+    transaction.on_commit(committed)
+
+
+def subscribers_written_forget(**_: Any) -> None:
+    """A new request or task: whatever this connection wrote before has committed or rolled back by now."""
+    connection.orma_subscribers_written = False  # type: ignore[attr-defined]
+
+
 def _subscribers(event_type: str, department_id: int) -> list[tuple[int, str]]:
-    """The enabled subscriptions covering the department that want the type: (id, payload form). One query:
-    hand-written on PostgreSQL (:func:`_subscribers_postgresql`), the ORM's elsewhere."""
+    """The enabled subscriptions covering the department that want the type: (id, payload form)."""
+    return [(pk, form) for pk, form, types in _department_subscribers(department_id) if event_type in types]
+
+
+def _department_subscribers(department_id: int) -> list[tuple[int, str, list[str]]]:
+    """Every subscription the department's events may go to: (id, payload form, event types); from what this
+    process holds, else one query (hand-written on PostgreSQL, the ORM's elsewhere)."""
+    near = nearcache.near_cache()
+    if near is None or not near.poll():
+        return _department_subscribers_load(department_id)
+    key = f"{SUBSCRIBERS_TAG}:{department_id}"
+    held = near.get(key)
+    if held is nearcache.MISSING:
+        sequence = near.sequence
+        held = _department_subscribers_load(department_id)
+        if not getattr(connection, "orma_subscribers_written", False):
+            near.store({key: held}, tag=SUBSCRIBERS_TAG, sequence=sequence)
+    return held
+
+
+def _department_subscribers_load(department_id: int) -> list[tuple[int, str, list[str]]]:
     if connection.vendor == "postgresql":
-        return _subscribers_postgresql(event_type, department_id)
-    return _subscribers_orm(event_type, department_id)
+        return _department_subscribers_postgresql(department_id)
+    return _department_subscribers_orm(department_id)
 
 
 def _subscribers_postgresql(event_type: str, department_id: int) -> list[tuple[int, str]]:
-    """What :func:`_subscribers_orm` answers, in ``notifications.sql.SUBSCRIBERS``: every change asks, and the
-    queryset's building and compiling cost more than its round trip."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql.SUBSCRIBERS,
-            {
-                "department_id": department_id,
-                "types": json.dumps([event_type]),
-                "scopes": json.dumps([Scope.NOTIFICATION_MANAGE.value]),
-            },
-        )
-        return [(pk, form) for pk, form in cursor.fetchall()]
+    """:func:`_subscribers` through ``notifications.sql.SUBSCRIBERS`` (PostgreSQL), not held."""
+    return [(pk, form) for pk, form, types in _department_subscribers_postgresql(department_id) if event_type in types]
 
 
 def _subscribers_orm(event_type: str, department_id: int) -> list[tuple[int, str]]:
-    """:func:`_subscribers` through the ORM; the type is matched here, not in SQL (a JSON list's ``contains`` is
-    not portable to SQLite, and a department has a handful of subscriptions)."""
+    """:func:`_subscribers` through the ORM, not held."""
+    return [(pk, form) for pk, form, types in _department_subscribers_orm(department_id) if event_type in types]
+
+
+def _department_subscribers_postgresql(department_id: int) -> list[tuple[int, str, list[str]]]:
+    """What :func:`_department_subscribers_orm` answers, in ``notifications.sql.SUBSCRIBERS``: the queryset's
+    building and compiling cost more than its round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SUBSCRIBERS,
+            {"department_id": department_id, "scopes": json.dumps([Scope.NOTIFICATION_MANAGE.value])},
+        )
+        # Django's psycopg connection hands jsonb back as its text (JSONField decodes it; here we do)
+        return [
+            (pk, form, json.loads(types) if isinstance(types, str) else list(types or ()))
+            for pk, form, types in cursor.fetchall()
+        ]
+
+
+def _department_subscribers_orm(department_id: int) -> list[tuple[int, str, list[str]]]:
+    """The enabled subscriptions covering the department whose partner is active and still holds
+    notification.manage on it, through the ORM; the scope is matched here, not in SQL (a JSON list's
+    ``contains`` is not portable to SQLite, and a department has a handful of subscriptions)."""
     # The grant is checked again here, not only when the subscription was saved: a partner whose grant on the
     # department was revoked (or who was deactivated) hears nothing more of it. Same single query: the grant
-    # row is joined, its scopes compared in Python like the types.
+    # row is joined, its scopes compared in Python.
     rows = Subscription.objects.filter(
         enabled=True,
         departments=department_id,
@@ -143,9 +199,7 @@ def _subscribers_orm(event_type: str, department_id: int) -> list[tuple[int, str
         partner__grants__department=department_id,
     ).values_list("pk", "payload_form", "event_types", "partner__grants__scopes")
     return [
-        (pk, form)
-        for pk, form, types, scopes in rows
-        if event_type in (types or ()) and Scope.NOTIFICATION_MANAGE in (scopes or ())
+        (pk, form, list(types or ())) for pk, form, types, scopes in rows if Scope.NOTIFICATION_MANAGE in (scopes or ())
     ]
 
 
@@ -162,7 +216,7 @@ def event_record(
     """In the caller's transaction: the Event row (stored once) and one PENDING Delivery per matching
     subscription (enabled, wanting the type, covering the department) or exactly the given ``subscriptions``
     (a ping: enabled or not); each rung after commit. None when nobody wants it (nothing written: the create
-    path pays one query then).
+    path pays one query then, or none when the process holds the department's subscribers).
 
     ``document`` renders the object as its GET answers it, called only when a subscriber wants the full form.
     ``department_id`` stands in for ``department`` when the caller holds only the id (the domain events do).
@@ -599,6 +653,7 @@ def _subscription_succeeded(subscription: Subscription, *, ping: bool, now: date
             updated_at=now,
         )
         if enabled:
+            subscribers_changed()
             SubscriptionNotice.objects.create(
                 subscription_id=subscription.pk,
                 kind=SubscriptionNotice.Kind.ENABLED,
@@ -635,6 +690,7 @@ def subscription_disable(*, subscription_id: int, kind: str, reason: str) -> boo
         )
         if not disabled:
             return False
+        subscribers_changed()
         SubscriptionNotice.objects.create(subscription_id=subscription_id, kind=kind, message=reason, at=now)
         Delivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.PENDING).update(
             status=DeliveryStatus.FAILED, last_error=f"subscription disabled: {reason}"[:2000], updated_at=now

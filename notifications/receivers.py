@@ -2,15 +2,24 @@
 
 Every receiver runs ``IN_TRANSACTION``: the event and its deliveries are written in the transaction of the
 change itself, so a committed change always has its notifications, and a rolled-back one never does. With no
-subscriber, a receiver costs the change one query (:func:`notifications.delivery.event_record`).
+subscriber, a receiver costs the change one query, or none once the process holds the department's subscribers
+(:func:`notifications.delivery.event_record`; the writes that change them are announced from here).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from celery.signals import task_prerun
+from django.core.signals import request_started
+from django.db.models.signals import post_delete, post_save
+
 from orma.events import DomainEvent, EventType, Phase, subscribe
+from tenancy.models import Grant, Partner
 
 from . import payloads
-from .delivery import event_record
+from .delivery import event_record, subscribers_changed, subscribers_written_forget
+from .models import Subscription
 
 ORDER_EVENTS = (
     EventType.ORDER_CREATED,
@@ -49,6 +58,18 @@ def parts_order_event(event: DomainEvent) -> None:
     )
 
 
+def _subscribers_changed(**_: Any) -> None:
+    subscribers_changed()
+
+
 def connect() -> None:
     subscribe(repair_order_event, *ORDER_EVENTS, phase=Phase.IN_TRANSACTION)
     subscribe(parts_order_event, *PARTS_ORDER_EVENTS, phase=Phase.IN_TRANSACTION)
+    # Who hears of a department's events is held per process: every write that can change it says so.
+    for model in (Subscription, Partner, Grant):
+        post_save.connect(_subscribers_changed, sender=model, dispatch_uid=f"subscribers-{model.__name__}-save")
+        post_delete.connect(_subscribers_changed, sender=model, dispatch_uid=f"subscribers-{model.__name__}-delete")
+    # Not m2m_changed on the departments (a receiver there costs every add() a query): they change only
+    # with a save of their subscription in the same transaction (the services, the admin's form).
+    request_started.connect(subscribers_written_forget, dispatch_uid="subscribers-request")
+    task_prerun.connect(subscribers_written_forget, dispatch_uid="subscribers-task", weak=False)

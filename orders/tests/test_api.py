@@ -429,7 +429,9 @@ class TestQueryCounts:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        api.get(orders_url(department))  # the partner's credentials are cached from here on
+        # the partner's credentials are cached from here on, and on Redis held by this process with the
+        # department's webhook subscribers (orma.nearcache)
+        assert create(api, department, minimal_body(customer, number="RO-W")).status_code == 201
         with CaptureQueriesContext(connection) as small:
             assert (
                 create(api, department, minimal_body(customer, number="RO-S", jobs=1, lines_per_job=1)).status_code
@@ -470,6 +472,17 @@ class TestQueryCounts:
         # then as above: begin, lock and ±30-day check, the order, the DMS push row, the webhook subscribers, commit
         api.get(orders_url(department))  # the partner's credentials are cached from here on
         with django_assert_max_num_queries(7):
+            assert create(api, department, sample_body(customer, vehicle)).status_code == 201
+
+    @pytest.mark.postgres
+    @pytest.mark.redis
+    def test_a_warm_create_on_redis_asks_nothing_about_credentials_grant_or_subscribers(
+        self, api, department, customer, vehicle, django_assert_max_num_queries
+    ):
+        # the process holds the credentials, the grant and the department's webhook subscribers
+        # (orma.nearcache): customer and vehicle; begin, lock and ±30-day check, the order, the DMS push row, commit
+        assert create(api, department, minimal_body(customer, number="RO-W")).status_code == 201
+        with django_assert_max_num_queries(6):
             assert create(api, department, sample_body(customer, vehicle)).status_code == 201
 
     @pytest.mark.postgres
