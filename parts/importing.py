@@ -730,7 +730,7 @@ class _SetBased:
         return f'r."{name}"' if name in self.run_.reader.columns else "''"
 
     def run(self, bar: tqdm) -> None:
-        reader = self.run_.reader
+        run, reader = self.run_, self.run_.reader
         with connection.cursor() as cursor:
             self.copy(cursor, bar)
             columns = reader.columns
@@ -790,28 +790,9 @@ class _SetBased:
                 f" JOIN {part} a ON a.dealer_id = %s AND a.part_id = x.name WHERE r.alternatives <> ''",
                 [self.dealer_id, self.dealer_id],
             )
-        if self.has_cycle():
+        run.find_cycles()
+        if run.result.errors or run.result.unreported:
             raise _NotClean()
-
-    def has_cycle(self) -> bool:
-        """Whether a supersession chain of a part this import wrote comes back to it: one recursive query,
-        where ``find_cycles`` loads the chains batch by batch into Python (a fifth of the set-based run's
-        client time at 200,000 rows). A cycle sends the file to the row-by-row passes, whose ``find_cycles``
-        words the error on each of its rows, as before. ``CYCLE`` ends a walk that enters a cycle its start
-        is not on (a part that only leads into one is not reported there either)."""
-        table = Part._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH RECURSIVE walk(start, id) AS ("
-                f" SELECT p.id, p.superseded_by_id FROM {table} p"
-                "  WHERE p.dealer_id = %s AND p.updated_at = %s AND p.superseded_by_id IS NOT NULL"
-                f" UNION ALL SELECT w.start, p.superseded_by_id FROM walk w JOIN {table} p ON p.id = w.id"
-                "  WHERE p.superseded_by_id IS NOT NULL AND w.id <> w.start"
-                ") CYCLE id SET looped USING path"
-                " SELECT EXISTS (SELECT 1 FROM walk WHERE id = start)",
-                [self.dealer_id, self.run_.stamp],
-            )
-            return bool(cursor.fetchone()[0])
 
     def copy(self, cursor: Any, bar: tqdm) -> None:
         """COPY the file's records, each value stripped as ``parse`` strips it, with their lines."""

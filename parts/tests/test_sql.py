@@ -13,10 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from orders.tests.factories import CustomerFactory
-from parts import importing, rules, sql
+from parts import importing, sql
 from parts.importing import COLUMNS
 from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderStatusChange, Stock
 from tenancy.tests.factories import DepartmentFactory, partner_on
@@ -253,43 +252,3 @@ def test_a_file_the_statements_do_not_vouch_for_is_imported_row_by_row_alike(tmp
     assert [error["line"] for error in report["errors"]] == [3]
     assert "has 16 fields, the header has 15" in report["errors"][0]["issue"]
     assert not Part.objects.filter(dealer=store.dealer).exists()
-
-
-def _cycle_check(dealer, parts):
-    """``_SetBased.has_cycle`` over ``parts`` (part_id -> successor's part_id or None), the ones named with a
-    leading ``*`` written by the import (its stamp), the others already in the catalogue."""
-    run = importing._Import(path=None, dealer=dealer, store=None, batch_size=2, progress=False)  # type: ignore[arg-type]
-    older = timezone.now() - timezone.timedelta(days=1)
-    made = {
-        name.lstrip("*"): PartFactory(
-            dealer=dealer, part_id=name.lstrip("*"), updated_at=run.stamp if name.startswith("*") else older
-        )
-        for name in parts
-    }
-    for name, successor in parts.items():
-        if successor:
-            Part.objects.filter(pk=made[name.lstrip("*")].pk).update(superseded_by=made[successor])
-    found = importing._SetBased(run).has_cycle()
-    # the row-by-row passes' rule (find_cycles): an imported part with a successor whose chain returns to it
-    imported = Part.objects.filter(dealer=dealer, updated_at=run.stamp, superseded_by__isnull=False)
-    links = dict(Part.objects.filter(dealer=dealer).values_list("id", "superseded_by_id"))
-    described = any(
-        rules.follow_supersession(pk, links).returns_to_start for pk in imported.values_list("id", flat=True)
-    )
-    return found, described
-
-
-@pytest.mark.parametrize(
-    ("parts", "cycle"),
-    [
-        ({"*A": "B", "B": "C", "C": None}, False),  # a chain that ends
-        ({"*A": "B", "*B": "C", "*C": "A"}, True),  # a cycle of the import's parts
-        ({"*A": "B", "B": "A"}, True),  # closed through the catalogue
-        ({"*A": "B", "B": "C", "C": "B"}, False),  # leads into a cycle it is not on (no part of it written)
-        ({"*A": None}, False),
-    ],
-)
-def test_the_set_based_cycle_check_agrees_with_the_row_by_row_one(parts, cycle):
-    dealer = DepartmentFactory().dealer
-
-    assert _cycle_check(dealer, parts) == (cycle, cycle)
