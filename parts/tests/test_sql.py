@@ -252,3 +252,43 @@ def test_a_file_the_statements_do_not_vouch_for_is_imported_row_by_row_alike(tmp
     assert [error["line"] for error in report["errors"]] == [3]
     assert "has 16 fields, the header has 15" in report["errors"][0]["issue"]
     assert not Part.objects.filter(dealer=store.dealer).exists()
+
+
+def test_the_loader_fills_instances_as_the_orm_does_and_defers_alike():
+    """sql._loader builds a part without Model.__init__: the same values, a deferred column loaded on access."""
+    store = DepartmentFactory()
+    part = PartFactory(dealer=store.dealer, mandatory_vehicle_references=["VIN"], weight_kg=Decimal("1.250"))
+    (loaded,) = sql.catalogue_parts(
+        dealer_id=store.dealer_id, store_id=store.id, part_ids=[part.part_id], codes=[], order_type=None
+    )
+    orm = Part.objects.get(pk=part.pk)
+
+    deferred = {"created_at", "updated_at"}
+    assert loaded.get_deferred_fields() == deferred
+    for f in Part._meta.concrete_fields:
+        if f.attname not in deferred:
+            assert getattr(loaded, f.attname) == getattr(orm, f.attname), f.attname
+    assert (loaded._state.adding, loaded._state.db) == (False, "default")
+    assert loaded.updated_at == orm.updated_at  # loaded on access, one query
+    assert loaded == orm
+
+
+def test_the_loader_sends_init_signals_when_someone_listens():
+    from django.db.models.signals import post_init
+
+    store = DepartmentFactory()
+    part = PartFactory(dealer=store.dealer)
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance.part_id)
+
+    post_init.connect(listener, sender=Part)
+    try:
+        sql.catalogue_parts(
+            dealer_id=store.dealer_id, store_id=store.id, part_ids=[part.part_id], codes=[], order_type=None
+        )
+    finally:
+        post_init.disconnect(listener, sender=Part)
+
+    assert seen == [part.part_id]
