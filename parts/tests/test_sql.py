@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders.tests.factories import CustomerFactory
-from parts import importing, sql
+from parts import importing, selectors, sql
 from parts.importing import COLUMNS
 from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderStatusChange, Stock
 from tenancy.tests.factories import DepartmentFactory, partner_on
@@ -292,3 +292,35 @@ def test_the_loader_sends_init_signals_when_someone_listens():
         post_init.disconnect(listener, sender=Part)
 
     assert seen == [part.part_id]
+
+
+def test_a_catalogue_named_by_part_ids_and_by_codes_is_the_same_on_both_paths(monkeypatch):
+    """The statement seeds partIds and codes in separate branches; the ORM in one OR: the same parts, chains, stock."""
+    store = DepartmentFactory()
+    dealer = store.dealer
+    final = PartFactory(dealer=dealer, part_id="VF", brand_code="V", part_code="F")
+    middle = PartFactory(dealer=dealer, part_id="VM", brand_code="V", part_code="M", superseded_by=final)
+    PartFactory(dealer=dealer, part_id="VS", brand_code="V", part_code="S", superseded_by=middle)
+    PartFactory(dealer=dealer, part_id="AX", brand_code="A", part_code="X")
+    PartFactory(dealer=dealer, part_id="AY", brand_code="A", part_code="Y")  # named by neither
+    PartFactory(part_id="VS")  # another dealer's
+    StockFactory(department=store, part=middle, on_hand=4, reserved=1)
+    SurchargeFactory(dealer=dealer, order_type="VOR")
+
+    def load(part_ids, codes):
+        catalogue = selectors.catalogue_load(
+            dealer_id=dealer.id, store_id=store.id, part_ids=part_ids, codes=codes, order_type="VOR"
+        )
+        return sorted(
+            (p.part_id, p.superseded_by_id, selectors.stock_of(p), p.surcharge_percent, p.surcharge_fixed_net)
+            for p in catalogue.parts.values()
+        )
+
+    cases = [(["VS"], [("A", "X")]), (["VS"], []), ([], [("A", "X"), ("V", "M")]), (["nope"], [("A", "nope")])]
+    by_statement = [load(*case) for case in cases]
+    monkeypatch.setattr(sql, "in_use", lambda: False)
+    by_orm = [load(*case) for case in cases]
+
+    assert by_statement == by_orm
+    assert [p[0] for p in by_statement[0]] == ["AX", "VF", "VM", "VS"]
+    assert by_statement[3] == []
