@@ -24,13 +24,14 @@ def number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-def price_json(price: rules.Price) -> dict[str, Any]:
-    """Seed 002's ``{netValue, grossValue, taxValue, taxRate, currencyCode}``."""
+def price_json(price: rules.Price, tax_rate: int | float | None = None) -> dict[str, Any]:
+    """Seed 002's ``{netValue, grossValue, taxValue, taxRate, currencyCode}``; ``tax_rate``: the price's
+    tax rate already as a JSON number (the prices of one line share it: converted once, not four times)."""
     return {
         "netValue": number(price.net),
         "grossValue": number(price.gross),
         "taxValue": number(price.tax),
-        "taxRate": number(price.tax_rate),
+        "taxRate": number(price.tax_rate) if tax_rate is None else tax_rate,
         "currencyCode": price.currency_code,
     }
 
@@ -106,6 +107,20 @@ def price_availability_json(answer: selectors.PriceAvailability) -> dict[str, An
     """Price & availability of one requested part (seed 003)."""
     supersession = answer.supersession
     part = answer.part
+    pricing = answer.pricing
+    # One tax rate per line (rules.price_line prices all four with the part's); a price that is the same
+    # object as another (no discount, one unit, no surcharge) is converted once.
+    rate = number(pricing.list_unit.tax_rate)
+    list_price = price_json(pricing.list_unit, rate)
+    customer_price = (
+        list_price if pricing.customer_unit is pricing.list_unit else price_json(pricing.customer_unit, rate)
+    )
+    if pricing.total is pricing.customer_unit:
+        total_price = customer_price
+    elif pricing.total is pricing.list_unit:
+        total_price = list_price
+    else:
+        total_price = price_json(pricing.total, rate)
     return {
         "partId": answer.requested_part_id,
         "quantity": answer.quantity,
@@ -120,11 +135,11 @@ def price_availability_json(answer: selectors.PriceAvailability) -> dict[str, An
         else None,
         "unitOfMeasure": _unit_of_measure(part.unit_of_measure, part.unit_of_measure_value),
         "unitOfSale": part.unit_of_sale,
-        "listPrice": price_json(answer.pricing.list_unit),
-        "customerPrice": price_json(answer.pricing.customer_unit),
-        "discountPercent": number(answer.pricing.discount_percent),
-        "surcharge": _optional_price_json(answer.pricing.surcharge),
-        "totalPrice": price_json(answer.pricing.total),
+        "listPrice": list_price,
+        "customerPrice": customer_price,
+        "discountPercent": number(pricing.discount_percent),
+        "surcharge": price_json(pricing.surcharge, rate) if pricing.surcharge is not None else None,
+        "totalPrice": total_price,
         "availableQuantity": answer.available,
         "availability": answer.availability,
         "alternatives": [

@@ -119,6 +119,28 @@ class TestMoney:
         assert pricing.total.tax == D("18.47")
         assert pricing.total.gross == D("115.70")
 
+    @pytest.mark.parametrize("list_net", ["10.005", "19.9949", "0.0050", "1234567.8951"])
+    @pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD"])
+    @pytest.mark.parametrize(("discount", "quantity"), [("0", 1), ("0.00", 1), ("0", 7), ("12.5", 1)])
+    def test_no_discount_or_one_unit_prices_as_the_full_arithmetic(self, list_net, currency, discount, quantity):
+        """price_line reuses the unit price then: the same values and exponents as computing it again."""
+        net, rate = D(list_net), D("19.00")
+        pricing = rules.price_line(
+            list_net=net, tax_rate=rate, currency_code=currency, quantity=quantity, discount=D(discount)
+        )
+
+        unit = rules.Price.of(rules.customer_unit_net(net, D(discount), currency), rate, currency)
+        extended = rules.Price.of(unit.net * quantity, rate, currency)
+        for got, want in ((pricing.customer_unit, unit), (pricing.total, extended)):
+            assert (str(got.net), str(got.tax), str(got.gross)) == (str(want.net), str(want.tax), str(want.gross))
+
+    def test_a_price_is_still_frozen(self):
+        price = rules.Price.of(D("1"), D("19"), "EUR")
+
+        with pytest.raises(AttributeError):
+            price.net = D("2")  # type: ignore[misc]
+        assert price == rules.Price(D("1.00"), D("0.19"), D("1.19"), D("19"), "EUR")
+
     def test_no_surcharge_is_none(self):
         pricing = rules.price_line(list_net=D("10"), tax_rate=D("0"), currency_code="EUR", quantity=1)
 

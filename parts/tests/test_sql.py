@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders.tests.factories import CustomerFactory
-from parts import importing, sql
+from parts import importing, selectors, sql
 from parts.importing import COLUMNS
 from parts.models import Part, PartsOrder, PartsOrderLine, PartsOrderStatusChange, Stock
 from tenancy.tests.factories import DepartmentFactory, partner_on
@@ -252,3 +252,75 @@ def test_a_file_the_statements_do_not_vouch_for_is_imported_row_by_row_alike(tmp
     assert [error["line"] for error in report["errors"]] == [3]
     assert "has 16 fields, the header has 15" in report["errors"][0]["issue"]
     assert not Part.objects.filter(dealer=store.dealer).exists()
+
+
+def test_the_loader_fills_instances_as_the_orm_does_and_defers_alike():
+    """sql._loader builds a part without Model.__init__: the same values, a deferred column loaded on access."""
+    store = DepartmentFactory()
+    part = PartFactory(dealer=store.dealer, mandatory_vehicle_references=["VIN"], weight_kg=Decimal("1.250"))
+    (loaded,) = sql.catalogue_parts(
+        dealer_id=store.dealer_id, store_id=store.id, part_ids=[part.part_id], codes=[], order_type=None
+    )
+    orm = Part.objects.get(pk=part.pk)
+
+    deferred = {"created_at", "updated_at"}
+    assert loaded.get_deferred_fields() == deferred
+    for f in Part._meta.concrete_fields:
+        if f.attname not in deferred:
+            assert getattr(loaded, f.attname) == getattr(orm, f.attname), f.attname
+    assert (loaded._state.adding, loaded._state.db) == (False, "default")
+    assert loaded.updated_at == orm.updated_at  # loaded on access, one query
+    assert loaded == orm
+
+
+def test_the_loader_sends_init_signals_when_someone_listens():
+    from django.db.models.signals import post_init
+
+    store = DepartmentFactory()
+    part = PartFactory(dealer=store.dealer)
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance.part_id)
+
+    post_init.connect(listener, sender=Part)
+    try:
+        sql.catalogue_parts(
+            dealer_id=store.dealer_id, store_id=store.id, part_ids=[part.part_id], codes=[], order_type=None
+        )
+    finally:
+        post_init.disconnect(listener, sender=Part)
+
+    assert seen == [part.part_id]
+
+
+def test_a_catalogue_named_by_part_ids_and_by_codes_is_the_same_on_both_paths(monkeypatch):
+    """The statement seeds partIds and codes in separate branches; the ORM in one OR: the same parts, chains, stock."""
+    store = DepartmentFactory()
+    dealer = store.dealer
+    final = PartFactory(dealer=dealer, part_id="VF", brand_code="V", part_code="F")
+    middle = PartFactory(dealer=dealer, part_id="VM", brand_code="V", part_code="M", superseded_by=final)
+    PartFactory(dealer=dealer, part_id="VS", brand_code="V", part_code="S", superseded_by=middle)
+    PartFactory(dealer=dealer, part_id="AX", brand_code="A", part_code="X")
+    PartFactory(dealer=dealer, part_id="AY", brand_code="A", part_code="Y")  # named by neither
+    PartFactory(part_id="VS")  # another dealer's
+    StockFactory(department=store, part=middle, on_hand=4, reserved=1)
+    SurchargeFactory(dealer=dealer, order_type="VOR")
+
+    def load(part_ids, codes):
+        catalogue = selectors.catalogue_load(
+            dealer_id=dealer.id, store_id=store.id, part_ids=part_ids, codes=codes, order_type="VOR"
+        )
+        return sorted(
+            (p.part_id, p.superseded_by_id, selectors.stock_of(p), p.surcharge_percent, p.surcharge_fixed_net)
+            for p in catalogue.parts.values()
+        )
+
+    cases = [(["VS"], [("A", "X")]), (["VS"], []), ([], [("A", "X"), ("V", "M")]), (["nope"], [("A", "nope")])]
+    by_statement = [load(*case) for case in cases]
+    monkeypatch.setattr(sql, "in_use", lambda: False)
+    by_orm = [load(*case) for case in cases]
+
+    assert by_statement == by_orm
+    assert [p[0] for p in by_statement[0]] == ["AX", "VF", "VM", "VS"]
+    assert by_statement[3] == []
