@@ -478,7 +478,9 @@ class TestCachedAccess:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             Grant.objects.get(partner=partner, department=department).delete()
 
-        assert len(callbacks) == 1
+        # the partner's renewal (tenancy.services.partner_access_evict) and the announcement that the
+        # department's webhook subscribers may have changed (notifications.delivery.subscribers_changed)
+        assert len(callbacks) == 2
         assert api.get(probe_url(department)).status_code == 404
 
 
