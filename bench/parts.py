@@ -40,7 +40,6 @@ import platform
 import random
 import re
 import secrets
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -326,13 +325,7 @@ def measure_load(
     return rounds
 
 
-def medians(rounds: list[dict[str, WrkResult]], view: str) -> dict[str, float]:
-    runs = [r[view] for r in rounds]
-    return {
-        "requests_per_second": statistics.median(r.requests_per_second for r in runs),
-        "p50_ms": statistics.median(r.p50_ms for r in runs),
-        "p99_ms": statistics.median(r.p99_ms for r in runs),
-    }
+medians = common.medians
 
 
 # --- import ---------------------------------------------------------------------------------------

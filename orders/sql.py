@@ -347,12 +347,14 @@ def read_order(department_id: int, order_uuid: UUID | str) -> StoredOrder | None
 @cache
 def _customer_and_vehicle_sql() -> tuple[str, list[str], list[str]]:
     """The statement of :func:`customer_and_vehicle`, and the attnames of a customer's and a vehicle's columns."""
-    customer_fields = [field.attname for field in Customer._meta.concrete_fields]
-    vehicle_fields = [field.attname for field in Vehicle._meta.concrete_fields]
+    customer_columns = [(field.attname, field.column) for field in Customer._meta.concrete_fields]
+    vehicle_columns = [(field.attname, field.column) for field in Vehicle._meta.concrete_fields]
+    customer_fields = [name for name, _ in customer_columns]
+    vehicle_fields = [name for name, _ in vehicle_columns]
     columns = ", ".join(
-        [f'c."{Customer._meta.get_field(name).column}"' for name in customer_fields]
-        + [f'v."{Vehicle._meta.get_field(name).column}"' for name in vehicle_fields]
-        + [f'o."{Customer._meta.get_field(name).column}"' for name in customer_fields]
+        [f'c."{column}"' for _, column in customer_columns]
+        + [f'v."{column}"' for _, column in vehicle_columns]
+        + [f'o."{column}"' for _, column in customer_columns]
     )
     customers, vehicles = Customer._meta.db_table, Vehicle._meta.db_table
     statement = f"""

@@ -223,8 +223,13 @@ def _prepared_rows(data: dict[str, Any]) -> list[tuple[type[models.Model], list[
     held = _PREPARED.get(id(data))
     if held is not None and held[0] is data:
         return held[1]
-    rows = []
-    for model, part in ((Dealer, "dealer"), (Department, "department"), (Grant, "grant")):
+    rows: list[tuple[type[models.Model], list[str], list[Any]]] = []
+    models_and_parts: tuple[tuple[type[models.Model], str], ...] = (
+        (Dealer, "dealer"),
+        (Department, "department"),
+        (Grant, "grant"),
+    )
+    for model, part in models_and_parts:
         fields = [field for field in model._meta.concrete_fields if field.attname in data[part]]
         rows.append((model, [f.attname for f in fields], [f.to_python(data[part][f.attname]) for f in fields]))
     if len(_PREPARED) >= 1024:
@@ -238,6 +243,7 @@ def grant_from_json(data: dict[str, Any]) -> Grant:
     dealer, department, grant = (
         model.from_db("default", names, values) for model, names, values in _prepared_rows(data)
     )
+    assert isinstance(dealer, Dealer) and isinstance(department, Department) and isinstance(grant, Grant)
     department.dealer = dealer
     grant.department = department
     return grant

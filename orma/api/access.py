@@ -71,7 +71,7 @@ def read_access_state(
     near = near_cache() if credentials_key and generation_key and partner_tag else None
     sequence = 0
     if near is not None and near.poll():
-        held = [near.get(key) for key in (user_key, address_key, credentials_key, generation_key)]
+        held = [near.get(key) for key in (user_key, address_key, credentials_key, generation_key) if key]
         held.append(near.get(grant_key) if grant_key else None)
         if MISSING not in held:
             user_count, address_count, cached, generation, grant = held
