@@ -146,12 +146,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    # A persistent connection is checked with one "SELECT 1" round trip at the first query of each request, so
-    # no request fails on a connection the server dropped (a restart, an idle timeout). DB_CONN_HEALTH_CHECKS=0
-    # saves that round trip (the read of one order is one query): after a drop, the first request of each
-    # worker then answers 503 and Django replaces the connection.
+    # A persistent connection is checked with one "SELECT 1" round trip at the first query of a request, so no
+    # request fails on a connection the server dropped (a restart, an idle timeout); not when it answered a
+    # query less than DB_CONN_ALIVE_BYPASS_SECONDS ago (orma/db.py). DB_CONN_HEALTH_CHECKS=0 never checks:
+    # after a drop, the first request of each worker then answers 503 and Django replaces the connection.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = envbool("DB_CONN_HEALTH_CHECKS", True)
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint("DB_CONNECT_TIMEOUT", 3)
+# ...except for a connection that answered a query less than this many seconds ago (orma/db.py); 0 checks always.
+ORMA_DB_ALIVE_BYPASS_SECONDS = envfloat("DB_CONN_ALIVE_BYPASS_SECONDS", 0.5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (auth lockout counters, rate limits, credential cache) ----------------------------------

@@ -1,0 +1,110 @@
+"""Persistent connections (orma/db.py): the health check skipped for a connection that answered a moment ago,
+kept for one idle longer, and a dropped connection replaced either way."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import OperationalError, connection
+from django.test import override_settings
+
+from orma import db
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+class CountingChecks:
+    """Counts Django's health checks (``is_usable``: the ``SELECT 1``) on the default connection."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original = connection.is_usable
+
+        def counted() -> bool:
+            self.count += 1
+            return original()
+
+        monkeypatch.setattr(connection, "is_usable", counted)
+
+
+def one_request() -> None:
+    """What a request does to the connection: Django's signals around one query."""
+    request_started.send(sender=None)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    request_finished.send(sender=None)
+
+
+@pytest.fixture
+def reused_connection() -> None:
+    """A persistent, health-checked connection, as production has it, already open."""
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    connection.ensure_connection()
+    db.watch_answers(sender=None, connection=connection)  # as connection_created does on a new one
+    yield
+    connection.close()
+
+
+@pytest.mark.usefixtures("reused_connection")
+def test_a_connection_that_answered_within_the_window_is_not_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    one_request()
+    checks = CountingChecks(monkeypatch)
+    for _ in range(5):
+        one_request()
+    assert checks.count == 0
+
+
+@pytest.mark.usefixtures("reused_connection")
+@override_settings(ORMA_DB_ALIVE_BYPASS_SECONDS=0.05)
+def test_a_connection_idle_longer_than_the_window_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    one_request()
+    checks = CountingChecks(monkeypatch)
+    time.sleep(0.06)
+    one_request()
+    assert checks.count == 1
+    one_request()  # it has just answered again
+    assert checks.count == 1
+
+
+@pytest.mark.usefixtures("reused_connection")
+@override_settings(ORMA_DB_ALIVE_BYPASS_SECONDS=0)
+def test_a_window_of_zero_checks_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    one_request()
+    checks = CountingChecks(monkeypatch)
+    for _ in range(3):
+        one_request()
+    assert checks.count == 3
+
+
+def _drop_the_connection() -> None:
+    """The server ends this connection's session, as a restart or an idle timeout does."""
+    backend_pid = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+    time.sleep(0.05)
+
+
+@pytest.mark.usefixtures("reused_connection")
+@override_settings(ORMA_DB_ALIVE_BYPASS_SECONDS=0.05)
+def test_a_dropped_connection_idle_past_the_window_is_replaced_before_the_request_uses_it() -> None:
+    one_request()
+    _drop_the_connection()
+    time.sleep(0.06)
+    one_request()  # the check finds it dead and Django connects anew: no error
+
+
+@pytest.mark.usefixtures("reused_connection")
+@override_settings(ORMA_DB_ALIVE_BYPASS_SECONDS=60)
+def test_a_dropped_connection_within_the_window_fails_one_request_and_the_next_reconnects() -> None:
+    one_request()
+    _drop_the_connection()
+    request_started.send(sender=None)
+    with pytest.raises(OperationalError):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    request_finished.send(sender=None)  # Django closes a connection that failed
+    one_request()
