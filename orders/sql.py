@@ -29,6 +29,8 @@ from django.db import connection, models
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from orma.db import prepared_cursor
+
 from .models import Customer, Job, MlsLine, OrderHistory, OrderReference, RepairOrder, Vehicle
 from .persistence import JOB_LISTS, job_columns, line_columns
 
@@ -192,7 +194,7 @@ def _dumps(rows: list[dict[str, Any]]) -> str:
 def write_lines(repair_order: RepairOrder, order: dict[str, Any]) -> None:
     """Insert the order's jobs, their lines, its mls lines and references: one statement whatever the size."""
     parameters = {**_lines_parameters(order), "order": repair_order.pk}
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_write_lines_sql(), parameters)
 
 
@@ -244,11 +246,26 @@ def _positional(text: str) -> tuple[str, list[str]]:
 def _create_tail_sql() -> tuple[str, list[str]]:
     """What follows the header's INSERT (the CTE ``ro``) in :func:`insert_order`: the lines and the history row."""
     lines = _lines_ctes().replace("%(order)s", '(SELECT "id" FROM ro)')
+    # Each value cast to its column's type: bound on the server, a NULL (no partner, no user) arrives untyped,
+    # and an untyped value in a SELECT list would be taken as text.
+    typed = {
+        name: f"%({name})s::{OrderHistory._meta.get_field(field).cast_db_type(connection)}"
+        for name, field in (
+            ("version", "version"),
+            ("channel", "channel"),
+            ("partner", "partner"),
+            ("user", "user"),
+            ("actor", "actor"),
+            ("at", "at"),
+            ("changes", "changes"),
+            ("correlation_id", "correlation_id"),
+        )
+    }
     history = f"""history AS (
     INSERT INTO "{OrderHistory._meta.db_table}"
         ("repair_order_id", "version", "channel", "partner_id", "user_id", "actor", "at", "changes", "correlation_id")
-    SELECT "id", %(version)s, %(channel)s, %(partner)s, %(user)s, %(actor)s, %(at)s, %(changes)s::jsonb,
-        %(correlation_id)s
+    SELECT "id", {typed["version"]}, {typed["channel"]}, {typed["partner"]}, {typed["user"]}, {typed["actor"]},
+        {typed["at"]}, {typed["changes"]}, {typed["correlation_id"]}
     FROM ro
 )"""
     return _positional(lines + ",\n" + history + '\nSELECT "id" FROM ro')
@@ -272,7 +289,7 @@ def insert_order(repair_order: RepairOrder, order: dict[str, Any], history: dict
         "at": timezone.now(),
         "changes": json.dumps(history["changes"]),
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f'WITH ro AS ({header_sql} RETURNING "id"),\n{tail}',
             [*header_parameters, *(values[name] for name in names)],
@@ -302,7 +319,7 @@ def _delete_lines_sql() -> str:
 
 def delete_lines(repair_order: RepairOrder) -> None:
     """Remove the order's lines, jobs and references: one statement whatever the order's size."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_delete_lines_sql(), {"order": repair_order.pk})
 
 
@@ -335,7 +352,7 @@ class StoredOrder(NamedTuple):
 def read_order(department_id: int, order_uuid: UUID | str) -> StoredOrder | None:
     """The order of the department named ``order_uuid`` as the read answers it, or None: one statement,
     no model built (the ORM's compilation of the query alone cost more than PostgreSQL's answer)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_READ, [department_id, str(order_uuid)])
         row = cursor.fetchone()
     return None if row is None else StoredOrder(*row)
@@ -373,7 +390,7 @@ def customer_and_vehicle(
     none such: one statement where ``customer_get`` and ``vehicle_get`` were two ORM queries (their
     compilation cost a create more than PostgreSQL's answers)."""
     statement, customer_fields, vehicle_fields = _customer_and_vehicle_sql()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(statement, {"dealer": dealer_id, "customer": str(customer_uuid), "vehicle": str(vehicle_uuid)})
         row = cursor.fetchone()
     n, m = len(customer_fields), len(vehicle_fields)

@@ -7,6 +7,3 @@ class OrmaConfig(AppConfig):
 
     def ready(self) -> None:
         from .api import schema  # noqa: F401  (registers the OpenAPI authentication extension)
-        from .db import connect_signals
-
-        connect_signals()

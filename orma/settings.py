@@ -148,11 +148,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # A persistent connection is checked with one "SELECT 1" round trip at the first query of a request, so no
     # request fails on a connection the server dropped (a restart, an idle timeout); not when it answered a
-    # query less than DB_CONN_ALIVE_BYPASS_SECONDS ago (orma/db.py). DB_CONN_HEALTH_CHECKS=0 never checks:
+    # query less than DB_CONN_ALIVE_BYPASS_SECONDS ago (orma/postgresql). DB_CONN_HEALTH_CHECKS=0 never checks:
     # after a drop, the first request of each worker then answers 503 and Django replaces the connection.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = envbool("DB_CONN_HEALTH_CHECKS", True)
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = envint("DB_CONNECT_TIMEOUT", 3)
-# ...except for a connection that answered a query less than this many seconds ago (orma/db.py); 0 checks always.
+    # The hot hand-written statements (orma.db.prepared_cursor) are prepared after five runs on a connection;
+    # Django's own cursors bind on the client and are never prepared. 0 for a pooler in transaction mode.
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = envint("DB_PREPARE_THRESHOLD", 5) or None
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "orma.postgresql"  # Django's, checking a connection only after a pause
+# ...except for a connection that answered a query less than this many seconds ago (orma/postgresql); 0: always.
 ORMA_DB_ALIVE_BYPASS_SECONDS = envfloat("DB_CONN_ALIVE_BYPASS_SECONDS", 0.5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

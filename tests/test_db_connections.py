@@ -1,5 +1,5 @@
-"""Persistent connections (orma/db.py): the health check skipped for a connection that answered a moment ago,
-kept for one idle longer, and a dropped connection replaced either way."""
+"""Persistent connections (``orma.postgresql``): the health check skipped for a connection that answered a moment
+ago, kept for one idle longer, and a dropped connection replaced either way."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import time
 import psycopg
 import pytest
 from django.core.signals import request_finished, request_started
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections
 from django.test import override_settings
 
-from orma import db
+from orma.postgresql.base import DatabaseWrapper
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -41,9 +41,9 @@ def one_request() -> None:
 @pytest.fixture
 def reused_connection() -> None:
     """A persistent, health-checked connection, as production has it, already open."""
+    assert isinstance(connections["default"], DatabaseWrapper)  # what the settings name on PostgreSQL
     assert connection.settings_dict["CONN_HEALTH_CHECKS"]
     connection.ensure_connection()
-    db.watch_answers(sender=None, connection=connection)  # as connection_created does on a new one
     yield
     connection.close()
 

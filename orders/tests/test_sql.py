@@ -348,3 +348,36 @@ class TestCustomerAndVehicleAtOnce:
         assert answers[0] == answers[1]
         assert answers[0][0] == 400
         assert {e["errorCode"] for e in answers[0][1]["errors"]} == {"UNKNOWN_CUSTOMER", "UNKNOWN_VEHICLE"}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_prepared_statements_answer_as_the_orm_path(api, department, partner, monkeypatch):
+    """psycopg prepares a statement once it has run five times on a connection (``orma.db.prepared_cursor``):
+    the last of eight creates and reads ran prepared, and still store and answer what the ORM path does."""
+    from django.db import connection
+
+    other = DepartmentFactory(dealer=department.dealer)
+    GrantFactory(partner=partner, department=other)
+    customer = CustomerFactory(dealer=department.dealer)
+
+    def create_and_read(target: Any, number: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        body = minimal_body(customer, jobs=2, lines_per_job=2)
+        body["order"]["header"]["orderNumber"] = number
+        response = api.put(orders_url(target), body, format="json")
+        assert response.status_code == 201, response.content
+        order_uuid = response.json()["orderUUID"]
+        return stored_rows(RepairOrder.objects.get(uuid=order_uuid)), read_body(api, target, order_uuid)
+
+    for n in range(7):
+        create_and_read(department, f"WO-P{n}")
+    sql_rows, sql_body = create_and_read(department, "WO-P7")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any('INSERT INTO "orders_repairorder"' in statement for statement in prepared), prepared
+    assert any('"document"::text' in statement for statement in prepared), prepared
+    monkeypatch.setattr(sql, "on_postgresql", lambda: False)
+    orm_rows, orm_body = create_and_read(other, "WO-P7")
+    assert sql_rows == orm_rows
+    assert sql_body == orm_body
