@@ -12,6 +12,7 @@ which reads answer, can).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -36,6 +37,7 @@ from .models import (
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
+@functools.lru_cache(maxsize=4096)  # ~100 calls per create, all of a few hundred names (bounded: keys come from bodies)
 def column(api_name: str) -> str:
     """``laborSaleCustomer`` -> ``labor_sale_customer``; ``poLineID`` -> ``po_line_id``."""
     return _CAMEL.sub(r"_\1", api_name).lower()

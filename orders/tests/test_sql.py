@@ -381,3 +381,27 @@ def test_prepared_statements_answer_as_the_orm_path(api, department, partner, mo
     orm_rows, orm_body = create_and_read(other, "WO-P7")
     assert sql_rows == orm_rows
     assert sql_body == orm_body
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_header_insert_compiled_once_is_what_the_compiler_writes_per_order(department, monkeypatch):
+    """``insert_order`` compiles the header's INSERT once and prepares its values itself: the same text and values
+    as Django's compiler for an order, and an expression value left to the compiler."""
+    from django.db import connection
+    from django.db.models import Value
+    from django.db.models.sql import InsertQuery
+    from django.utils import timezone
+
+    instant = dt.datetime(2026, 12, 3, 9, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: instant)  # auto_now: both sides see the same instant
+    order = RepairOrder(department=department, order_number="WO-HEADER", version=3, document={"order": {"a": 1}})
+    statement, fields = sql._header_insert()
+    query = InsertQuery(RepairOrder)
+    query.insert_values(list(fields), [order])
+    [(compiled, compiled_values)] = query.get_compiler(connection=connection).as_sql()
+    values = sql._header_parameters(order, fields)
+    assert statement == compiled
+    assert [getattr(v, "obj", v) for v in values] == [getattr(v, "obj", v) for v in compiled_values]
+    order.order_number = Value("WO-EXPRESSION")
+    assert sql._header_parameters(order, fields) is None
