@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
-from django.db import connection as default_connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 @contextmanager
@@ -29,14 +30,23 @@ def prepared_cursor() -> Iterator[Any]:
     import psycopg
     from django.db.backends.postgresql.psycopg_any import register_tzloader
 
-    with default_connection.cursor() as cursor:  # Django's checks, connection and wrapper
-        client_side, server_side = cursor.cursor, psycopg.Cursor(default_connection.connection)
-        # as Django's create_cursor: the connection's time zone, when the connection's loader disagrees
-        loader = default_connection.connection.adapters.get_loader(
-            psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
-        )
-        if default_connection.timezone != loader.timezone:
-            register_tzloader(default_connection.timezone, server_side)
-        cursor.cursor = server_side
-        client_side.close()
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    # what Django's connection.cursor() does, without building the client-side cursor it would hand back
+    wrapper.close_if_health_check_failed()
+    wrapper.ensure_connection()
+    wrapper.validate_thread_sharing()
+    server_side = psycopg.Cursor(wrapper.connection)
+    # as Django's create_cursor: the connection's time zone, when the connection's loader disagrees
+    loader = wrapper.connection.adapters.get_loader(_timestamptz_oid(), psycopg.pq.Format.TEXT)
+    if wrapper.timezone != loader.timezone:
+        register_tzloader(wrapper.timezone, server_side)
+    cursor = wrapper.make_debug_cursor(server_side) if wrapper.queries_logged else wrapper.make_cursor(server_side)
+    with cursor:
         yield cursor
+
+
+@cache
+def _timestamptz_oid() -> int:
+    import psycopg
+
+    return psycopg.adapters.types["timestamptz"].oid
