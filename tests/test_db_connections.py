@@ -108,3 +108,35 @@ def test_a_dropped_connection_within_the_window_fails_one_request_and_the_next_r
             cursor.execute("SELECT 1")
     request_finished.send(sender=None)  # Django closes a connection that failed
     one_request()
+
+
+def test_insert_instance_stores_what_save_stores(department):
+    """``orma.db.insert_instance`` (the prepared INSERT a create writes its DMS push with) against ``save()``."""
+    import datetime as dt
+
+    from dms_adapters.models import DmsPush
+    from orders.models import RepairOrder
+    from orders.tests.factories import CustomerFactory
+    from orma.db import insert_instance
+
+    customer = CustomerFactory(dealer=department.dealer)
+    instant = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
+    first, second = (
+        RepairOrder.objects.create(
+            department=department, customer=customer, order_number=number, created_instant=instant, document={}
+        )
+        for number in ("RO-1", "RO-2")
+    )
+    pushes = []
+    for repair_order, write in ((first, insert_instance), (second, lambda push: push.save(force_insert=True))):
+        push = DmsPush(dealer=repair_order.department.dealer, repair_order=repair_order, version=4)
+        write(push)
+        assert push.pk is not None and not push._state.adding
+        pushes.append(push)
+    volatile = {"id", "repair_order_id", "dealer_id", "next_attempt_at", "pending_since", "created_at", "updated_at"}
+    stored = [
+        {k: v for k, v in DmsPush.objects.filter(pk=push.pk).values().get().items() if k not in volatile}
+        for push in pushes
+    ]
+    assert stored[0] == stored[1]
+    assert DmsPush.objects.get(pk=pushes[0].pk).created_at is not None  # auto_now_add applied
