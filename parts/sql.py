@@ -232,7 +232,8 @@ def catalogue_parts(
     )
     # Every table is reached by probing an index from the rows before it, never scanned: each seed is a
     # LATERAL lookup of one requested partId (or code) in the dealer's unique index, each step of a chain a
-    # primary-key lookup of the part before it, each part of the answer a primary-key lookup of a chain
+    # primary-key lookup of the successor a chain member names (each member carries it, so a current part
+    # costs no lookup of its own), each part of the answer a primary-key lookup of a chain
     # member and each stock row one of the store's unique index. ``LIMIT 1`` (``OFFSET 0`` for a code, which
     # may name several parts) keeps each subquery a per-row probe: PostgreSQL does not flatten such a
     # subquery into a join it could hash, nor push the outer dealer condition into it. Written as plain joins
@@ -249,22 +250,22 @@ def catalogue_parts(
     params: list[Any] = []
     if part_ids:
         seeds.append(
-            "SELECT s.id FROM unnest((SELECT %s::text[])) AS r(part_id) CROSS JOIN LATERAL"
-            f" (SELECT id FROM {table} WHERE dealer_id = %s AND part_id = r.part_id LIMIT 1) s"
+            "SELECT s.id, s.superseded_by_id FROM unnest((SELECT %s::text[])) AS r(part_id) CROSS JOIN LATERAL"
+            f" (SELECT id, superseded_by_id FROM {table} WHERE dealer_id = %s AND part_id = r.part_id LIMIT 1) s"
         )
         params += [part_ids, dealer_id]
     if codes:
         seeds.append(
-            "SELECT s.id FROM unnest((SELECT %s::text[]), (SELECT %s::text[])) AS r(brand_code, part_code)"
-            " CROSS JOIN LATERAL"
-            f" (SELECT id FROM {table} WHERE dealer_id = %s AND brand_code = r.brand_code"
+            "SELECT s.id, s.superseded_by_id FROM unnest((SELECT %s::text[]), (SELECT %s::text[]))"
+            " AS r(brand_code, part_code) CROSS JOIN LATERAL"
+            f" (SELECT id, superseded_by_id FROM {table} WHERE dealer_id = %s AND brand_code = r.brand_code"
             " AND part_code = r.part_code OFFSET 0) s"
         )
         params += [[b for b, _ in codes], [c for _, c in codes], dealer_id]
     sql = (
-        f"WITH RECURSIVE chain(id) AS ({' UNION '.join(seeds)}"
-        " UNION SELECT n.next FROM chain c CROSS JOIN LATERAL"
-        f"  (SELECT superseded_by_id AS next FROM {table} WHERE id = c.id LIMIT 1) n WHERE n.next IS NOT NULL)"
+        f"WITH RECURSIVE chain(id, next) AS ({' UNION '.join(seeds)}"
+        " UNION SELECT n.id, n.superseded_by_id FROM chain c CROSS JOIN LATERAL"
+        f"  (SELECT id, superseded_by_id FROM {table} WHERE id = c.next LIMIT 1) n WHERE c.next IS NOT NULL)"
         f" SELECT {_select_list(Part, 'p', _CATALOGUE_DEFERRED)}, s.id, s.on_hand, s.reserved"
         f"{', sc.percent, sc.fixed_net' if order_type else ''}{alternatives}"
         f" FROM unnest(ARRAY(SELECT id FROM chain)) AS k(id) CROSS JOIN LATERAL"
