@@ -292,6 +292,8 @@ def follow_supersession(start: Any, successor_of: Mapping[Any, Any]) -> Superses
     The one supersession-cycle check: the order path, price & availability, ``Part.clean`` (the admin)
     and the catalogue import all follow chains through it.
     """
+    if successor_of.get(start, start) is None:  # a current part (most of a basket): its chain is itself
+        return Supersession(start, (start,))
     chain = [start]
     seen = {start}
     current = start
