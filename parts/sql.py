@@ -155,10 +155,12 @@ def _select_list(model: type[models.Model], alias: str, deferred: frozenset[str]
 
 
 @functools.cache
-def _loader(model: type[models.Model], deferred: frozenset[str] = frozenset()) -> Callable[[Sequence[Any]], Any]:
+def _loader(model: type[models.Model], deferred: frozenset[str] = frozenset()) -> Callable[..., Any]:
     """What makes a model instance of a row of its columns (those ``_loaded`` answers, in order): converted as
     the ORM converts them (``from_db_value``, JSON), the other columns deferred as ``QuerySet.defer`` leaves
-    them. Worked out once per model and column set, so a row costs little more than ``Model.__init__``."""
+    them. Worked out once per model and column set, so a row costs little more than ``Model.__init__``.
+    ``listened``: whether init signals have listeners, asked once per statement by the caller
+    (:func:`_init_listened`); None asks for this row."""
     fields = _loaded(model, deferred)
     converters = tuple((i, f.from_db_value) for i, f in enumerate(fields) if hasattr(f, "from_db_value"))  # type: ignore[attr-defined]
     index = {f.attname: i for i, f in enumerate(fields)}
@@ -167,12 +169,12 @@ def _loader(model: type[models.Model], deferred: frozenset[str] = frozenset()) -
     alias = connection.alias
     new = object.__new__
 
-    def load(values: Sequence[Any]) -> Any:
+    def load(values: Sequence[Any], listened: bool | None = None) -> Any:
         row = list(values)
         for i, convert in converters:
             if row[i] is not None:
                 row[i] = convert(row[i], None, connection)
-        if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        if _init_listened(model) if listened is None else listened:
             if deferred:
                 row = [DEFERRED if i is None else row[i] for i in positions]
             return model.from_db(alias, names, row)
@@ -187,6 +189,11 @@ def _loader(model: type[models.Model], deferred: frozenset[str] = frozenset()) -
         return obj
 
     return load
+
+
+def _init_listened(model: type[models.Model]) -> bool:
+    """Whether anyone listens to the model's init signals (then rows are loaded through ``Model.from_db``)."""
+    return pre_init.has_listeners(model) or post_init.has_listeners(model)
 
 
 _CATALOGUE_DEFERRED = frozenset({"created_at", "updated_at"})  # never shown; a datetime parse per part
@@ -284,8 +291,9 @@ def catalogue_parts(
     parts = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        listened = _init_listened(Part)
         for row in cursor.fetchall():
-            part = load(row[:width])
+            part = load(row[:width], listened)
             part.stock_id, part.stock_on_hand, part.stock_reserved = row[width : width + 3]
             if order_type:
                 part.surcharge_percent, part.surcharge_fixed_net = row[width + 3 : width + 5]
@@ -307,5 +315,5 @@ def customers_with_discounts(*, dealer_id: int, customer_uuids: list[Any]) -> li
     width = len(fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, [dealer_id, list(customer_uuids)])
-        load = _loader(Customer)
-        return [(load(row[:width]), *row[width:]) for row in cursor.fetchall()]
+        load, listened = _loader(Customer), _init_listened(Customer)
+        return [(load(row[:width], listened), *row[width:]) for row in cursor.fetchall()]
