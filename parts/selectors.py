@@ -403,20 +403,23 @@ def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailabili
                 brand_code=part.brand_code, discount_group=part.discount_group, rules=discounts
             )
         answers.append(
-            PriceAvailability(
-                requested_part_id=item.part_id,
-                quantity=item.quantity,
-                priced_quantity=quantity,
-                part=part,
-                supersession=supersession,
-                successor=part if supersession.superseded and not supersession.cycle else None,
-                chain=(part.part_id,) if len(supersession.chain) == 1 else catalogue.chain_part_ids(supersession),
-                pricing=price_part(part=part, quantity=quantity, discounts=discounts, discount=discount),
-                stocked=stocked,
-                available=max(available, 0),
-                availability=rules.availability(stocked=stocked, available=available, quantity=quantity),
-                alternatives=offered_parts,
-                mandatory_vehicle_references=tuple(part.mandatory_vehicle_references or ()),
+            rules.built(
+                PriceAvailability,
+                {
+                    "requested_part_id": item.part_id,
+                    "quantity": item.quantity,
+                    "priced_quantity": quantity,
+                    "part": part,
+                    "supersession": supersession,
+                    "successor": part if supersession.superseded and not supersession.cycle else None,
+                    "chain": catalogue.chain_part_ids(supersession) if supersession.superseded else (part.part_id,),
+                    "pricing": price_part(part=part, quantity=quantity, discounts=discounts, discount=discount),
+                    "stocked": stocked,
+                    "available": max(available, 0),
+                    "availability": rules.availability(stocked=stocked, available=available, quantity=quantity),
+                    "alternatives": offered_parts,
+                    "mandatory_vehicle_references": tuple(part.mandatory_vehicle_references or ()),
+                },
             )
         )
     return answers
