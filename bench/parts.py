@@ -22,6 +22,11 @@ What is measured
 How to run
     .venv/bin/python bench/parts.py [--duration 5] [--connections 8] [--threads 2] [--rounds 3] [--warmup 1]
                                     [--workers 2] [--import-rows 100000] [--rss-rows 1000000] [--keep-db]
+                                    [--only basket,order,import]
+
+    ``--only`` runs some of it: ``basket`` the single part and the basket (the ratio's two views), ``order``
+    the yardstick, ``/bench/bare`` and the parts orders, ``import`` the import; results then go to
+    ``bench/results/parts-<parts>.json``, so a full run's ``parts.json`` is never overwritten by a partial one.
 
     Needs PostgreSQL, Redis and ``wrk``. The database, ``orma_parts_bench`` on 127.0.0.1:5432 unless
     ``DATABASE_URL`` names another (whose name must contain "bench"), is dropped and recreated, then
@@ -90,6 +95,8 @@ end
 """
 ORDER_SCRIPT = Path(__file__).resolve().parent / "lua" / "place_parts_order.lua"
 VIEWS = ("yardstick", "bare", "single", "basket", "order")
+# What ``--only`` names, and the load views each needs (run in VIEWS' order).
+ONLY = {"basket": ("single", "basket"), "order": ("yardstick", "bare", "order"), "import": ()}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -112,12 +119,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cache-url", default=common.DEFAULT_CACHE_URL, help="Redis for the cache (%(default)s)")
     parser.add_argument("--keep-db", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument(
+        "--only",
+        type=_only,
+        default=tuple(ONLY),
+        help=f"comma-separated parts of the run: {', '.join(ONLY)} (all); basket: the single part and the basket",
+    )
     args = parser.parse_args(argv)
     if min(args.duration, args.connections, args.threads, args.rounds, args.workers, args.import_rows) < 1:
         parser.error("--duration, --connections, --threads, --rounds, --workers and --import-rows must be >= 1")
     if args.catalogue < max(BASKET_PARTS, 4 * ORDER_LINES):
         parser.error(f"--catalogue must hold at least {max(BASKET_PARTS, 4 * ORDER_LINES)} parts")
     return args
+
+
+def _only(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in ONLY]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"expected some of {', '.join(ONLY)}, not {text!r}")
+    return names
+
+
+def views_of(only: tuple[str, ...]) -> tuple[str, ...]:
+    """The load views the parts of ``--only`` need, in VIEWS' order."""
+    wanted = {view for name in only for view in ONLY[name]}
+    return tuple(view for view in VIEWS if view in wanted)
 
 
 # --- data -----------------------------------------------------------------------------------------
@@ -223,7 +250,7 @@ def single_url(server: GunicornServer, fixture: Fixture) -> str:
 # --- checks before measuring ----------------------------------------------------------------------
 
 
-def verify(server: GunicornServer, fixture: Fixture) -> None:
+def verify(server: GunicornServer, fixture: Fixture, views: tuple[str, ...] = VIEWS) -> None:
     """The answers measured are the ones intended (the yardstick is checked by ``common.verify_yardstick``)."""
     common.expect_answer(server.url(BARE_PATH), 200, body={"ok": True}, label="bare view")
     status, content = common.http_get(single_url(server, fixture), fixture.auth)
@@ -235,6 +262,8 @@ def verify(server: GunicornServer, fixture: Fixture) -> None:
     basket = json.loads(content or b"{}")
     if status != 200 or len(basket.get("parts", [])) != BASKET_PARTS:
         raise BenchError(f"the basket: expected 200 with {BASKET_PARTS} parts, got {status}: {content[:300]!r}")
+    if "order" not in views:
+        return  # no order placed: a run of the basket alone leaves the stock rows as the import wrote them
     url = server.url(f"{fixture.base}/parts-orders")
     # the last orderable parts of the catalogue: what a random pick of the wrk script may draw
     body = order_body(fixture, orderable_parts(fixture)[-ORDER_LINES:])
@@ -271,7 +300,8 @@ def measure_load(
     scratch: Path,
     args: argparse.Namespace,
 ) -> list[dict[str, WrkResult]]:
-    """Warm the five views up, then alternate them; one {view: result} per round."""
+    """Warm the views of ``--only`` up (all five by default), then alternate them; one {view: result} per round."""
+    views = views_of(args.only)
     script = scratch / "post.lua"
     script.write_text(POST_SCRIPT)
     (scratch / "basket.json").write_text(json.dumps(basket_body(fixture), separators=(",", ":")))
@@ -310,12 +340,12 @@ def measure_load(
 
     if args.warmup > 0:
         print(f"warm-up: {args.warmup:g}s per view")
-        for view in VIEWS:
+        for view in views:
             run(view, args.warmup)
     rounds: list[dict[str, WrkResult]] = []
     for number in range(1, args.rounds + 1):
         results: dict[str, WrkResult] = {}
-        for view in VIEWS:
+        for view in views:
             results[view] = result = run(view, args.duration)
             print(
                 f"round {number}/{args.rounds}  {view:<9} {result.requests_per_second:>9.1f} req/s  "
@@ -395,7 +425,7 @@ def measure_import(env: dict[str, str], scratch: Path, args: argparse.Namespace)
     return results
 
 
-def count_queries(fixture: Fixture) -> dict[str, int]:
+def count_queries(fixture: Fixture, views: tuple[str, ...] = VIEWS) -> dict[str, int]:
     """SQL statements of one request of each endpoint, in-process (Django's test client, same settings and data)."""
     from django.db import connection
     from django.test import Client
@@ -422,6 +452,8 @@ def count_queries(fixture: Fixture) -> dict[str, int]:
     expected = {"single": 200, "basket": 200, "order": 201}
     counts: dict[str, int] = {}
     for name, request in requests.items():
+        if name not in views:
+            continue
         request()  # warm: credentials cached, nothing loaded lazily for the first time
         with CaptureQueriesContext(connection) as queries:
             response = request()
@@ -466,10 +498,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"yardstick: {args.workers} sync workers on {yardstick.base_url} (log {yardstick.log_path})")
             with server, yardstick:
                 common.verify_yardstick(yardstick)
-                verify(server, fixture)
+                verify(server, fixture, views_of(args.only))
                 rounds = measure_load(server, yardstick, fixture, scratch, args)
-            results["queries"] = count_queries(fixture)
-            results["import"] = measure_import(env, scratch, args)
+            results["queries"] = count_queries(fixture, views_of(args.only))
+            if "import" in args.only:
+                results["import"] = measure_import(env, scratch, args)
     finally:
         if fixture is not None:
             forget_partner(fixture.username)
@@ -479,19 +512,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             common.drop_database(database_url)
 
-    load: dict[str, Any] = {view: medians(rounds, view) for view in VIEWS}
-    load["basket_p50_ratio"] = load["basket"]["p50_ms"] / load["single"]["p50_ms"]
-    load["order_ratio"] = load["order"]["requests_per_second"] / load["yardstick"]["requests_per_second"]
-    load["order_ratio_to_orma_bare"] = load["order"]["requests_per_second"] / load["bare"]["requests_per_second"]
-    load["bare_spread"] = common.spread([r["yardstick"].requests_per_second for r in rounds])
+    load: dict[str, Any] = {view: medians(rounds, view) for view in views_of(args.only)}
+    goals = {}
+    if "basket" in args.only:
+        load["basket_p50_ratio"] = load["basket"]["p50_ms"] / load["single"]["p50_ms"]
+        goals["basket_p50_ratio"] = load["basket_p50_ratio"] <= GOAL_BASKET_P50_RATIO
+    if "order" in args.only:
+        load["order_ratio"] = load["order"]["requests_per_second"] / load["yardstick"]["requests_per_second"]
+        load["order_ratio_to_orma_bare"] = load["order"]["requests_per_second"] / load["bare"]["requests_per_second"]
+        load["bare_spread"] = common.spread([r["yardstick"].requests_per_second for r in rounds])
+        results["bare"] = {"yardstick": load["yardstick"], "orma": load["bare"]}
+        goals["order_ratio"] = load["order_ratio"] >= GOAL_ORDER_RATIO
     results["load"] = load
-    results["bare"] = {"yardstick": load["yardstick"], "orma": load["bare"]}
-    goals = {
-        "basket_p50_ratio": load["basket_p50_ratio"] <= GOAL_BASKET_P50_RATIO,
-        "order_ratio": load["order_ratio"] >= GOAL_ORDER_RATIO,
-        "import_rows_per_second": results["import"]["create"]["rows_per_second"] >= GOAL_IMPORT_ROWS_PER_SECOND,
-        "import_rss": results["import"]["create"]["peak_rss_mib"] < GOAL_IMPORT_RSS_MIB,
-    }
+    if "import" in args.only:
+        goals["import_rows_per_second"] = results["import"]["create"]["rows_per_second"] >= GOAL_IMPORT_ROWS_PER_SECOND
+        goals["import_rss"] = results["import"]["create"]["peak_rss_mib"] < GOAL_IMPORT_RSS_MIB
     results.update(
         {
             "goals": {
@@ -519,12 +554,17 @@ def main(argv: list[str] | None = None) -> int:
             "seconds": time.monotonic() - started,
         }
     )
-    path = common.write_results("parts", results)
-    print(
-        f"basket p50 {load['basket']['p50_ms']:.2f} ms = {load['basket_p50_ratio']:.2f} x single "
-        f"(goal <= {GOAL_BASKET_P50_RATIO:g}); place order {load['order']['requests_per_second']:.1f} req/s = "
-        f"{load['order_ratio']:.2f} x bare (goal >= {GOAL_ORDER_RATIO:g})"
-    )
+    path = common.write_results("parts" if args.only == tuple(ONLY) else "parts-" + "-".join(args.only), results)
+    if "basket" in args.only:
+        print(
+            f"basket p50 {load['basket']['p50_ms']:.2f} ms = {load['basket_p50_ratio']:.2f} x single "
+            f"(single p50 {load['single']['p50_ms']:.2f} ms; goal <= {GOAL_BASKET_P50_RATIO:g})"
+        )
+    if "order" in args.only:
+        print(
+            f"place order {load['order']['requests_per_second']:.1f} req/s = "
+            f"{load['order_ratio']:.2f} x bare (goal >= {GOAL_ORDER_RATIO:g})"
+        )
     print(f"results: {path}")
     missed = [name for name, met in goals.items() if not met]
     if missed:

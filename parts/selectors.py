@@ -274,17 +274,25 @@ def stock_of(part: Part) -> tuple[bool, int]:
 
 
 def price_part(
-    *, part: Part, quantity: int, discounts: Iterable[rules.DiscountRule], with_surcharge: bool = True
+    *,
+    part: Part,
+    quantity: int,
+    discounts: Iterable[rules.DiscountRule],
+    with_surcharge: bool = True,
+    discount: Decimal | None = None,
 ) -> rules.LinePricing:
-    """The customer's pricing of ``quantity`` of ``part`` (surcharge from the catalogue's annotations)."""
+    """The customer's pricing of ``quantity`` of ``part`` (surcharge from the catalogue's annotations);
+    ``discount``: what ``rules.discount_percent`` answers for this part and ``discounts``, when the caller has it."""
+    if discount is None:
+        discount = rules.discount_percent(
+            brand_code=part.brand_code, discount_group=part.discount_group, rules=discounts
+        )
     return rules.price_line(
         list_net=part.list_net_price,
         tax_rate=part.tax_rate,
         currency_code=part.currency_code,
         quantity=quantity,
-        discount=rules.discount_percent(
-            brand_code=part.brand_code, discount_group=part.discount_group, rules=discounts
-        ),
+        discount=discount,
         surcharge_percent=getattr(part, "surcharge_percent", None) if with_surcharge else None,
         surcharge_fixed_net=getattr(part, "surcharge_fixed_net", None) if with_surcharge else None,
     )
@@ -369,6 +377,10 @@ def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailabili
             else {}
         )
     discounts = basket.priced_customer.discounts if basket.priced_customer else ()
+    # Per basket, not per part: a customer's discount depends only on the part's brand and discount group,
+    # and a basket's parts share a few of those (rules.discount_percent walked every rule for each part).
+    discount_of: dict[tuple[str, str], Decimal] = {}
+    no_alternatives: list[Alternative] = []
     answers: list[PriceAvailability | UnknownPart] = []
     for entry in resolved:
         if isinstance(entry, UnknownPart):
@@ -377,23 +389,37 @@ def price_availability(*, store_id: int, basket: Basket) -> list[PriceAvailabili
         item, requested, supersession, part = entry
         stocked, available = stock_of(part)
         quantity = rules.priced_quantity(item.quantity, part.unit_of_sale)
-        offered = {a.part_id: a for a in alternatives.get(part.pk, []) + alternatives.get(requested.pk, [])}
-        offered.pop(part.part_id, None)
+        own, others = alternatives.get(part.pk, no_alternatives), alternatives.get(requested.pk, no_alternatives)
+        if own or others:
+            offered = {a.part_id: a for a in (own + others if others is not own else own)}
+            offered.pop(part.part_id, None)
+            offered_parts = tuple(offered.values())
+        else:
+            offered_parts = ()
+        group = (part.brand_code, part.discount_group)
+        discount = discount_of.get(group)
+        if discount is None:
+            discount = discount_of[group] = rules.discount_percent(
+                brand_code=part.brand_code, discount_group=part.discount_group, rules=discounts
+            )
         answers.append(
-            PriceAvailability(
-                requested_part_id=item.part_id,
-                quantity=item.quantity,
-                priced_quantity=quantity,
-                part=part,
-                supersession=supersession,
-                successor=part if supersession.superseded and not supersession.cycle else None,
-                chain=catalogue.chain_part_ids(supersession),
-                pricing=price_part(part=part, quantity=quantity, discounts=discounts),
-                stocked=stocked,
-                available=max(available, 0),
-                availability=rules.availability(stocked=stocked, available=available, quantity=quantity),
-                alternatives=tuple(offered.values()),
-                mandatory_vehicle_references=tuple(part.mandatory_vehicle_references or ()),
+            rules.built(
+                PriceAvailability,
+                {
+                    "requested_part_id": item.part_id,
+                    "quantity": item.quantity,
+                    "priced_quantity": quantity,
+                    "part": part,
+                    "supersession": supersession,
+                    "successor": part if supersession.superseded and not supersession.cycle else None,
+                    "chain": catalogue.chain_part_ids(supersession) if supersession.superseded else (part.part_id,),
+                    "pricing": price_part(part=part, quantity=quantity, discounts=discounts, discount=discount),
+                    "stocked": stocked,
+                    "available": max(available, 0),
+                    "availability": rules.availability(stocked=stocked, available=available, quantity=quantity),
+                    "alternatives": offered_parts,
+                    "mandatory_vehicle_references": tuple(part.mandatory_vehicle_references or ()),
+                },
             )
         )
     return answers

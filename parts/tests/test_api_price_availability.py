@@ -337,3 +337,92 @@ class TestScopesAndTenancy:
 
         assert pa(client, store, partId=part.part_id).status_code == 403
         assert basket(client, store, {"parts": [{"partId": part.part_id}]}).status_code == 403
+
+
+class TestBasketText:
+    """A basket's body is written as JSON text (``representations.basket_text``) when plain JSON is asked for:
+    byte for byte what DRF's renderer makes of ``basket_json``'s dicts, which a media type with parameters
+    (``indent``) still gets."""
+
+    @staticmethod
+    def _world(store, dealer):
+        """Parts that take every branch of a line: discount by group and by brand, JPY and KWD, a fractional
+        tax rate and unit of measure, a chain, a cycle, alternatives stocked or not, vehicle references, and
+        descriptions JSON must escape (quotes, a backslash, non-ASCII, U+2028)."""
+        customer = CustomerFactory(dealer=dealer)
+        CustomerDiscountFactory(customer=customer, brand_code="V", percent=Decimal("12.50"))
+        CustomerDiscountFactory(customer=customer, brand_code="", discount_group="BR", percent=Decimal("3.00"))
+        SurchargeFactory(dealer=dealer, order_type="VOR", percent=Decimal("5.00"), fixed_net=Decimal("1.10"))
+        SurchargeFactory(dealer=dealer, order_type="EMG", percent=None, fixed_net=Decimal("7.00"))
+        specs = [  # part_id, price, tax, currency, unit of sale, group, description, on hand (None: no stock row)
+            ("VT1", "10.00", "19", "EUR", 1, "", "Filter", 5),
+            ("VT2", "99.99", "19", "EUR", 1, "BR", 'Bremsbeläge "vorne" \\ links\u2028rechts', 0),
+            ("VT3", "1234", "10", "JPY", 2, "", "Ölfilter 日本", 3),
+            ("VT4", "1.2345", "7.5", "KWD", 1, "", "Tiny", None),
+            ("VT5", "120.00", "19", "EUR", 1, "", "Old", 4),
+            ("VT6", "130.00", "19", "EUR", 1, "", "New", 9),
+            ("VT7", "5.55", "19", "EUR", 1, "", "Loop A", 2),
+            ("VT8", "6.66", "19", "EUR", 1, "", "Loop B", 2),
+        ]
+        parts = {}
+        for part_id, price, tax, currency, unit, group, text, on_hand in specs:
+            parts[part_id] = PartFactory(
+                dealer=dealer,
+                part_id=part_id,
+                list_net_price=Decimal(price),
+                tax_rate=Decimal(tax),
+                currency_code=currency,
+                unit_of_sale=unit,
+                discount_group=group,
+                description=text,
+            )
+            if on_hand is not None:
+                StockFactory(department=store, part=parts[part_id], on_hand=on_hand, reserved=min(on_hand, 1))
+        parts["VT2"].mandatory_vehicle_references = ["VIN", "KEYNUMBER"]
+        parts["VT2"].unit_of_measure, parts["VT2"].unit_of_measure_value = "LITRE", Decimal("0.500")
+        parts["VT2"].save()
+        for old, new in (("VT5", "VT6"), ("VT7", "VT8"), ("VT8", "VT7")):
+            parts[old].superseded_by = parts[new]
+            parts[old].save()
+        parts["VT1"].alternatives.add(parts["VT2"], parts["VT4"])
+        parts["VT6"].alternatives.add(parts["VT1"])
+        return customer, parts
+
+    def test_it_writes_the_bytes_the_renderer_writes(self, api, store, dealer):
+        customer, parts = self._world(store, dealer)
+        quantities = (1, 3, 3, 2, 1, 1, 4, 1)
+        everything = [{"partId": part_id, "quantity": q} for part_id, q in zip(parts, quantities, strict=True)]
+        baskets = [
+            {"customerId": str(customer.uuid), "orderType": "VOR", "parts": [*everything, {"partId": "NOPE"}]},
+            {"customerId": str(customer.uuid), "orderType": "EMG", "parts": everything[::-1]},
+            {"customerId": str(customer.uuid), "orderType": "STK", "parts": everything},
+            {"parts": everything},
+            {"customerId": None, "orderType": None, "parts": [{"partId": "VT3", "quantity": 1}]},
+        ]
+        url = f"{base_url(store)}/price-availability"
+        for body in baskets:
+            text = api.post(url, body, format="json")
+            rendered = api.post(url, body, format="json", HTTP_ACCEPT="application/json; indent=0")
+
+            assert text.status_code == rendered.status_code == 200, text.content
+            assert text["Content-Type"] == rendered["Content-Type"] == "application/json"
+            assert text.content == rendered.content
+        lines = {line["partId"]: line for line in text.json()["parts"]} | {
+            line["partId"]: line for line in basket(api, store, baskets[0]).json()["parts"]
+        }
+        assert lines["VT2"]["part"]["description"] == 'Bremsbeläge "vorne" \\ links\u2028rechts'
+        assert b"\\u2028" in api.post(url, baskets[0], format="json").content  # escaped as the renderer does
+        assert lines["VT7"]["supersession"]["cycle"] is True
+        assert lines["NOPE"]["availability"] == "NOT_FOUND"
+
+    def test_an_indented_answer_is_still_the_renderers(self, api, store, dealer):
+        customer, _ = self._world(store, dealer)
+        body = {"customerId": str(customer.uuid), "parts": [{"partId": "VT1"}, {"partId": "VT5"}]}
+        url = f"{base_url(store)}/price-availability"
+
+        indented = api.post(url, body, format="json", HTTP_ACCEPT="application/json; indent=2")
+        plain = api.post(url, body, format="json")
+
+        assert indented.status_code == plain.status_code == 200
+        assert b"\n  " in indented.content and b"\n" not in plain.content
+        assert indented.json() == plain.json()

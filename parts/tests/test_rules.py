@@ -310,3 +310,23 @@ class TestPartsOrderRules:
         assert refused.value.problems[4].description == (
             "the supersession of part VW4 loops (VW4 → VW5 → VW4); ask the dealer"
         )
+
+
+def test_an_answer_built_without_init_equals_the_constructed_one():
+    from parts.rules import LinePricing, Price, Supersession, built
+
+    price = Price.of(Decimal("9.99"), Decimal("19"), "EUR")
+    pairs = [
+        (built(Supersession, {"final": 1, "chain": (1,), "cycle": False, "broken": False}), Supersession(1, (1,))),
+        (
+            built(
+                LinePricing,
+                {"list_unit": price, "customer_unit": price, "discount_percent": 0, "surcharge": None, "total": price},
+            ),
+            LinePricing(price, price, 0, None, price),
+        ),
+    ]
+    for answer, constructed in pairs:
+        assert answer == constructed and hash(answer) == hash(constructed) and repr(answer) == repr(constructed)
+    with pytest.raises(AttributeError):
+        pairs[0][0].final = 2  # still frozen

@@ -324,3 +324,67 @@ def test_a_catalogue_named_by_part_ids_and_by_codes_is_the_same_on_both_paths(mo
     assert by_statement == by_orm
     assert [p[0] for p in by_statement[0]] == ["AX", "VF", "VM", "VS"]
     assert by_statement[3] == []
+
+
+def test_a_successor_of_another_dealer_is_left_out_alike_on_both_paths(monkeypatch):
+    store = DepartmentFactory()
+    dealer = store.dealer
+    back = PartFactory(dealer=dealer, part_id="VB")
+    foreign = PartFactory(part_id="VX", superseded_by=back)  # another dealer's part on the chain
+    PartFactory(dealer=dealer, part_id="VA", superseded_by=foreign)
+
+    def load():
+        catalogue = selectors.catalogue_load(dealer_id=dealer.id, store_id=store.id, part_ids=["VA"])
+        return sorted((p.part_id, p.superseded_by_id) for p in catalogue.parts.values())
+
+    by_statement = load()
+    monkeypatch.setattr(sql, "in_use", lambda: False)
+
+    assert by_statement == load() == [("VA", foreign.pk), ("VB", None)]
+
+
+def _scans(plan):
+    """(node type, relation) of every node of an EXPLAIN (FORMAT JSON) plan, subplans included."""
+    yield plan["Node Type"], plan.get("Relation Name")
+    for child in plan.get("Plans", ()):
+        yield from _scans(child)
+
+
+@pytest.mark.parametrize("analysed", [False, True])
+def test_the_catalogue_statement_probes_indexes_whatever_the_statistics(analysed):
+    """A basket's statement reaches parts and stock by index lookups from the requested ids, whether or not the
+    tables were analysed (autovacuum may be off, or not yet run after an import), and its estimated cost stays
+    under ``jit_above_cost`` (JIT compiled the statement once a constant of 200 ids made the estimate huge)."""
+    store = DepartmentFactory()
+    dealer = store.dealer
+    parts = Part.objects.bulk_create(
+        Part(dealer=dealer, part_id=f"V{n:06d}", brand_code="V", part_code=f"{n:06d}", list_net_price=1)
+        for n in range(2000)
+    )
+    Stock.objects.bulk_create(Stock(department=store, part=part, on_hand=5) for part in parts)
+    for part, successor in zip(parts[:100], parts[100:200], strict=True):
+        part.superseded_by = successor
+    Part.objects.bulk_update(parts[:100], ["superseded_by"])
+    SurchargeFactory(dealer=dealer, order_type="VOR")
+    with connection.cursor() as cursor:
+        if analysed:
+            cursor.execute("ANALYZE parts_part, parts_stock")
+        with CaptureQueriesContext(connection) as queries:
+            loaded = sql.catalogue_parts(
+                dealer_id=dealer.id,
+                store_id=store.id,
+                part_ids=[p.part_id for p in parts[:200]],
+                codes=[("V", "000300")],
+                order_type="VOR",
+                with_alternatives=True,
+            )
+        cursor.execute("EXPLAIN (FORMAT JSON) " + queries.captured_queries[0]["sql"])
+        (explained,) = cursor.fetchone()
+        cursor.execute("SELECT current_setting('jit_above_cost')::float")
+        (jit_above_cost,) = cursor.fetchone()
+    plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
+
+    assert len(loaded) == 201
+    scans = {(kind, table) for kind, table in _scans(plan) if table in ("parts_part", "parts_stock")}
+    assert scans and {kind for kind, _ in scans} <= {"Index Scan", "Index Only Scan"}, scans
+    assert plan["Total Cost"] < jit_above_cost

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,7 +15,7 @@ from tenancy.choices import Scope
 from ... import selectors
 from .. import examples
 from .. import serializers as s
-from ..representations import basket_json, price_availability_json
+from ..representations import basket_json, basket_text, price_availability_json
 from .base import PartsFamilyView
 
 
@@ -45,11 +47,14 @@ class PriceAvailabilityView(PartsFamilyView):
         responses={200: s.PartsBasketResultSerializer},
         summary="Price & availability of a basket of up to 200 parts",
     )
-    def post(self, request: Request, enterpriseId: uuid.UUID, storeId: uuid.UUID) -> Response:
+    def post(self, request: Request, enterpriseId: uuid.UUID, storeId: uuid.UUID) -> HttpResponse:
         serializer = s.PartsBasketSerializer(data=request.data, context=self.serializer_context())
         serializer.is_valid(raise_exception=True)
         basket = serializer.validated_data
         answers = selectors.price_availability(store_id=self.store.id, basket=basket["basket"])
-        return Response(
-            basket_json(customer_uuid=basket.get("customerId"), order_type=basket.get("orderType"), answers=answers)
-        )
+        customer_uuid, order_type = basket.get("customerId"), basket.get("orderType")
+        if request.accepted_media_type == JSONRenderer.media_type:  # plain JSON: the text, no renderer
+            text = basket_text(customer_uuid=customer_uuid, order_type=order_type, answers=answers)
+            return HttpResponse(text.encode(), content_type=JSONRenderer.media_type)
+        # e.g. "application/json; indent=4": the renderer's own way
+        return Response(basket_json(customer_uuid=customer_uuid, order_type=order_type, answers=answers))
