@@ -155,6 +155,9 @@ else:
     # The hot hand-written statements (orma.db.prepared_cursor) are prepared after five runs on a connection;
     # Django's own cursors bind on the client and are never prepared. 0 for a pooler in transaction mode.
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = envint("DB_PREPARE_THRESHOLD", 5) or None
+    # No JIT: an OLTP statement whose row estimate ran high (a table not yet analysed) was compiled by LLVM
+    # for 1.4 s per request (parts' basket, issue 12); no statement of OrMa runs long enough to repay it.
+    DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["ENGINE"] = "orma.postgresql"  # Django's, checking a connection only after a pause
 # ...except for a connection that answered a query less than this many seconds ago (orma/postgresql); 0: always.

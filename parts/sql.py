@@ -31,6 +31,7 @@ from django.db.models.base import DEFERRED, ModelState
 from django.db.models.signals import post_init, pre_init
 
 from orders.models import Customer
+from orma.db import prepared_cursor
 
 from .models import (
     PARTS_ORDER_NUMBER_SEQUENCE,
@@ -84,7 +85,7 @@ def stock_reserve(wanted: dict[int, tuple[int, int]]) -> dict[int, tuple[int, in
     table = Stock._meta.db_table
     values = ", ".join(["(%s::bigint, %s::integer, %s::integer)"] * len(wanted))
     params = [value for stock_id, (quantity, unit) in sorted(wanted.items()) for value in (stock_id, quantity, unit)]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"WITH v(id, wanted, unit) AS (VALUES {values}),"
             f" locked AS (SELECT s.id, s.on_hand - s.reserved AS available FROM {table} s"
@@ -127,7 +128,7 @@ def parts_order_insert(
             f" SELECT o.id, v.* FROM o CROSS JOIN (VALUES {', '.join(tuples)}) AS v{returning})"
         )
     select = "SELECT -1, id, number FROM o" + (" UNION ALL SELECT position, id, NULL FROM l" if lines else "")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(" ".join(parts) + " " + select, params)
         answered = cursor.fetchall()
     line_at = {line.position: line for line in lines}
