@@ -7,6 +7,9 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
@@ -162,3 +165,29 @@ class ApiErrorMiddleware:
         if family_for_path(request.path) is None:
             return None
         return error_response_for_exception(request, exception)
+
+
+class _PagesOnly:
+    """Mixed into a Django middleware used by the pages only (the admin's sessions, user and messages): a
+    request under the API's prefixes skips it. Partner requests carry no session cookie, and DRF sets their
+    user itself; building a session store, a lazy user and a signed-cookie message storage cost every partner
+    request ~5 % of a read for nothing. Subclasses, so the admin's checks still find the middleware."""
+
+    get_response: Callable[[HttpRequest], HttpResponse]
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if family_for_path(request.path_info) is not None:
+            return self.get_response(request)
+        return super().__call__(request)  # type: ignore[misc]
+
+
+class SessionMiddleware(_PagesOnly, sessions.SessionMiddleware):
+    """Django's sessions, for the pages."""
+
+
+class AuthenticationMiddleware(_PagesOnly, auth.AuthenticationMiddleware):
+    """Django's ``request.user``, for the pages (partner views: DRF's authentication)."""
+
+
+class MessageMiddleware(_PagesOnly, messages.MessageMiddleware):
+    """Django's messages framework, for the pages."""
