@@ -36,7 +36,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -309,7 +309,7 @@ class _Reader:
                 continue
             yield line, dict(zip(columns, record, strict=True))
 
-    def records(self) -> Iterator[tuple[int, list[str]]]:
+    def records(self) -> Generator[tuple[int, list[str]], None, None]:
         """The file's records as the csv module reads them, with their physical line, blank lines left out."""
         try:
             with self.path.open(newline="", encoding="utf-8-sig") as handle:
