@@ -21,12 +21,14 @@ What is measured
 
 How to run
     .venv/bin/python bench/parts.py [--duration 5] [--connections 8] [--threads 2] [--rounds 3] [--warmup 1]
-                                    [--workers 2] [--import-rows 100000] [--rss-rows 1000000] [--keep-db]
+                                    [--workers 2] [--import-rows 1000000] [--update-rows 100000] [--keep-db]
                                     [--only basket,order,import]
 
     ``--only`` runs some of it: ``basket`` the single part and the basket (the ratio's two views), ``order``
     the yardstick, ``/bench/bare`` and the parts orders, ``import`` the import; results then go to
     ``bench/results/parts-<parts>.json``, so a full run's ``parts.json`` is never overwritten by a partial one.
+    ``--only import`` alone starts no server and no load catalogue, e.g. for a quick A/B of the importer:
+    ``--only import --import-rows 200000 --update-rows 0``.
 
     Needs PostgreSQL, Redis and ``wrk``. The database, ``orma_parts_bench`` on 127.0.0.1:5432 unless
     ``DATABASE_URL`` names another (whose name must contain "bench"), is dropped and recreated, then
@@ -466,8 +468,57 @@ def count_queries(fixture: Fixture, views: tuple[str, ...] = VIEWS) -> dict[str,
 # --- main -----------------------------------------------------------------------------------------
 
 
+def main_import(args: argparse.Namespace) -> int:
+    """``--only import``: the import's figures alone, in ``bench/results/parts-import.json``."""
+    common.check_redis(args.cache_url)
+    database_url = common.bench_database_url(DATABASE_NAME)
+    env = common.server_env(settings_module="bench.settings", database_url=database_url, cache_url=args.cache_url)
+    load_average = common.machine_load()
+    busy = common.busy_machine_warning(load_average)
+    if busy:
+        print(f"warning: {busy}", file=sys.stderr)
+    started = time.monotonic()
+    print(f"database: {database_url} (recreated)")
+    common.recreate_database(database_url)
+    try:
+        common.setup_django(env)
+        common.migrate()
+        with tempfile.TemporaryDirectory(prefix="orma-parts-bench-") as directory:
+            outcome = measure_import(env, Path(directory), args)
+    finally:
+        common.close_database_connections()
+        if args.keep_db:
+            print(f"database kept: {database_url}")
+        else:
+            common.drop_database(database_url)
+    create = outcome["create"]
+    goals = {
+        "import_rows_per_second": create["rows_per_second"] >= GOAL_IMPORT_ROWS_PER_SECOND,
+        "import_rss": create["peak_rss_mib"] < GOAL_IMPORT_RSS_MIB,
+    }
+    results = {
+        "import": outcome,
+        "goals": {
+            "import_rows_per_second_min": GOAL_IMPORT_ROWS_PER_SECOND,
+            "import_rss_mib_max": GOAL_IMPORT_RSS_MIB,
+            "met": goals,
+        },
+        "settings": vars(args),
+        "machine": {"cpus": os.cpu_count(), "load_average_before": load_average, "busy": busy},
+        "revision": common.git_revision(),
+        "seconds": time.monotonic() - started,
+    }
+    print(f"results: {common.write_results('parts-import', results)}")
+    missed = [name for name, met in goals.items() if not met]
+    if missed:
+        print(f"goals missed: {', '.join(missed)}", file=sys.stderr)
+    return 1 if args.strict and missed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.only == ("import",):  # no servers, no load catalogue
+        return main_import(args)
     common.require_wrk()
     common.check_redis(args.cache_url)
     database_url = common.bench_database_url(DATABASE_NAME)

@@ -17,10 +17,14 @@ transaction that is rolled back when any row is bad:
 On PostgreSQL a file is first tried whole and set-based (:class:`_SetBased`): its records, stripped, are
 copied by ``COPY`` into a temporary table, checked there by SQL that accepts only values the row-by-row checks
 accept and read alike, then upserted with their stock, linked and cycle-checked in a handful of
-statements; no Python work per row beyond the CSV reader, and nothing kept in memory. A file it does not
-vouch for (a row it cannot prove good, a repeated partId, an unknown reference, stock below what is
-reserved, a cycle, a NUL byte) is rolled back to a savepoint and imported by the three passes above,
-which decide and word every error: the report is the same whichever path ran. Elsewhere (SQLite) the
+statements; nothing kept in memory. A *plain* file (:class:`_PlainScan`: no quotes, no whitespace to
+strip, ...; what exports usually are) is parsed by PostgreSQL's own CSV reader, no Python work per row at
+all; any other file goes through the csv module. A dealer without parts (a first import) takes plain
+INSERTs with the ids drawn during the COPY, so each part is written once, with its successor, and its stock
+and alternatives without another lookup. A file it does not vouch for (a row it cannot prove good, a
+repeated partId, an unknown reference, stock below what is reserved, a cycle, a NUL byte, a record COPY
+refuses) is rolled back to a savepoint and imported by the three passes above, which decide and word
+every error: the report is the same whichever path ran. Elsewhere (SQLite) the
 passes' rows reach the database as multi-row ``VALUES``, on PostgreSQL by ``COPY`` into a temporary
 table. Line numbers are the file's physical lines (the header is line 1).
 """
@@ -32,13 +36,13 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, reset_queries, transaction
+from django.db import IntegrityError, connection, reset_queries, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -292,6 +296,9 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.columns: list[str] = []
+        self.delimiter = ","
+        self.plain = False  # see count_lines
+        self.data_start = 0
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         columns = None
@@ -302,11 +309,12 @@ class _Reader:
                 continue
             yield line, dict(zip(columns, record, strict=True))
 
-    def records(self) -> Iterator[tuple[int, list[str]]]:
+    def records(self) -> Generator[tuple[int, list[str]], None, None]:
         """The file's records as the csv module reads them, with their physical line, blank lines left out."""
         try:
             with self.path.open(newline="", encoding="utf-8-sig") as handle:
-                reader = csv.reader(handle, delimiter=_delimiter(handle.readline()))
+                self.delimiter = _delimiter(handle.readline())
+                reader = csv.reader(handle, delimiter=self.delimiter)
                 handle.seek(0)
                 header = next(reader, None)
                 self.columns = self.check_header(header)
@@ -342,16 +350,79 @@ class _Reader:
 
     def count_lines(self) -> tuple[int, bool]:
         """The file's lines, and whether it holds a NUL byte (PostgreSQL's text cannot: such a file takes
-        the row-by-row path, which reports the NUL on its row)."""
+        the row-by-row path, which reports the NUL on its row). Also notes in :attr:`plain` whether
+        PostgreSQL's own CSV parser reads the file's records exactly as the csv module and ``parse`` do
+        (see :func:`_plain`), and in :attr:`data_start` the byte offset of line 2."""
         lines, nul = 0, False
+        scan: _PlainScan | None = None
         try:
             with self.path.open("rb") as handle:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    if scan is None:
+                        end = chunk.find(b"\n")
+                        if end > 0:
+                            header = chunk[:end].decode("utf-8-sig", errors="replace")
+                            scan = _PlainScan(_delimiter(header))
+                            self.data_start = end + 1
+                        else:
+                            scan = _PlainScan(",")
+                            scan.plain = False
                     lines += chunk.count(b"\n")
                     nul = nul or b"\x00" in chunk
+                    scan.feed(chunk)
+                self.plain = scan is not None and scan.finish() and not nul
                 return lines, nul
         except OSError as error:
             raise ImportFileError(f"cannot read {self.path}: {error.strerror or error}") from None
+
+
+# Python's str.strip() removes these (str.isspace); PostgreSQL's CSV parser keeps every character.
+_WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+_OTHER_WHITESPACE = tuple(
+    c.encode() for c in _WHITESPACE if c not in " \t\n\r" and not c.encode().startswith(b"\xe2\x80")
+)
+_E2_80_WHITESPACE = re.compile(  # U+2000-U+200A, U+2028, U+2029, U+202F: not every E2 80 sequence (dashes, quotes)
+    b"\xe2\x80[" + re.escape(bytes(c.encode()[2] for c in _WHITESPACE if c.encode().startswith(b"\xe2\x80"))) + b"]"
+)
+
+
+class _PlainScan:
+    """Whether a file's bytes are *plain*: read by PostgreSQL's ``COPY ... (FORMAT csv)`` into exactly the
+    values the csv module reads, each already stripped. Plain: no quote character (the two parsers differ
+    on a quote inside a field), no NUL, no ``\\.`` (PostgreSQL's end-of-data marker), no blank line (the
+    csv module skips it, COPY refuses it), every CR part of a CRLF, and no whitespace that ``str.strip``
+    would remove: none next to a delimiter or a line end, no other kind of whitespace anywhere. A file
+    that is not plain is copied through the csv module instead; a plain file whose records COPY refuses
+    (a wrong number of fields, invalid UTF-8) goes to the row-by-row passes, which word the error."""
+
+    def __init__(self, delimiter: str) -> None:
+        d = delimiter.encode()
+        self.delimiter = d
+        self.plain = True
+        self.tail = b""
+        self.needles = [b'"', b"\x00", b"\\.", b"\n\n", b"\n\r\n", *_OTHER_WHITESPACE]
+        for space in (b" ", b"\t"):
+            if space != d:
+                self.needles += [space + d, d + space]
+            self.needles += [space + b"\n", b"\n" + space, space + b"\r"]
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.plain:
+            return
+        data = self.tail + chunk  # the previous chunk's last bytes: a needle may straddle the boundary
+        if any(needle in data for needle in self.needles):
+            self.plain = False
+        elif b"\xe2\x80" in data and _E2_80_WHITESPACE.search(data):
+            self.plain = False
+        elif data.count(b"\r") != data.count(b"\r\n") + data.endswith(b"\r"):
+            self.plain = False
+        self.tail = data[-3:]
+
+    def finish(self) -> bool:
+        """Whether the whole file was plain (a last line without a line end must not end in whitespace)."""
+        if self.tail.endswith((b" ", b"\r")) or (self.tail.endswith(b"\t") and self.delimiter != b"\t"):
+            self.plain = False
+        return self.plain
 
 
 def _delimiter(header_line: str) -> str:
@@ -397,7 +468,9 @@ class _Import:
                             with self.bar(total, "parts") as bar:
                                 _SetBased(self).run(bar)
                             return self.result
-                    except _NotClean:  # rolled back to the savepoint: the row-by-row passes report exactly
+                    # Rolled back to the savepoint: the row-by-row passes report exactly. An IntegrityError is a
+                    # repeated partId met by a fresh catalogue's plain INSERT (or a part created meanwhile).
+                    except (_NotClean, IntegrityError):
                         self.result, self.bad_lines = ImportResult(), set()
                 with self.bar(total, "parts") as bar:
                     self.read_rows(bar)
@@ -696,7 +769,8 @@ _CLEAN = (
     ("unitOfSale", "(r.{c} = '' OR CASE WHEN r.{c} ~ '^[0-9]{{1,9}}$' THEN r.{c}::integer >= 1 ELSE false END)"),
     ("weightKg", _number(3, _MAX_WEIGHT, optional=True)),
     ("supersededBy", "(r.{c} = '' OR (r.{c} ~ '^[!-{{}}~]+$' AND r.{c} <> r.\"partId\"))"),
-    ("alternatives", f"(r.{{c}} = '' OR (r.{{c}} ~ '{_LIST}'"
+    # the csv module refuses a field longer than its limit (the file "is not valid CSV"); COPY would take it
+    ("alternatives", f"(r.{{c}} = '' OR (char_length(r.{{c}}) <= {csv.field_size_limit()} AND r.{{c}} ~ '{_LIST}'"
                      " AND NOT r.\"partId\" = ANY(string_to_array(r.{c}, '|'))))"),
     ("mandatoryVehicleReferences", "r.{c} = ''"),
     ("discountGroup", "char_length(r.{c}) <= 20"),
@@ -732,6 +806,9 @@ class _SetBased:
     def run(self, bar: tqdm) -> None:
         run, reader = self.run_, self.run_.reader
         with connection.cursor() as cursor:
+            part = Part._meta.db_table
+            cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {part} WHERE dealer_id = %s)", [self.dealer_id])
+            self.fresh = bool(cursor.fetchone()[0])
             self.copy(cursor, bar)
             columns = reader.columns
             clean = " AND ".join(test.format(c=f'"{name}"') for name, test in _CLEAN if name in columns)
@@ -740,7 +817,6 @@ class _SetBased:
             else:
                 clean += " AND (r.\"quantityOnHand\" = '' OR r.\"quantityOnHand\" ~ '^[0-9]{1,9}$')"
             part = Part._meta.db_table
-            through = Part.alternatives.through._meta.db_table
             stock = Stock._meta.db_table
             refs = (
                 f'SELECT r."supersededBy" AS name FROM {self.TABLE} r WHERE r."supersededBy" <> \'\''
@@ -749,12 +825,8 @@ class _SetBased:
             )
             # Counts, not LIMIT 1: a LIMIT makes the planner pick a nested loop over the unindexed temporary
             # table (quadratic on a large file); a count is planned as the hash joins the whole file needs.
-            checks = [
+            checks: list[tuple[str, list[Any]]] = [
                 (f"SELECT count(*) FROM {self.TABLE} r WHERE NOT ({clean})", []),
-                (
-                    f'SELECT count(*) FROM (SELECT 1 FROM {self.TABLE} r GROUP BY r."partId" HAVING count(*) > 1) d',
-                    [],
-                ),
                 (
                     f"SELECT count(*) FROM ({refs}) x"
                     f' WHERE NOT EXISTS (SELECT 1 FROM {self.TABLE} r WHERE r."partId" = x.name)'
@@ -762,7 +834,16 @@ class _SetBased:
                     [self.dealer_id],
                 ),
             ]
-            if self.store_id is not None:
+            if not self.fresh:  # a fresh catalogue's INSERT meets a repeated partId as a unique violation
+                checks.insert(
+                    1,
+                    (
+                        f'SELECT count(*) FROM (SELECT 1 FROM {self.TABLE} r GROUP BY r."partId"'
+                        " HAVING count(*) > 1) d",
+                        [],
+                    ),
+                )
+            if self.store_id is not None and not self.fresh:
                 checks.append(
                     (
                         f"SELECT count(*) FROM {self.TABLE} r"
@@ -776,26 +857,40 @@ class _SetBased:
                 cursor.execute(statement, params)
                 if cursor.fetchone()[0]:
                     raise _NotClean()
-            self.upsert(cursor)
-            cursor.execute(
-                f"UPDATE {part} p SET superseded_by_id = s.id FROM {self.TABLE} r"
-                f' JOIN {part} s ON s.dealer_id = %s AND s.part_id = r."supersededBy"'
-                ' WHERE p.dealer_id = %s AND p.part_id = r."partId" AND r."supersededBy" <> \'\'',
-                [self.dealer_id, self.dealer_id],
-            )
-            cursor.execute(
-                f"INSERT INTO {through} (from_part_id, to_part_id) SELECT DISTINCT p.id, a.id FROM {self.TABLE} r"
-                " CROSS JOIN LATERAL unnest(string_to_array(r.alternatives, '|')) AS x(name)"
-                f' JOIN {part} p ON p.dealer_id = %s AND p.part_id = r."partId"'
-                f" JOIN {part} a ON a.dealer_id = %s AND a.part_id = x.name WHERE r.alternatives <> ''",
-                [self.dealer_id, self.dealer_id],
-            )
+            if self.fresh:
+                self.insert_fresh(cursor)
+            else:
+                self.upsert(cursor)
+                self.link(cursor)
         run.find_cycles()
         if run.result.errors or run.result.unreported:
             raise _NotClean()
 
+    def link(self, cursor: Any) -> None:
+        """Supersession and alternatives of an upserted file, looked up by partId."""
+        part, through = Part._meta.db_table, Part.alternatives.through._meta.db_table
+        cursor.execute(
+            f"UPDATE {part} p SET superseded_by_id = s.id FROM {self.TABLE} r"
+            f' JOIN {part} s ON s.dealer_id = %s AND s.part_id = r."supersededBy"'
+            ' WHERE p.dealer_id = %s AND p.part_id = r."partId" AND r."supersededBy" <> \'\'',
+            [self.dealer_id, self.dealer_id],
+        )
+        cursor.execute(
+            f"INSERT INTO {through} (from_part_id, to_part_id) SELECT DISTINCT p.id, a.id FROM {self.TABLE} r"
+            " CROSS JOIN LATERAL unnest(string_to_array(r.alternatives, '|')) AS x(name)"
+            f' JOIN {part} p ON p.dealer_id = %s AND p.part_id = r."partId"'
+            f" JOIN {part} a ON a.dealer_id = %s AND a.part_id = x.name WHERE r.alternatives <> ''",
+            [self.dealer_id, self.dealer_id],
+        )
+
     def copy(self, cursor: Any, bar: tqdm) -> None:
-        """COPY the file's records, each value stripped as ``parse`` strips it, with their lines."""
+        """COPY the file's records into the temporary table, each value stripped as ``parse`` strips it.
+
+        A plain file (:class:`_PlainScan`) is handed to PostgreSQL as it is, parsed by ``COPY ... (FORMAT
+        csv)``: no Python work per row. Any other file is read by the csv module, its values stripped in
+        Python. For a fresh catalogue each record draws its part's id from the parts' sequence as it is
+        copied, so the INSERTs that follow can link parts without looking them up again.
+        """
         reader = self.run_.reader
         records = reader.records()
         first = next(records, None)  # reads the header: the columns are known from here
@@ -803,34 +898,86 @@ class _SetBased:
         names = ", ".join(f'"{name}"' for name in columns)
         # Dropped at commit; an import inside a caller's transaction may find the previous one's table.
         cursor.execute(f"DROP TABLE IF EXISTS {self.TABLE}")
+        ident = ""
+        if self.fresh:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Part._meta.db_table])
+            ident = f"id bigint DEFAULT nextval('{cursor.fetchone()[0]}'), "
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {self.TABLE} (line integer, {', '.join(f'{n} text' for n in names.split(', '))})"
+            f"CREATE TEMPORARY TABLE {self.TABLE} ({ident}{', '.join(f'{n} text' for n in names.split(', '))})"
             " ON COMMIT DROP"
         )
-        width = len(columns)
-        with cursor.cursor.copy(f"COPY {self.TABLE} (line, {names}) FROM STDIN") as copy:
-            write = copy.write_row
-            for count, (line, record) in enumerate(itertools.chain([first] if first else [], records), 1):
-                if len(record) != width:
-                    raise _NotClean()
-                write((line, *[value.strip() for value in record]))
-                if count % 10_000 == 0:
-                    bar.update(10_000)
+        if reader.plain and first is not None:
+            records.close()
+            self.copy_parsed_by_postgresql(cursor, names, bar)
+        else:
+            self.copy_parsed_by_python(cursor, names, itertools.chain([first] if first else [], records), bar)
         cursor.execute(f"ANALYZE {self.TABLE}")
 
-    def upsert(self, cursor: Any) -> None:
-        """The parts in one statement (``INSERT ... ON CONFLICT DO UPDATE``), counting created and updated."""
-        run, table = self.run_, Part._meta.db_table
-        through = Part.alternatives.through._meta.db_table
-        # The file is the truth for the alternatives of the parts it lists (as the row-by-row pass does).
-        cursor.execute(
-            f"DELETE FROM {through} WHERE from_part_id IN (SELECT p.id FROM {table} p JOIN {self.TABLE} r"
-            ' ON p.dealer_id = %s AND p.part_id = r."partId")',
-            [self.dealer_id],
+    def copy_parsed_by_postgresql(self, cursor: Any, names: str, bar: tqdm) -> None:
+        from psycopg import Error as PsycopgError
+
+        reader = self.run_.reader
+        delimiter = reader.delimiter
+        literal = "E'\\t'" if delimiter == "\t" else f"'{delimiter}'"
+        statement = (
+            f"COPY {self.TABLE} ({names}) FROM STDIN (FORMAT csv, DELIMITER {literal}, FORCE_NOT_NULL ({names}))"
         )
-        stamp = run.stamp
+        try:
+            with cursor.cursor.copy(statement) as copy, reader.path.open("rb") as handle:
+                handle.seek(reader.data_start)
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    copy.write(chunk)
+                    bar.update(chunk.count(b"\n"))
+        except PsycopgError as error:  # a record COPY refuses (its width, invalid UTF-8): the passes word it
+            raise _NotClean() from error
+
+    def copy_parsed_by_python(
+        self, cursor: Any, names: str, records: Iterator[tuple[int, list[str]]], bar: tqdm
+    ) -> None:
+        width = len(self.run_.reader.columns)
+        with cursor.cursor.copy(f"COPY {self.TABLE} ({names}) FROM STDIN") as copy:
+            write = copy.write_row
+            for count, (_, record) in enumerate(records, 1):
+                if len(record) != width:
+                    raise _NotClean()
+                write([value.strip() for value in record])
+                if count % 10_000 == 0:
+                    bar.update(10_000)
+
+    def insert_fresh(self, cursor: Any) -> None:
+        """A dealer without parts: every row is new, with the id COPY drew for it. Plain INSERTs (no ON CONFLICT
+        to probe for, a repeated partId is a unique violation), each part written with its successor joined
+        in the same statement (no second pass updating a tenth of the rows), stock and alternatives by those
+        ids without looking parts up again."""
+        run, table = self.run_, Part._meta.db_table
+        selected = {**self.selected(), "id": "r.id", "superseded_by_id": "x.successor"}
+        columns = ["id", *_PART_COLUMNS, "superseded_by_id"]
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(columns)})"
+            f" SELECT {', '.join(selected[name] for name in columns)} FROM {self.TABLE} r"
+            f" LEFT JOIN (SELECT b.id, s.id AS successor FROM {self.TABLE} b JOIN {self.TABLE} s"
+            ' ON s."partId" = b."supersededBy" WHERE b."supersededBy" <> \'\') x ON x.id = r.id',
+            [self.dealer_id, run.stamp, run.stamp],
+        )
+        run.result.created = cursor.rowcount
+        if self.store_id is not None:
+            cursor.execute(
+                f"INSERT INTO {Stock._meta.db_table} (department_id, part_id, on_hand, reserved)"
+                f' SELECT %s, r.id, r."quantityOnHand"::integer, 0 FROM {self.TABLE} r'
+                " WHERE r.\"quantityOnHand\" <> ''",
+                [self.store_id],
+            )
+        cursor.execute(
+            f"INSERT INTO {Part.alternatives.through._meta.db_table} (from_part_id, to_part_id)"
+            f" SELECT DISTINCT r.id, a.id FROM {self.TABLE} r"
+            " CROSS JOIN LATERAL unnest(string_to_array(r.alternatives, '|')) AS x(name)"
+            f" JOIN {self.TABLE} a ON a.\"partId\" = x.name WHERE r.alternatives <> ''"
+        )
+
+    def selected(self) -> dict[str, str]:
+        """The SQL of each written column, from the temporary table's row ``r`` (values it has vouched for)."""
         references = self.column("mandatoryVehicleReferences")
-        selected = {
+        return {
             "dealer_id": "%s",
             "part_id": self.column("partId"),
             "brand_code": _sql_brand_code(self.column("brandCode")),
@@ -850,6 +997,19 @@ class _SetBased:
             "created_at": "%s",
             "updated_at": "%s",
         }
+
+    def upsert(self, cursor: Any) -> None:
+        """The parts in one statement (``INSERT ... ON CONFLICT DO UPDATE``), counting created and updated."""
+        run, table = self.run_, Part._meta.db_table
+        through = Part.alternatives.through._meta.db_table
+        # The file is the truth for the alternatives of the parts it lists (as the row-by-row pass does).
+        cursor.execute(
+            f"DELETE FROM {through} WHERE from_part_id IN (SELECT p.id FROM {table} p JOIN {self.TABLE} r"
+            ' ON p.dealer_id = %s AND p.part_id = r."partId")',
+            [self.dealer_id],
+        )
+        stamp = run.stamp
+        selected = self.selected()
         updated = [*_ALWAYS_UPDATED, *(n for column, n in _UPDATED_WHEN_GIVEN.items() if column in run.reader.columns)]
         cursor.execute(
             f"WITH written AS (INSERT INTO {table} ({', '.join(_PART_COLUMNS)})"

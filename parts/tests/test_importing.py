@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from orma.errors import DomainError, ErrorCode
+from parts import importing
 from parts.importing import COLUMNS, ImportFileError, parts_import
 from parts.models import Part, Stock
 from tenancy.tests.factories import DealerFactory, DepartmentFactory
@@ -327,3 +328,62 @@ class TestWhatSpreadsheetsWrite:
         assert (2, "GHOST: not a part of this file or of the dealer's catalogue") in issues
         assert (3, "NOWHERE: not a part of this file or of the dealer's catalogue") in issues
         assert Part.objects.count() == 0
+
+
+def _plain(data: bytes, delimiter: str = ",", chunk: int = 0) -> bool:
+    """Whether ``_PlainScan`` calls ``data`` plain, fed whole or in chunks of ``chunk`` bytes."""
+    scan = importing._PlainScan(delimiter)
+    for start in range(0, len(data), chunk or max(len(data), 1)):
+        scan.feed(data[start : start + (chunk or len(data))])
+    return scan.finish()
+
+
+class TestPlainFiles:
+    """PostgreSQL reads a plain file (``_PlainScan``) as the csv module does; anything else is not plain."""
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            b"a,b\nc,d\n",
+            b"a,b\r\nc,d\r\n",
+            b"a,b\nc,d",  # no line end after the last record
+            b"a,,b\n,c,\n",  # empty values
+            b"a,two words\n",  # inner spaces are kept by both
+            "a,Bremsbel\u00e4ge \u2013 vorn \u201eneu\u201c\n".encode(),  # umlauts, an en dash, quotation marks
+        ],
+    )
+    @pytest.mark.parametrize("chunk", [0, 1, 2, 3, 5])
+    def test_a_plain_file(self, data, chunk):
+        assert _plain(data, chunk=chunk)
+
+    @pytest.mark.parametrize(
+        "data",
+        [
+            b'a,"b"\n',  # quotes: the parsers differ on a quote inside a field
+            b"a,b\\.\n",  # PostgreSQL's end-of-data marker
+            b"a,b\n\nc,d\n",  # a blank line: skipped by the csv module, refused by COPY
+            b"a,b\r\n\r\nc,d\r\n",
+            b"a,b\rc,d\n",  # a CR that is not part of a CRLF
+            b"a,b\r",
+            b"a ,b\n",  # whitespace str.strip() removes
+            b"a, b\n",
+            b"a,b \n",
+            b"a,b\n c\n",
+            b"a,b\t\n",
+            b"a,b \r\n",
+            b"a,b ",
+            b"a,\x0bb\n",
+            "a,\u00a0b\n".encode(),  # no-break space
+            "a,b\u2003\n".encode(),  # em space
+            "a,b\u3000\n".encode(),  # ideographic space
+            b"a,\x00\n",
+        ],
+    )
+    @pytest.mark.parametrize("chunk", [0, 1, 2, 3])
+    def test_a_file_that_is_not_plain(self, data, chunk):
+        assert not _plain(data, chunk=chunk)
+
+    def test_the_tab_delimiter_is_no_whitespace_next_to_itself(self):
+        assert _plain(b"a\t\tb\n", "\t")
+        assert not _plain(b"a\t b\n", "\t")
+        assert not _plain(b"a;b \n", ";")

@@ -212,10 +212,29 @@ SECOND = [  # a re-import: updates, a new part, an existing part the file leaves
 ]
 
 
-def test_an_import_by_the_statements_stores_what_the_row_by_row_passes_store(monkeypatch, tmp_path):
-    paths: list[str] = []  # which passes wrote each import: the statements or the row-by-row passes
-    for name, cls in (("statements", importing._SetBased), ("rows", importing._Import)):
-        method = "upsert" if name == "statements" else "write_rows"
+FIRST_PLAIN = [row.replace('"Pads, front"', "Pads front").replace("  spaced  ", "spaced") for row in FIRST]
+SECOND_QUOTED = [SECOND[0].replace("Disc newer", '"Disc, newer"'), *SECOND[1:]]
+
+
+@pytest.mark.parametrize(
+    ("files", "copies"),
+    [
+        ((FIRST, SECOND), ["python", "postgresql"]),  # quoted and spaced values first, a plain re-import
+        ((FIRST_PLAIN, SECOND_QUOTED), ["postgresql", "python"]),
+    ],
+)
+def test_an_import_by_the_statements_stores_what_the_row_by_row_passes_store(monkeypatch, tmp_path, files, copies):
+    """A fresh catalogue (plain INSERTs) and a re-import (upsert), each file parsed by PostgreSQL (a plain
+    file) or by the csv module: the same rows as the row-by-row passes (SQLite's path) store."""
+    paths: list[str] = []  # which code wrote each import: the statements or the row-by-row passes, and how
+    hooks = (
+        (importing._SetBased, "insert_fresh", "fresh"),
+        (importing._SetBased, "upsert", "upsert"),
+        (importing._SetBased, "copy_parsed_by_postgresql", "postgresql"),
+        (importing._SetBased, "copy_parsed_by_python", "python"),
+        (importing._Import, "write_rows", "rows"),
+    )
+    for cls, method, name in hooks:
         original = getattr(cls, method)
         monkeypatch.setattr(cls, method, lambda self, *a, _o=original, _n=name: (paths.append(_n), _o(self, *a))[1])
     results = []
@@ -223,16 +242,72 @@ def test_an_import_by_the_statements_stores_what_the_row_by_row_passes_store(mon
         monkeypatch.setattr(sql, "in_use", lambda statements=statements: statements)
         store = DepartmentFactory()
         answers = []
-        for number, rows in enumerate((FIRST, SECOND)):
+        for number, rows in enumerate(files):
             path = tmp_path / f"{statements}-{number}.csv"
             path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
             paths.clear()
             answers.append(_import(path, store.dealer, store))
-            assert set(paths) == {"statements" if statements else "rows"}
+            expected = {("fresh", "upsert")[number], copies[number]} if statements else {"rows"}
+            assert set(paths) == expected
         results.append((answers, _catalogue(store.dealer, store)))
 
     assert results[0] == results[1]
     assert results[0][0] == [{"created": 5, "updated": 0, "errors": []}, {"created": 1, "updated": 2, "errors": []}]
+
+
+def test_a_fresh_catalogue_meeting_a_part_that_exists_is_imported_row_by_row(monkeypatch, tmp_path):
+    """A part created after the fresh-catalogue test (the admin, meanwhile): the plain INSERT's unique
+    violation rolls the statements back, and the row-by-row passes upsert the file."""
+    store = DepartmentFactory()
+    PartFactory(dealer=store.dealer, part_id="P2", description="old")
+    original = importing._SetBased.copy
+
+    def copy_as_if_fresh(self, cursor, bar):
+        self.fresh = True
+        return original(self, cursor, bar)
+
+    monkeypatch.setattr(importing._SetBased, "copy", copy_as_if_fresh)
+    path = tmp_path / "parts.csv"
+    path.write_text("\n".join([HEADER, *FIRST_PLAIN]) + "\n", encoding="utf-8")
+
+    assert _import(path, store.dealer, store) == {"created": 4, "updated": 1, "errors": []}
+    assert Part.objects.get(dealer=store.dealer, part_id="P2").description == "Disc new"
+    assert Part.objects.get(dealer=store.dealer, part_id="P1").superseded_by.part_id == "P2"
+
+
+def test_a_repeated_part_id_in_a_fresh_catalogue_is_reported_by_the_passes(tmp_path):
+    store = DepartmentFactory()
+    path = tmp_path / "parts.csv"
+    path.write_text("\n".join([HEADER, *FIRST_PLAIN, FIRST_PLAIN[1]]) + "\n", encoding="utf-8")
+    out = StringIO()
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the command's CommandError, its report in out
+        call_command(
+            "orma_import_parts", str(path), "--dealer", str(store.dealer.uuid), "--store", str(store.uuid),
+            "--json", "--no-progress", stdout=out,
+        )  # fmt: skip
+    report = json.loads(out.getvalue())
+    assert report["errors"] == [{"line": 7, "issue": "partId P2 repeats line 3"}]
+    assert not Part.objects.filter(dealer=store.dealer).exists()
+
+
+def test_a_plain_file_that_copy_refuses_is_imported_row_by_row_alike(tmp_path):
+    """A record of the wrong width in a plain file: PostgreSQL's COPY refuses it, the passes word it."""
+    store = DepartmentFactory()
+    path = tmp_path / "parts.csv"
+    path.write_text("\n".join([HEADER, *FIRST_PLAIN[:2], "P9,VW,9,Short,1", *FIRST_PLAIN[2:]]) + "\n")
+    out = StringIO()
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the command's CommandError, its report in out
+        call_command(
+            "orma_import_parts", str(path), "--dealer", str(store.dealer.uuid), "--store", str(store.uuid),
+            "--json", "--no-progress", stdout=out,
+        )  # fmt: skip
+    report = json.loads(out.getvalue())
+    assert report == {
+        "created": 0,
+        "updated": 0,
+        "errors": [{"line": 4, "issue": "the row has 5 fields, the header has 15"}],
+    }
+    assert not Part.objects.filter(dealer=store.dealer).exists()
 
 
 def test_a_file_the_statements_do_not_vouch_for_is_imported_row_by_row_alike(tmp_path):
