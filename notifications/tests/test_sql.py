@@ -125,3 +125,57 @@ def test_the_subscribers_by_hand_are_the_orm_s_subscribers(django_assert_max_num
     assert sorted(_subscribers_postgresql(EventType.ORDER_UPDATED, elsewhere.pk)) == sorted(
         _subscribers_orm(EventType.ORDER_UPDATED, elsewhere.pk)
     )
+
+
+def test_the_claim_s_lock_and_count_by_hand_answer_what_the_orm_answers(django_assert_max_num_queries):
+    import uuid
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from notifications.delivery import (
+        _claim_subscription_orm,
+        _claim_subscription_postgresql,
+        _in_flight_orm,
+        _in_flight_postgresql,
+    )
+    from notifications.models import DeliveryStatus
+    from notifications.tests.factories import pending_delivery
+
+    base = timezone.now()
+    live, ran_out = base + timedelta(minutes=1), base - timedelta(seconds=1)
+    free, capped, empty = SubscriptionFactory(), SubscriptionFactory(), SubscriptionFactory()
+    batch = uuid.uuid4()
+    for _ in range(2):  # one batch of two rows: one request in flight
+        pending_delivery(capped, status=DeliveryStatus.SENDING, lease_until=live, attempt_token=batch)
+    pending_delivery(capped, status=DeliveryStatus.SENDING, lease_until=live, attempt_token=None)  # counts alone
+    pending_delivery(capped, status=DeliveryStatus.SENDING, lease_until=ran_out, attempt_token=uuid.uuid4())
+    pending_delivery(free, status=DeliveryStatus.SENDING, lease_until=live, attempt_token=uuid.uuid4())
+    rung = {
+        "due": pending_delivery(free),
+        "not due": pending_delivery(free, next_attempt_at=base + timedelta(seconds=5)),
+        "lease ran out": pending_delivery(free, status=DeliveryStatus.SENDING, lease_until=ran_out),
+        "held": pending_delivery(free, status=DeliveryStatus.SENDING, lease_until=live),
+        "delivered": pending_delivery(free, status=DeliveryStatus.DELIVERED),
+        "capped, due": pending_delivery(capped),
+    }
+    now = timezone.now()  # every row written: the due ones are due
+    answers = {}
+    for cap in (2, 3):
+        for name, delivery in [*rung.items(), ("missing", None)]:
+            delivery_id = delivery.pk if delivery is not None else 10**9
+            with transaction.atomic():
+                through_orm = _claim_subscription_orm(delivery_id, now, cap)
+            with django_assert_max_num_queries(1):  # (outside a transaction: no BEGIN counted)
+                through_sql = _claim_subscription_postgresql(delivery_id, now, cap)
+            assert through_sql == through_orm, (name, cap)
+            answers[name, cap] = through_sql
+    # each subscription has 2 requests in flight (a batch of two rows, a row without a token; a lease ran out)
+    assert answers["due", 3] == answers["lease ran out", 3] == free.pk and answers["due", 2] is None
+    assert answers["not due", 3] is answers["held", 3] is answers["delivered", 3] is answers["missing", 3] is None
+    assert answers["capped, due", 2] is None and answers["capped, due", 3] == capped.pk
+    for subscription, in_flight in ((free, 2), (capped, 2), (empty, 0)):
+        with django_assert_max_num_queries(1):
+            through_sql = _in_flight_postgresql(subscription.pk, now)
+        assert through_sql == _in_flight_orm(subscription.pk, now) == in_flight
