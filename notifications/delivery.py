@@ -72,6 +72,10 @@ BATCH_SIZE = 16
 # A batch sends its next request only while the lease outlasts that request's deadline by this much (the time
 # to write the outcome): no row is still being sent when its lease lets another worker take it.
 LEASE_MARGIN_SECONDS = 1.0
+# A request in flight this long is an endpoint's hang, not its answer: a subscription whose every slot is held by
+# one rings no doorbell for a new delivery (``event_record``). Healthy endpoints answer within milliseconds; a
+# busy subscription's full batches ring for what waits when they end (``_ring_after``), so a slow one loses none.
+HELD_REQUEST_SECONDS = 1.0
 # ``Subscription.last_success_at`` is written at most this often while all goes well.
 LAST_SUCCESS_PRECISION = timedelta(minutes=1)
 
@@ -240,14 +244,18 @@ def event_record(
         occurred_at=timezone.now(),
     )
     write = _event_write_postgresql if connection.vendor == "postgresql" else _event_write_orm
-    for subscription_id, delivery_id in write(event, [subscription_id for subscription_id, _ in wanting]):
-        doorbell.ring(delivery_id, subscription_id=subscription_id)
+    for subscription_id, delivery_id, held in write(event, [subscription_id for subscription_id, _ in wanting]):
+        # A subscription whose every slot is held by a request that hangs could not take it: no doorbell (the
+        # batch that frees a slot rings for its oldest waiting delivery, later events ring, and the sweep).
+        if not held:
+            doorbell.ring(delivery_id, subscription_id=subscription_id)
     return event
 
 
-def _event_write_orm(event: Event, subscription_ids: list[int]) -> list[tuple[int, int]]:
+def _event_write_orm(event: Event, subscription_ids: list[int]) -> list[tuple[int, int, bool]]:
     """The event and one PENDING delivery per subscription, through the ORM (two INSERTs); answers
-    (subscription id, delivery id) of each. PostgreSQL: :func:`_event_write_postgresql`."""
+    (subscription id, delivery id, False) of each: this path does not ask whether the subscription's slots
+    are held (it always rings; the embedded default has one worker). PostgreSQL: :func:`_event_write_postgresql`."""
     event.save(force_insert=True)
     now = event.occurred_at
     deliveries = Delivery.objects.bulk_create(
@@ -261,12 +269,14 @@ def _event_write_orm(event: Event, subscription_ids: list[int]) -> list[tuple[in
         )
         for subscription_id in subscription_ids
     )
-    return [(delivery.subscription_id, delivery.pk) for delivery in deliveries]
+    return [(delivery.subscription_id, delivery.pk, False) for delivery in deliveries]
 
 
-def _event_write_postgresql(event: Event, subscription_ids: list[int]) -> list[tuple[int, int]]:
+def _event_write_postgresql(event: Event, subscription_ids: list[int]) -> list[tuple[int, int, bool]]:
     """What :func:`_event_write_orm` writes, in one statement (``notifications.sql.EVENT_WITH_DELIVERIES``):
-    the create holding its locks pays one round trip instead of two."""
+    the create holding its locks pays one round trip instead of two. Answers (subscription id, delivery id,
+    held) of each, ``held`` when every slot of the subscription is taken by a request in flight for
+    :data:`HELD_REQUEST_SECONDS` or more (an endpoint that hangs)."""
     fields = {field.name: field for field in Event._meta.fields}
 
     def prepared(name: str, value: Any) -> Any:
@@ -285,13 +295,19 @@ def _event_write_postgresql(event: Event, subscription_ids: list[int]) -> list[t
                 "now": prepared("occurred_at", event.occurred_at),
                 "subscription_ids": subscription_ids,
                 "uuids": [uuid.uuid4() for _ in subscription_ids],
+                # a batch's lease runs from its claim: claimed HELD_REQUEST_SECONDS ago or more
+                "held_since": prepared(
+                    "occurred_at",
+                    event.occurred_at + timedelta(seconds=settings.ORMA_WEBHOOK_LEASE_SECONDS - HELD_REQUEST_SECONDS),
+                ),
+                "max_in_flight": settings.ORMA_WEBHOOK_MAX_IN_FLIGHT,
             },
         )
         rows = cursor.fetchall()
     event.pk = rows[0][0]
     event._state.adding = False
     event._state.db = connection.alias
-    return [(subscription_id, delivery_id) for _, delivery_id, subscription_id in rows]
+    return [(subscription_id, delivery_id, held) for _, delivery_id, subscription_id, held in rows]
 
 
 def deliveries_requeue(deliveries: QuerySet[Delivery]) -> int:

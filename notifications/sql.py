@@ -4,7 +4,8 @@
   transaction. The ORM needs two (the event's INSERT for its id, then the deliveries' INSERT), and a create
   pays each round trip while it holds its locks (issue 10: what writing the events adds to a create).
   ``notifications.delivery._event_write_orm`` is the same write through the ORM; a test feeds both the
-  same input on PostgreSQL and compares the stored rows.
+  same input on PostgreSQL and compares the stored rows. Its RETURNING also tells, per subscription, whether
+  every slot is held by a request that hangs, at no extra round trip (the ORM's path always rings).
 - :data:`SUBSCRIBERS`: who may hear of a department's events, asked whenever a process does not hold the answer
   (issue 10: what the events add to a create). The ORM's queryset
   (``notifications.delivery._department_subscribers_orm``, which SQLite runs) spends about 0.9 ms building and
@@ -23,7 +24,10 @@
 from __future__ import annotations
 
 # The event's row, then one PENDING delivery per subscription id (with its uuid, made in Python like the ORM's
-# default), all referencing it; answers the event's id and each delivery's id with its subscription's.
+# default), all referencing it; answers the event's id and each delivery's id with its subscription's, and
+# whether every slot of that subscription is held by a request in flight since before ``held_since`` (claimed
+# that long ago: an endpoint that hangs). Such a delivery rings no doorbell (``delivery.event_record``): no
+# claim could take it, and its doorbell cost the worker a claim turned away at the event's rate.
 EVENT_WITH_DELIVERIES = """
 WITH event AS (
     INSERT INTO notifications_event (uuid, type, department_id, subject_key, data, document, occurred_at)
@@ -39,7 +43,13 @@ SELECT 'PENDING', 0, %(now)s, NULL, NULL, %(now)s, '', %(now)s, %(now)s, wanted.
 FROM event, unnest(%(subscription_ids)s::bigint[], %(uuids)s::uuid[]) WITH ORDINALITY
      AS wanted (subscription_id, uuid, position)
 ORDER BY wanted.position
-RETURNING event_id, id, subscription_id
+RETURNING event_id, id, subscription_id,
+    (SELECT count(DISTINCT coalesce(sending.attempt_token, sending.uuid))
+     FROM notifications_delivery AS sending
+     WHERE sending.subscription_id = notifications_delivery.subscription_id
+       AND sending.status = 'SENDING'
+       AND sending.lease_until > %(now)s
+       AND sending.lease_until <= %(held_since)s) >= %(max_in_flight)s AS held
 """
 
 
