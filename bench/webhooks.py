@@ -14,13 +14,20 @@ What is measured
        plain ``requests.post`` loop of the same body to the same endpoint, in the same run. Goal: >= 0.5x.
     3. Commit -> first attempt: events at ``--rate`` (20) per second for ``--seconds`` (10), each committed
        alone; from the event's commit (timed here) to its first attempt's ``started_at``. Goal: p99 <= 200 ms.
-    4. Isolation: a healthy partner's events at ``--rate``, commit -> DELIVERED, undisturbed, then with another
+    4. Isolation: a healthy partner's events at ``--rate``, commit -> DELIVERED, undisturbed, and with another
        partner's endpoint hanging (every request held until the timeout) at the same rate. Goal: the p99
-       within 10 % of the undisturbed one. Run with ``--pool prefork --slots 2`` to see the other shape.
+       within 10 % of the undisturbed one. After a warm-up, ``--isolation-rounds`` (3) rounds of each
+       condition, alternated (alone, beside, beside, alone, ...), each beside round with a fresh hanging
+       subscription, disabled and released at its end; each p99 is of all its condition's deliveries (600 by
+       default), and ``per_round`` keeps every round's. Until 2026-12-03 it was one round of each, alone first
+       (right after the worker started, when run alone) then beside: the two met different machine loads, and a
+       p99 of 200 deliveries is their second slowest. Run with ``--pool prefork --slots 2`` to see the other
+       shape.
 
 How to run
     .venv/bin/python bench/webhooks.py [--pool threads] [--slots 2] [--isolation-slots 16] [--creates 300]
-                                       [--deliveries 2000] [--rate 20] [--seconds 10] [--keep-db] [--strict]
+                                       [--isolation-rounds 3] [--deliveries 2000] [--rate 20] [--seconds 10]
+                                       [--keep-db] [--strict]
                                        [--only create,throughput,first-attempt,isolation] [--batch-size N]
                                        [--doorbell-thread 0|1]
 
@@ -73,6 +80,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--isolation-rounds", type=int, default=3, help="rounds of each condition of the isolation run (default 3)"
+    )
     parser.add_argument("--hang-timeout", type=float, default=15.0, help="ORMA_WEBHOOK_TIMEOUT_SECONDS (15)")
     parser.add_argument("--batch-size", type=int, default=None, help="ORMA_WEBHOOK_BATCH_SIZE (the setting's default)")
     parser.add_argument(
@@ -303,22 +313,62 @@ def delivered_latencies(committed: dict[int, float]) -> list[float]:
     return [max(0.0, (delivered.timestamp() - committed[pk]) * 1000) for pk, delivered in rows]
 
 
-def measure_isolation(world: dict[str, Any], healthy: Any, hanging: Any, rate: float, seconds: float) -> dict[str, Any]:
+def measure_isolation(
+    world: dict[str, Any], healthy: Any, hanging: Any, rate: float, seconds: float, rounds: int
+) -> dict[str, Any]:
+    """The healthy partner's commit -> DELIVERED alone and beside a hanging endpoint, in ``rounds`` rounds of
+    each, alternated (alone, beside, beside, alone, ...) after a warm-up, so that both conditions meet the
+    machine's load alike; the p99s are of every round's deliveries of a condition together.
+
+    Each "beside" round starts with a fresh hanging subscription (its first doorbells take the cap's slots,
+    the others are turned away) and ends with it disabled and its held requests released, so that the next
+    "alone" round is undisturbed."""
+    from notifications.delivery import subscription_disable
+    from notifications.models import Delivery, DeliveryStatus, SubscriptionNotice
     from notifications.tests.receiver import Reply
 
-    good = subscription_for(world, healthy.url)
-    bad = subscription_for(world, hanging.url)
     hanging.script = lambda request: Reply(hang=True)
-    alone = paced(world, [good], rate, seconds, "iso-alone")
-    wait_delivered(list(alone), timeout=60, what="undisturbed")
-    disturbed = paced(world, [good, bad], rate, seconds, "iso-hang")
-    wait_delivered(list(disturbed), timeout=120, what="beside a hanging endpoint")
-    undisturbed_ms, disturbed_ms = describe(delivered_latencies(alone)), describe(delivered_latencies(disturbed))
+    # the worker's threads open their connections (database, endpoint) before anything is measured
+    warm = paced(world, [subscription_for(world, healthy.url)], rate, min(seconds, 3.0), "iso-warm")
+    wait_delivered(list(warm), timeout=60, what="warm-up")
+    latencies: dict[str, list[float]] = {"alone": [], "beside": []}
+    per_round: list[dict[str, Any]] = []
+    held_most = 0
+    for number in range(rounds):
+        for condition in ("alone", "beside") if number % 2 == 0 else ("beside", "alone"):
+            good = subscription_for(world, healthy.url)
+            subscriptions = [good]
+            if condition == "beside":
+                hanging.hold()
+                hanging.max_concurrent = hanging.concurrent  # this round's (0: the last round's were released)
+                bad = subscription_for(world, hanging.url)
+                subscriptions.append(bad)
+            committed = paced(world, subscriptions, rate, seconds, f"iso-{number}-{condition}")
+            wait_delivered(list(committed), timeout=120, what=f"{condition} (round {number + 1})")
+            measured = delivered_latencies(committed)
+            latencies[condition] += measured
+            per_round.append({"condition": condition, **describe(measured)})
+            if condition == "beside":
+                per_round[-1]["hanging_max_concurrent"] = hanging.max_concurrent
+                held_most = max(held_most, hanging.max_concurrent)
+                subscription_disable(
+                    subscription_id=bad.pk, kind=SubscriptionNotice.Kind.DISABLED_FAILING, reason="bench round over"
+                )
+                hanging.release()
+                deadline = time.monotonic() + 30
+                sending = Delivery.objects.filter(subscription=bad, status=DeliveryStatus.SENDING)
+                while hanging.concurrent or sending.exists():
+                    if time.monotonic() > deadline:
+                        raise BenchError("the hanging endpoint's requests did not end after their release")
+                    time.sleep(0.1)
+    undisturbed_ms, disturbed_ms = describe(latencies["alone"]), describe(latencies["beside"])
     return {
+        "rounds": rounds,
         "undisturbed_ms": undisturbed_ms,
         "disturbed_ms": disturbed_ms,
         "p99_ratio": disturbed_ms["p99"] / undisturbed_ms["p99"],
-        "hanging_max_concurrent": hanging.max_concurrent,
+        "per_round": per_round,
+        "hanging_max_concurrent": held_most,  # the most it held at once in a round
     }
 
 
@@ -419,7 +469,9 @@ def main(argv: list[str] | None = None) -> int:
                 results["first_attempt_ms"] = measure_first_attempt(world, endpoint, args.rate, args.seconds)
             if "isolation" in parts:
                 print("isolation: a healthy partner alone, then beside a hanging endpoint ...")
-                results["isolation"] = measure_isolation(world, endpoint, hanging, args.rate, args.seconds)
+                results["isolation"] = measure_isolation(
+                    world, endpoint, hanging, args.rate, args.seconds, args.isolation_rounds
+                )
         except (BenchError, ProcessStartError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -72,6 +72,10 @@ BATCH_SIZE = 16
 # A batch sends its next request only while the lease outlasts that request's deadline by this much (the time
 # to write the outcome): no row is still being sent when its lease lets another worker take it.
 LEASE_MARGIN_SECONDS = 1.0
+# A request in flight this long is an endpoint's hang, not its answer: a subscription whose every slot is held by
+# one rings no doorbell for a new delivery (``event_record``). Healthy endpoints answer within milliseconds; a
+# busy subscription's full batches ring for what waits when they end (``_ring_after``), so a slow one loses none.
+HELD_REQUEST_SECONDS = 1.0
 # ``Subscription.last_success_at`` is written at most this often while all goes well.
 LAST_SUCCESS_PRECISION = timedelta(minutes=1)
 
@@ -240,14 +244,18 @@ def event_record(
         occurred_at=timezone.now(),
     )
     write = _event_write_postgresql if connection.vendor == "postgresql" else _event_write_orm
-    for subscription_id, delivery_id in write(event, [subscription_id for subscription_id, _ in wanting]):
-        doorbell.ring(delivery_id, subscription_id=subscription_id)
+    for subscription_id, delivery_id, held in write(event, [subscription_id for subscription_id, _ in wanting]):
+        # A subscription whose every slot is held by a request that hangs could not take it: no doorbell (the
+        # batch that frees a slot rings for its oldest waiting delivery, later events ring, and the sweep).
+        if not held:
+            doorbell.ring(delivery_id, subscription_id=subscription_id)
     return event
 
 
-def _event_write_orm(event: Event, subscription_ids: list[int]) -> list[tuple[int, int]]:
+def _event_write_orm(event: Event, subscription_ids: list[int]) -> list[tuple[int, int, bool]]:
     """The event and one PENDING delivery per subscription, through the ORM (two INSERTs); answers
-    (subscription id, delivery id) of each. PostgreSQL: :func:`_event_write_postgresql`."""
+    (subscription id, delivery id, False) of each: this path does not ask whether the subscription's slots
+    are held (it always rings; the embedded default has one worker). PostgreSQL: :func:`_event_write_postgresql`."""
     event.save(force_insert=True)
     now = event.occurred_at
     deliveries = Delivery.objects.bulk_create(
@@ -261,12 +269,14 @@ def _event_write_orm(event: Event, subscription_ids: list[int]) -> list[tuple[in
         )
         for subscription_id in subscription_ids
     )
-    return [(delivery.subscription_id, delivery.pk) for delivery in deliveries]
+    return [(delivery.subscription_id, delivery.pk, False) for delivery in deliveries]
 
 
-def _event_write_postgresql(event: Event, subscription_ids: list[int]) -> list[tuple[int, int]]:
+def _event_write_postgresql(event: Event, subscription_ids: list[int]) -> list[tuple[int, int, bool]]:
     """What :func:`_event_write_orm` writes, in one statement (``notifications.sql.EVENT_WITH_DELIVERIES``):
-    the create holding its locks pays one round trip instead of two."""
+    the create holding its locks pays one round trip instead of two. Answers (subscription id, delivery id,
+    held) of each, ``held`` when every slot of the subscription is taken by a request in flight for
+    :data:`HELD_REQUEST_SECONDS` or more (an endpoint that hangs)."""
     fields = {field.name: field for field in Event._meta.fields}
 
     def prepared(name: str, value: Any) -> Any:
@@ -285,13 +295,19 @@ def _event_write_postgresql(event: Event, subscription_ids: list[int]) -> list[t
                 "now": prepared("occurred_at", event.occurred_at),
                 "subscription_ids": subscription_ids,
                 "uuids": [uuid.uuid4() for _ in subscription_ids],
+                # a batch's lease runs from its claim: claimed HELD_REQUEST_SECONDS ago or more
+                "held_since": prepared(
+                    "occurred_at",
+                    event.occurred_at + timedelta(seconds=settings.ORMA_WEBHOOK_LEASE_SECONDS - HELD_REQUEST_SECONDS),
+                ),
+                "max_in_flight": settings.ORMA_WEBHOOK_MAX_IN_FLIGHT,
             },
         )
         rows = cursor.fetchall()
     event.pk = rows[0][0]
     event._state.adding = False
     event._state.db = connection.alias
-    return [(subscription_id, delivery_id) for _, delivery_id, subscription_id in rows]
+    return [(subscription_id, delivery_id, held) for _, delivery_id, subscription_id, held in rows]
 
 
 def deliveries_requeue(deliveries: QuerySet[Delivery]) -> int:
@@ -396,22 +412,12 @@ def _claim(delivery_id: int, knobs: DeliverySettings) -> Batch | None:
         # event rate) is not locked at all: its doorbell costs that one statement, and it neither waits for nor
         # holds up the claims of the subscription's row. That count is of the statement's snapshot, taken before
         # any wait for the lock, so it only turns away; the count that lets a claim go is the one after the lock.
-        subscription_id = (
-            Subscription.objects.select_for_update(no_key=True, of=("self",))
-            .filter(pk=Subquery(Delivery.objects.filter(outbox.due(now), pk=delivery_id).values("subscription_id")))
-            .alias(seen_in_flight=Coalesce(Subquery(in_flight_of(OuterRef("pk"), now)), 0))
-            .filter(seen_in_flight__lt=knobs.max_in_flight)
-            .order_by()
-            .values_list("pk", flat=True)
-            .first()
-        )
+        postgresql = connection.vendor == "postgresql"
+        claim_subscription = _claim_subscription_postgresql if postgresql else _claim_subscription_orm
+        subscription_id = claim_subscription(delivery_id, now, knobs.max_in_flight)
         if subscription_id is None:
             return None
-        in_flight = (
-            Delivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.SENDING, lease_until__gt=now)
-            .order_by()
-            .aggregate(n=in_flight_requests())["n"]
-        )
+        in_flight = (_in_flight_postgresql if postgresql else _in_flight_orm)(subscription_id, now)
         if in_flight >= knobs.max_in_flight:
             return None
         # The rung delivery first (the lowest id taken), then the subscription's next due ones after it: older
@@ -440,6 +446,46 @@ def _claim(delivery_id: int, knobs: DeliverySettings) -> Batch | None:
         lease_until=lease_until,
         slot_was_last=in_flight + 1 >= knobs.max_in_flight,
     )
+
+
+def _claim_subscription_orm(delivery_id: int, now: datetime, max_in_flight: int) -> int | None:
+    """The claim's first step: the rung delivery's subscription locked, when the delivery is due and the
+    statement's snapshot sees the subscription below its cap; None otherwise (no lock then). PostgreSQL:
+    :func:`_claim_subscription_postgresql`."""
+    return (
+        Subscription.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk=Subquery(Delivery.objects.filter(outbox.due(now), pk=delivery_id).values("subscription_id")))
+        .alias(seen_in_flight=Coalesce(Subquery(in_flight_of(OuterRef("pk"), now)), 0))
+        .filter(seen_in_flight__lt=max_in_flight)
+        .order_by()
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _claim_subscription_postgresql(delivery_id: int, now: datetime, max_in_flight: int) -> int | None:
+    """:func:`_claim_subscription_orm` in ``notifications.sql.CLAIM_SUBSCRIPTION``: every doorbell pays it, and
+    building and compiling the queryset cost ~20 times the statement's own time."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.CLAIM_SUBSCRIPTION, {"delivery_id": delivery_id, "now": now, "max_in_flight": max_in_flight})
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _in_flight_orm(subscription_id: int, now: datetime) -> int:
+    """The subscription's requests in flight now (live leases). PostgreSQL: :func:`_in_flight_postgresql`."""
+    return int(
+        Delivery.objects.filter(subscription_id=subscription_id, status=DeliveryStatus.SENDING, lease_until__gt=now)
+        .order_by()
+        .aggregate(n=in_flight_requests())["n"]
+    )
+
+
+def _in_flight_postgresql(subscription_id: int, now: datetime) -> int:
+    """:func:`_in_flight_orm` in ``notifications.sql.IN_FLIGHT``."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.IN_FLIGHT, {"subscription_id": subscription_id, "now": now})
+        return int(cursor.fetchone()[0])
 
 
 # --- one attempt -----------------------------------------------------------------------------------

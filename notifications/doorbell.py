@@ -8,32 +8,21 @@
   stale doorbell per batch queued ahead of fresh ones after a burst: issue 10's first-attempt p99). Any other
   full batch rings for what follows it (``delivery._ring_after``), and the sweep for anything left: a doorbell
   is a hint, never the only way.
-- Off the request's thread: with a real broker the publishes are handed to one publisher thread per process,
-  so a create does not wait for the broker's round trip (nor for kombu's work) after its commit. A process
-  that exits first publishes what is still queued (``atexit``); one that dies loses those doorbells, which
-  costs one sweep, as a lost task always did. With Celery eager (the tests' in-process mode) the publish runs
-  at once, in the caller's thread.
+- Off the request's thread: with a real broker the publishes are handed to a publisher thread of the process
+  (``orma.outbox.Publisher``, one of its own beside the outbox's), so a create does not wait for the broker's
+  round trip (nor for kombu's work) after its commit. A process that exits first publishes what is still
+  queued (``atexit``); one that dies loses those doorbells, which costs one sweep, as a lost task always did.
+  With Celery eager (the tests' in-process mode) the publish runs at once, in the caller's thread.
 """
 
 from __future__ import annotations
 
-import atexit
-import logging
-import os
-import queue
 import threading
 from collections import defaultdict
-from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from orma import outbox
-
-logger = logging.getLogger("notifications")
-
-# How long a process that exits waits for its queued doorbells to go out.
-EXIT_DRAIN_SECONDS = 2.0
 
 
 class _Transaction:
@@ -87,55 +76,7 @@ def _publish(delivery_ids: list[int], *, heads: bool = False) -> None:
     if not delivery_ids:
         return
     task = deliver_run if heads else deliver
-    if task.app.conf.task_always_eager or not settings.ORMA_WEBHOOK_DOORBELL_THREAD:
-        for delivery_id in delivery_ids:
-            outbox._publish(task, delivery_id)
-        return
-    _publisher.put(task, delivery_ids)
+    _publisher.hand_over([(task, delivery_id) for delivery_id in delivery_ids])
 
 
-class _Publisher:
-    """One daemon thread per process that publishes the doorbells handed to it, in order."""
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Any, list[int]]] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._pid = 0
-        self._idle = threading.Event()
-        self._idle.set()
-
-    def put(self, task: Any, delivery_ids: list[int]) -> None:
-        if self._pid != os.getpid():  # first use, or a forked child: a thread of its own
-            with self._lock:
-                if self._pid != os.getpid():
-                    self._queue = queue.SimpleQueue()
-                    self._idle = threading.Event()
-                    threading.Thread(target=self._run, name="webhook-doorbells", daemon=True).start()
-                    self._pid = os.getpid()
-        self._idle.clear()
-        self._queue.put((task, delivery_ids))
-
-    def _run(self) -> None:
-        while True:
-            try:
-                task, delivery_ids = self._queue.get(timeout=0.5)
-            except queue.Empty:
-                self._idle.set()
-                continue
-            for delivery_id in delivery_ids:
-                try:
-                    outbox._publish(task, delivery_id)  # never raises for the broker: logs, pauses
-                except Exception:  # anything else must not end the thread: the sweep rings for the row
-                    logger.exception("could not ring for delivery %s", delivery_id)
-            if self._queue.empty():
-                self._idle.set()
-
-    def drain(self, timeout: float = EXIT_DRAIN_SECONDS) -> bool:
-        """Wait until what was handed over is published (at exit); True when it was."""
-        if self._pid != os.getpid():
-            return True
-        return self._idle.wait(timeout)
-
-
-_publisher = _Publisher()
-atexit.register(_publisher.drain)
+_publisher = outbox.Publisher("webhook-doorbells", setting="ORMA_WEBHOOK_DOORBELL_THREAD")

@@ -148,6 +148,11 @@ class Delivery(OutboxRow):
                 name="delivery_open_per_object",
                 condition=Q(status__in=["PENDING", "SENDING"]),
             ),
+            # the requests in flight of a subscription (the claim's cap, the create's "every slot held"): only the
+            # SENDING rows, a handful per subscription, never its whole history
+            models.Index(
+                fields=["subscription", "lease_until"], name="delivery_in_flight", condition=Q(status="SENDING")
+            ),
             # the sweep: due or lease expired
             models.Index(
                 fields=["next_attempt_at", "id"], name="delivery_due", condition=Q(status__in=["PENDING", "SENDING"])

@@ -207,6 +207,11 @@ def ring(task: Any, row_id: int) -> None:
     current.rung.append((task, row_id))
 
 
+def _hand_over(rung: list[tuple[Any, int]]) -> None:
+    """Publish these doorbells, in this thread or through the outbox's publisher thread (:class:`Publisher`)."""
+    _publisher.hand_over(rung)
+
+
 class _Doorbells:
     """The doorbells one transaction rang, handed over together once it commits."""
 
@@ -221,47 +226,52 @@ class _Doorbells:
 _local = threading.local()
 
 
-def _in_this_thread(task: Any) -> bool:
-    """Whether ``task``'s doorbells are published by the caller: eager Celery runs the task right here (the
-    tests' in-process mode), a stand-in has no Celery app, and the thread can be switched off."""
-    app = getattr(task, "app", None)
-    return app is None or app.conf.task_always_eager or not settings.ORMA_OUTBOX_DOORBELL_THREAD
+class Publisher:
+    """One daemon thread per process (named ``name``) that publishes the doorbells handed to it, in order.
 
-
-def _hand_over(rung: list[tuple[Any, int]]) -> None:
-    """Publish these doorbells, in this thread or through the publisher thread (see :func:`_in_this_thread`)."""
-    later = []
-    for task, row_id in rung:
-        if _in_this_thread(task):
-            _publish(task, row_id)
-        else:
-            later.append((task, row_id))
-    if later:
-        _publisher.put(later)
-
-
-class _Publisher:
-    """One daemon thread per process that publishes the doorbells handed to it, in order.
-
-    A process that exits first publishes what is still queued (``atexit``, for a while); one that dies loses
-    those doorbells, which costs one sweep, as a lost task always did.
+    The outbox's own doorbells go through :data:`_publisher`; a family with doorbells of its own (the webhooks',
+    ``notifications.doorbell``) holds another, so neither waits behind the other's. ``setting`` names the
+    boolean setting that switches the thread off (then the caller publishes). A process that exits first
+    publishes what is still queued (``atexit``, for a while); one that dies loses those doorbells, which costs
+    one sweep, as a lost task always did.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str, *, setting: str) -> None:
+        self.name = name
+        self.setting = setting
         self._queue: queue.SimpleQueue[list[tuple[Any, int]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._done = threading.Condition()
         self._unpublished = 0  # hand-overs not yet published, under ``_done``
         self._pid = 0
+        atexit.register(self.drain)
+
+    def in_this_thread(self, task: Any) -> bool:
+        """Whether ``task``'s doorbells are published by the caller: eager Celery runs the task right here (the
+        tests' in-process mode), a stand-in has no Celery app, and the thread can be switched off."""
+        app = getattr(task, "app", None)
+        return app is None or app.conf.task_always_eager or not getattr(settings, self.setting)
+
+    def hand_over(self, rung: list[tuple[Any, int]]) -> None:
+        """Publish these doorbells (task, row id), in this thread or the publisher's (:meth:`in_this_thread`)."""
+        later = []
+        for task, row_id in rung:
+            if self.in_this_thread(task):
+                _publish(task, row_id)
+            else:
+                later.append((task, row_id))
+        if later:
+            self.put(later)
 
     def put(self, rung: list[tuple[Any, int]]) -> None:
+        """Hand these doorbells (task, row id) over, to be published in this order."""
         if self._pid != os.getpid():  # first use, or a forked child (gunicorn's workers): a thread of its own
             with self._lock:
                 if self._pid != os.getpid():
                     self._queue = queue.SimpleQueue()
                     self._done = threading.Condition()
                     self._unpublished = 0
-                    threading.Thread(target=self._run, name="outbox-doorbells", daemon=True).start()
+                    threading.Thread(target=self._run, name=self.name, daemon=True).start()
                     self._pid = os.getpid()
         with self._done:
             self._unpublished += 1
@@ -287,5 +297,4 @@ class _Publisher:
             return self._done.wait_for(lambda: self._unpublished == 0, timeout)
 
 
-_publisher = _Publisher()
-atexit.register(_publisher.drain)
+_publisher = Publisher("outbox-doorbells", setting="ORMA_OUTBOX_DOORBELL_THREAD")

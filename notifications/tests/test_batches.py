@@ -5,6 +5,7 @@ per-object ordering, the cap of requests in flight, the token, 410, the log of e
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 
@@ -188,6 +189,37 @@ class TestDoorbellsOfACommit:
             ("notifications.deliver_run", rows[0].pk),
             ("notifications.deliver_run", rows[4].pk),
         ]
+
+    @pytest.mark.parametrize("thread_on", [True, False])
+    def test_with_a_real_broker_the_doorbells_go_out_on_the_webhooks_own_publisher_thread(
+        self, subscription, settings, monkeypatch, django_capture_on_commit_callbacks, thread_on
+    ):
+        from notifications.tasks import deliver
+
+        settings.ORMA_WEBHOOK_DOORBELL_THREAD = thread_on
+        published: list[tuple[str, int, str]] = []
+        monkeypatch.setattr(
+            outbox,
+            "_publish",
+            lambda task, row_id: published.append((task.name, row_id, threading.current_thread().name)),
+        )
+        rows = [pending_delivery(subscription) for _ in range(2)]
+        eager = deliver.app.conf.task_always_eager
+        deliver.app.conf.task_always_eager = False  # as a process on a real broker (the publish is the stand-in)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                with transaction.atomic():
+                    doorbell.ring(rows[0].pk, subscription_id=subscription.pk)
+                    doorbell.ring(rows[1].pk)
+            assert doorbell._publisher.drain(5.0)
+        finally:
+            deliver.app.conf.task_always_eager = eager
+        expected = "webhook-doorbells" if thread_on else threading.current_thread().name  # off: the committer
+        assert published == [
+            ("notifications.deliver", rows[1].pk, expected),
+            ("notifications.deliver_run", rows[0].pk, expected),
+        ]
+        assert doorbell._publisher is not outbox._publisher  # the webhooks' doorbells never wait behind the DMS's
 
 
 class TestOrderingInABatch:

@@ -39,7 +39,7 @@ def stored(written, event_):
     row = columns(Event.objects.get(pk=event_.pk), "id")
     deliveries = [
         columns(Delivery.objects.get(pk=delivery_id), "id", "event_id", "created_at", "updated_at")
-        for _, delivery_id in sorted(written)
+        for _, delivery_id, _ in sorted(written)
     ]
     bodies = {
         form: {
@@ -61,7 +61,8 @@ def test_the_event_with_its_deliveries_in_one_statement_stores_what_the_orm_stor
     with django_assert_max_num_queries(1):
         written_sql = _event_write_postgresql(through_sql, subscriptions)
 
-    assert [s for s, _ in written_sql] == [s for s, _ in written_orm] == subscriptions
+    assert [s for s, _, _ in written_sql] == [s for s, _, _ in written_orm] == subscriptions
+    assert [held for _, _, held in written_sql] == [held for _, _, held in written_orm] == [False] * 3
     assert through_sql.pk and not through_sql._state.adding and through_sql.pk != through_orm.pk
     event_orm, deliveries_orm, bodies_orm = stored(written_orm, through_orm)
     event_sql, deliveries_sql, bodies_sql = stored(written_sql, through_sql)
@@ -72,7 +73,7 @@ def test_the_event_with_its_deliveries_in_one_statement_stores_what_the_orm_stor
         assert sql_row == orm_row
     assert bodies_sql == bodies_orm
     # the created/updated stamps are the event's instant in SQL, the ORM's own clock: both at the write
-    for _, delivery_id in written_sql:
+    for _, delivery_id, _ in written_sql:
         delivery = Delivery.objects.get(pk=delivery_id)
         assert delivery.created_at == delivery.updated_at == delivery.next_attempt_at == AT
 
@@ -125,3 +126,100 @@ def test_the_subscribers_by_hand_are_the_orm_s_subscribers(django_assert_max_num
     assert sorted(_subscribers_postgresql(EventType.ORDER_UPDATED, elsewhere.pk)) == sorted(
         _subscribers_orm(EventType.ORDER_UPDATED, elsewhere.pk)
     )
+
+
+def test_the_claim_s_lock_and_count_by_hand_answer_what_the_orm_answers(django_assert_max_num_queries):
+    import uuid
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from notifications.delivery import (
+        _claim_subscription_orm,
+        _claim_subscription_postgresql,
+        _in_flight_orm,
+        _in_flight_postgresql,
+    )
+    from notifications.models import DeliveryStatus
+    from notifications.tests.factories import pending_delivery
+
+    base = timezone.now()
+    live, ran_out = base + timedelta(minutes=1), base - timedelta(seconds=1)
+    free, capped, empty = SubscriptionFactory(), SubscriptionFactory(), SubscriptionFactory()
+    batch = uuid.uuid4()
+    for _ in range(2):  # one batch of two rows: one request in flight
+        pending_delivery(capped, status=DeliveryStatus.SENDING, lease_until=live, attempt_token=batch)
+    pending_delivery(capped, status=DeliveryStatus.SENDING, lease_until=live, attempt_token=None)  # counts alone
+    pending_delivery(capped, status=DeliveryStatus.SENDING, lease_until=ran_out, attempt_token=uuid.uuid4())
+    pending_delivery(free, status=DeliveryStatus.SENDING, lease_until=live, attempt_token=uuid.uuid4())
+    rung = {
+        "due": pending_delivery(free),
+        "not due": pending_delivery(free, next_attempt_at=base + timedelta(seconds=5)),
+        "lease ran out": pending_delivery(free, status=DeliveryStatus.SENDING, lease_until=ran_out),
+        "held": pending_delivery(free, status=DeliveryStatus.SENDING, lease_until=live),
+        "delivered": pending_delivery(free, status=DeliveryStatus.DELIVERED),
+        "capped, due": pending_delivery(capped),
+    }
+    now = timezone.now()  # every row written: the due ones are due
+    answers = {}
+    for cap in (2, 3):
+        for name, delivery in [*rung.items(), ("missing", None)]:
+            delivery_id = delivery.pk if delivery is not None else 10**9
+            with transaction.atomic():
+                through_orm = _claim_subscription_orm(delivery_id, now, cap)
+            with django_assert_max_num_queries(1):  # (outside a transaction: no BEGIN counted)
+                through_sql = _claim_subscription_postgresql(delivery_id, now, cap)
+            assert through_sql == through_orm, (name, cap)
+            answers[name, cap] = through_sql
+    # each subscription has 2 requests in flight (a batch of two rows, a row without a token; a lease ran out)
+    assert answers["due", 3] == answers["lease ran out", 3] == free.pk and answers["due", 2] is None
+    assert answers["not due", 3] is answers["held", 3] is answers["delivered", 3] is answers["missing", 3] is None
+    assert answers["capped, due", 2] is None and answers["capped, due", 3] == capped.pk
+    for subscription, in_flight in ((free, 2), (capped, 2), (empty, 0)):
+        with django_assert_max_num_queries(1):
+            through_sql = _in_flight_postgresql(subscription.pk, now)
+        assert through_sql == _in_flight_orm(subscription.pk, now) == in_flight
+
+
+@pytest.mark.parametrize(
+    ("batches", "claimed_ago", "rung"),
+    [
+        (4, 5.0, False),  # every slot held by a request in flight for 5 s: an endpoint that hangs
+        (3, 5.0, True),  # a slot is free
+        (4, 0.0, True),  # every slot taken, but by requests just sent: a busy endpoint, not a hanging one
+        (4, 61.0, True),  # their leases ran out: those requests no longer count
+    ],
+)
+def test_a_delivery_rings_no_doorbell_while_every_slot_of_its_subscription_hangs(
+    settings, monkeypatch, django_capture_on_commit_callbacks, batches, claimed_ago, rung
+):
+    import uuid
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from notifications import doorbell
+    from notifications.delivery import event_record
+    from notifications.models import DeliveryStatus
+    from notifications.tests.factories import pending_delivery
+
+    settings.ORMA_WEBHOOK_MAX_IN_FLIGHT, settings.ORMA_WEBHOOK_LEASE_SECONDS = 4, 60
+    department = DepartmentFactory()
+    hanging = SubscriptionFactory(departments=[department])
+    lease_until = timezone.now() + timedelta(seconds=60 - claimed_ago)
+    for _ in range(batches):
+        pending_delivery(hanging, status=DeliveryStatus.SENDING, lease_until=lease_until, attempt_token=uuid.uuid4())
+    other = SubscriptionFactory(departments=[department])  # another partner's subscription: always rung
+    rang: list[int] = []
+    monkeypatch.setattr(doorbell, "ring", lambda delivery_id, subscription_id=None: rang.append(subscription_id))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event_record(
+            event_type="order.updated", department=department, subject_key="order:a", data={},
+            subscriptions=[hanging, other],
+        )  # fmt: skip
+    assert sorted(rang) == sorted([other.pk, *([hanging.pk] if rung else [])])
+    # the ORM's path (the embedded default) does not ask: it rings for every delivery
+    written = _event_write_orm(event(department, "order:b"), [hanging.pk, other.pk])
+    assert [held for _, _, held in written] == [False, False]
