@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 
 from orma import outbox
 
@@ -47,6 +48,7 @@ def push_parts_order(push_id: int) -> str:
 
 # The most doorbells the sweep keeps waiting in the queue.
 SWEEP_BATCH = 1000
+SWEEP_LOCK = "dms:sweep-running"
 
 
 # A sweep that waited in the queue longer than the interval is dropped: the next one is already on its
@@ -62,14 +64,23 @@ def sweep() -> int:
     sweep re-rang the same 1,000, and the workers spent most of their time on doorbells that found their
     push done. A push left out waits until the queue drains, when a sweep rings for everything due again.
     """
-    waiting = outbox.waiting(push)
-    room = SWEEP_BATCH - waiting
-    if room <= 0:
+    # One sweep at a time: two running together (the sweeps that waited behind a backlog, taken by two worker
+    # processes at once) both counted the same waiting doorbells and both rang the same rows (~770 needless
+    # doorbells after a backlog of 1,100). The lock ends with the sweep, or after an interval if it dies.
+    if not cache.add(SWEEP_LOCK, True, timeout=max(1, settings.ORMA_DMS_SWEEP_SECONDS)):
         return 0
-    due = [(push, push_id) for push_id in dms_pushes_due(limit=room, skip=waiting)]
-    due += [(push_parts_order, push_id) for push_id in parts_order_pushes_due(limit=max(0, room - len(due)))]
-    for task, push_id in due:
-        outbox.ring(task, push_id)
+    try:
+        waiting = outbox.waiting(push)
+        room = SWEEP_BATCH - waiting
+        if room <= 0:
+            return 0
+        due = [(push, push_id) for push_id in dms_pushes_due(limit=room, skip=waiting)]
+        due += [(push_parts_order, push_id) for push_id in parts_order_pushes_due(limit=max(0, room - len(due)))]
+        for task, push_id in due:
+            outbox.ring(task, push_id)
+        outbox.published()  # in the queue before the next sweep counts what waits there
+    finally:
+        cache.delete(SWEEP_LOCK)
     if due:
         logger.info("sweep: rang for %s due push(es), %s doorbell(s) waited already", len(due), waiting)
     return len(due)

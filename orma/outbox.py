@@ -207,6 +207,11 @@ def ring(task: Any, row_id: int) -> None:
     current.rung.append((task, row_id))
 
 
+def published(timeout: float = 5.0) -> bool:
+    """Wait until this process's doorbells handed to the publisher thread are at the broker (False: not in time)."""
+    return _publisher.drain(timeout)
+
+
 def _hand_over(rung: list[tuple[Any, int]]) -> None:
     """Publish these doorbells, in this thread or through the outbox's publisher thread (:class:`Publisher`)."""
     _publisher.hand_over(rung)

@@ -192,6 +192,22 @@ class TestLeases:
 
         assert set(dms_pushes_due()) == {push_of(due).pk, push_of(held).pk}
 
+    def test_a_sweep_while_another_runs_rings_nothing(self, api, department, customer, monkeypatch):
+        """Two sweeps at once both counted the same waiting doorbells and rang the same rows: one at a time."""
+        from django.core.cache import cache
+
+        from dms_adapters import tasks
+
+        create(api, department, customer)
+        rung = []
+        monkeypatch.setattr(tasks.outbox, "ring", lambda task, row_id: rung.append(row_id))
+        assert cache.add(tasks.SWEEP_LOCK, True, timeout=30)  # another sweep is running
+        assert tasks.sweep() == 0 and rung == []
+        cache.delete(tasks.SWEEP_LOCK)
+        assert tasks.sweep() == 1 and len(rung) == 1
+        assert cache.add(tasks.SWEEP_LOCK, True, timeout=30)  # the sweep released its lock
+        cache.delete(tasks.SWEEP_LOCK)
+
 
 class TestDealerCircuit:
     def test_a_dms_that_keeps_failing_is_paused_then_probed(
