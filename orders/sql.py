@@ -25,11 +25,11 @@ from functools import cache
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from django.db import connection, connections, models
+from django.db import connection, models
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
-from orma.db import prepared_cursor
+from orma.db import insert_values, prepared_cursor
 
 from .models import Customer, Job, MlsLine, OrderHistory, OrderReference, RepairOrder, Vehicle
 from .persistence import JOB_LISTS, job_columns, line_columns
@@ -249,17 +249,8 @@ def _create_tail_sql() -> tuple[str, list[str]]:
     # Each value cast to its column's type: bound on the server, a NULL (no partner, no user) arrives untyped,
     # and an untyped value in a SELECT list would be taken as text.
     typed = {
-        name: f"%({name})s::{OrderHistory._meta.get_field(field).cast_db_type(connection)}"
-        for name, field in (
-            ("version", "version"),
-            ("channel", "channel"),
-            ("partner", "partner"),
-            ("user", "user"),
-            ("actor", "actor"),
-            ("at", "at"),
-            ("changes", "changes"),
-            ("correlation_id", "correlation_id"),
-        )
+        name: f"%({name})s::{OrderHistory._meta.get_field(name).cast_db_type(connection)}"
+        for name in ("version", "channel", "partner", "user", "actor", "at", "changes", "correlation_id")
     }
     history = f"""history AS (
     INSERT INTO "{OrderHistory._meta.db_table}"
@@ -283,19 +274,6 @@ def _header_insert() -> tuple[str, tuple[models.Field, ...]]:
     return statement, fields
 
 
-def _header_parameters(repair_order: RepairOrder, fields: tuple[models.Field, ...]) -> list[Any] | None:
-    """The values the compiler would pass for ``repair_order``: each field's ``pre_save`` (``auto_now``) made
-    ready by ``get_db_prep_save``; None when one is an expression (only the compiler can write that)."""
-    wrapper = connections[connection.alias]  # the connection itself: the proxy costs a lookup per attribute
-    values = []
-    for field in fields:
-        value = field.pre_save(repair_order, add=True)
-        if hasattr(value, "resolve_expression"):
-            return None
-        values.append(field.get_db_prep_save(value, connection=wrapper))
-    return values
-
-
 def insert_order(repair_order: RepairOrder, order: dict[str, Any], history: dict[str, Any]) -> None:
     """Insert a new order: its header, jobs, lines, references and its history row (``history``: version,
     channel, partner, user, actor, changes, correlation_id) in ONE statement; sets the order's primary key.
@@ -304,7 +282,7 @@ def insert_order(repair_order: RepairOrder, order: dict[str, Any], history: dict
     ``save()`` would (``auto_now`` included), wrapped as the first CTE; the rest refer to its id.
     """
     header_sql, fields = _header_insert()
-    header_parameters = _header_parameters(repair_order, fields)
+    header_parameters = insert_values(repair_order, fields)
     if header_parameters is None:  # a value is an expression: the compiler writes its SQL
         query = InsertQuery(RepairOrder)
         query.insert_values(list(fields), [repair_order])

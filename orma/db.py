@@ -74,7 +74,9 @@ def insert_instance(instance: models.Model) -> None:
         instance.save(force_insert=True)
         return
     signals.pre_save.send(sender=model, instance=instance, raw=False, using=DEFAULT_DB_ALIAS, update_fields=None)
-    values = [field.get_db_prep_save(field.pre_save(instance, add=True), connection=wrapper) for field in fields]
+    values = insert_values(instance, fields)
+    if values is None:  # a pre_save receiver set an expression: nothing here can write it
+        raise TypeError(f"insert_instance cannot write an expression value of {model.__name__}; use save()")
     with prepared_cursor() as cursor:
         cursor.execute(statement, values)
         instance.pk = cursor.fetchone()[0]
@@ -83,6 +85,20 @@ def insert_instance(instance: models.Model) -> None:
     signals.post_save.send(
         sender=model, instance=instance, created=True, update_fields=None, raw=False, using=DEFAULT_DB_ALIAS
     )
+
+
+def insert_values(instance: models.Model, fields: tuple[models.Field, ...]) -> list[Any] | None:
+    """The values Django's compiler passes to INSERT ``instance`` into ``fields``: each field's ``pre_save``
+    (``auto_now``) made ready by ``get_db_prep_save``; None when one is an expression (only the compiler
+    writes those)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]  # the connection itself: the proxy costs a lookup per attribute
+    values = []
+    for field in fields:
+        value = field.pre_save(instance, add=True)
+        if hasattr(value, "resolve_expression"):
+            return None
+        values.append(field.get_db_prep_save(value, connection=wrapper))
+    return values
 
 
 @cache

@@ -393,6 +393,8 @@ def test_the_header_insert_compiled_once_is_what_the_compiler_writes_per_order(d
     from django.db.models.sql import InsertQuery
     from django.utils import timezone
 
+    from orma.db import insert_values
+
     instant = dt.datetime(2026, 12, 3, 9, 30, tzinfo=dt.UTC)
     monkeypatch.setattr(timezone, "now", lambda: instant)  # auto_now: both sides see the same instant
     order = RepairOrder(department=department, order_number="WO-HEADER", version=3, document={"order": {"a": 1}})
@@ -400,8 +402,8 @@ def test_the_header_insert_compiled_once_is_what_the_compiler_writes_per_order(d
     query = InsertQuery(RepairOrder)
     query.insert_values(list(fields), [order])
     [(compiled, compiled_values)] = query.get_compiler(connection=connection).as_sql()
-    values = sql._header_parameters(order, fields)
+    values = insert_values(order, fields)
     assert statement == compiled
     assert [getattr(v, "obj", v) for v in values] == [getattr(v, "obj", v) for v in compiled_values]
     order.order_number = Value("WO-EXPRESSION")
-    assert sql._header_parameters(order, fields) is None
+    assert insert_values(order, fields) is None
