@@ -4,15 +4,16 @@ Django binds parameters on the client with psycopg 3, so PostgreSQL parses, anal
 statement anew. For the few hand-written statements every create and read runs (the order's one INSERT of
 77 columns, jobs, lines and history was ~0.6 ms of planning alone), a cursor that binds on the server lets
 psycopg prepare a statement it has run five times (``prepare_threshold``) on the connection, and PostgreSQL
-then skips parsing and, once it settles on a generic plan, planning. (The persistent connection's health
-check: ``orma.postgresql``.)
+then skips parsing and, once it settles on a generic plan, planning. Those cursors also keep psycopg's parse of
+each statement's placeholders (:class:`_FixedTextQuery`). (The persistent connection's health check:
+``orma.postgresql``.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
@@ -36,7 +37,7 @@ def prepared_cursor() -> Iterator[Any]:
     wrapper.close_if_health_check_failed()
     wrapper.ensure_connection()
     wrapper.validate_thread_sharing()
-    server_side = psycopg.Cursor(wrapper.connection)
+    server_side = _fixed_text_cursor_class()(wrapper.connection)
     # as Django's create_cursor: the connection's time zone, when the connection's loader disagrees
     loader = wrapper.connection.adapters.get_loader(_timestamptz_oid(), psycopg.pq.Format.TEXT)
     if wrapper.timezone != loader.timezone:
@@ -44,6 +45,43 @@ def prepared_cursor() -> Iterator[Any]:
     cursor = wrapper.make_debug_cursor(server_side) if wrapper.queries_logged else wrapper.make_cursor(server_side)
     with cursor:
         yield cursor
+
+
+@cache
+def _fixed_text_cursor_class() -> type:
+    """psycopg's server-binding cursor, with :class:`_FixedTextQuery` converting its statements."""
+    import psycopg
+
+    try:  # psycopg's private module (pinned in constraints.txt; tests/test_db_connections.py notices a change)
+        from psycopg._queries import PostgresQuery, _query2pg_nocache
+    except ImportError:  # another layout: psycopg's own cursor, its own cache
+        return psycopg.Cursor
+
+    # psycopg caches the conversion of a statement's ``%s``/``%(name)s`` placeholders into ``$n`` only for statements
+    # of at most 4 KiB and 50 parameters (psycopg._queries.MAX_CACHED_STATEMENT_LENGTH, against ORMs generating
+    # endless variants of multi-row INSERTs). The order's INSERT (9 KiB, 90 parameters) was split anew on every
+    # create: ~0.3 ms of CPU per create. The statements of these cursors are fixed texts, few of them (the
+    # docstring of prepared_cursor), so every one is worth keeping.
+    converted = lru_cache(maxsize=128)(_query2pg_nocache)
+
+    class _FixedTextQuery(PostgresQuery):
+        """psycopg's query, its placeholders' conversion kept per statement text whatever the statement's size."""
+
+        __slots__ = ()
+
+        def convert(self, query: Any, vars: Any) -> None:
+            if vars is None or not isinstance(query, (str, bytes)):  # no placeholders, or a t-string Template
+                super().convert(query, vars)
+                return
+            query = self._ensure_bytes(query)
+            self.query, self._want_formats, self._order, self._parts = converted(query, self._tx.encoding)
+            self.dump(vars)
+
+    class FixedTextCursor(psycopg.Cursor):
+        _query_cls = _FixedTextQuery
+        conversions = converted  # (its cache_info() tells the tests)
+
+    return FixedTextCursor
 
 
 @cache

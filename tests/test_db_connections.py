@@ -148,3 +148,24 @@ def test_statements_are_never_jit_compiled():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_a_prepared_cursor_keeps_the_conversion_of_a_long_statement():
+    """psycopg converts the placeholders of a statement over 4 KiB or 50 parameters anew on every run; the cursors
+    of ``orma.db.prepared_cursor`` (the order's 9 KiB INSERT) keep it, and still bind each run's own values."""
+    from orma.db import prepared_cursor
+
+    columns = ", ".join(f"%s::int AS c{n}" for n in range(90))
+    statement = f"SELECT {columns} /* {'x' * 4096} */"
+    with prepared_cursor() as cursor:
+        conversions = type(cursor.cursor).conversions
+        assert len(statement) > 4096
+        before = conversions.cache_info()
+        answers = []
+        for run in range(3):
+            cursor.execute(statement, [run * 100 + n for n in range(90)])
+            answers.append(cursor.fetchone())
+        after = conversions.cache_info()
+    assert answers == [tuple(run * 100 + n for n in range(90)) for run in range(3)]
+    assert after.misses - before.misses <= 1  # converted once (or earlier, by another test)
+    assert after.hits - before.hits >= 2
