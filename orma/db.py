@@ -11,13 +11,16 @@ each statement's placeholders (:class:`_FixedTextQuery`). (The persistent connec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import signals
+from django.db.models.base import ModelState
+
+M = TypeVar("M", bound=models.Model)
 
 
 @contextmanager
@@ -157,3 +160,31 @@ def _insert_statement(model: type[models.Model]) -> tuple[str, tuple[models.Fiel
         f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) RETURNING {quote(meta.pk.column)}"
     )
     return statement, fields
+
+
+def init_signals_listened(model: type[models.Model]) -> bool:
+    """Whether anyone listens to the model's ``pre_init`` or ``post_init`` (then only ``Model.__init__`` may build
+    its instances: :func:`loaded_instance`)."""
+    return signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+
+
+def loaded_instance(
+    model: type[M],
+    names: Sequence[str],
+    values: Sequence[Any],
+    *,
+    listened: bool | None = None,
+    alias: str = DEFAULT_DB_ALIAS,
+) -> M:
+    """``model.from_db(alias, names, values)``: an instance of a row read from the database, the columns not in
+    ``names`` deferred (loaded on access, as ``QuerySet.defer`` leaves them). Without init signals' listeners,
+    what ``Model.__init__`` leaves behind is written straight into the instance: its per-field ``setattr`` through
+    the field descriptors and its two signals were most of building a row's instance. ``listened``: the caller's
+    :func:`init_signals_listened`, asked once for many rows; None asks it here."""
+    if init_signals_listened(model) if listened is None else listened:
+        return model.from_db(alias, list(names), list(values))
+    instance = object.__new__(model)
+    instance.__dict__.update(zip(names, values, strict=True))
+    state = instance._state = ModelState()
+    state.adding, state.db = False, alias
+    return instance

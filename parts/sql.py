@@ -27,11 +27,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models
-from django.db.models.base import DEFERRED, ModelState
-from django.db.models.signals import post_init, pre_init
 
 from orders.models import Customer
-from orma.db import prepared_cursor
+from orma.db import init_signals_listened, loaded_instance, prepared_cursor
 
 from .models import (
     PARTS_ORDER_NUMBER_SEQUENCE,
@@ -161,40 +159,20 @@ def _loader(model: type[models.Model], deferred: frozenset[str] = frozenset()) -
     the ORM converts them (``from_db_value``, JSON), the other columns deferred as ``QuerySet.defer`` leaves
     them. Worked out once per model and column set, so a row costs little more than ``Model.__init__``.
     ``listened``: whether init signals have listeners, asked once per statement by the caller
-    (:func:`_init_listened`); None asks for this row."""
+    (:func:`orma.db.init_signals_listened`); None asks for this row."""
     fields = _loaded(model, deferred)
     converters = tuple((i, f.from_db_value) for i, f in enumerate(fields) if hasattr(f, "from_db_value"))  # type: ignore[attr-defined]
-    index = {f.attname: i for i, f in enumerate(fields)}
-    positions = tuple(index.get(f.attname) for f in model._meta.concrete_fields)
     names = [f.attname for f in fields]
     alias = connection.alias
-    new = object.__new__
 
     def load(values: Sequence[Any], listened: bool | None = None) -> Any:
         row = list(values)
         for i, convert in converters:
             if row[i] is not None:
                 row[i] = convert(row[i], None, connection)
-        if _init_listened(model) if listened is None else listened:
-            if deferred:
-                row = [DEFERRED if i is None else row[i] for i in positions]
-            return model.from_db(alias, names, row)
-        # What Model.__init__ and from_db leave behind, without their per-field setattr through the field
-        # descriptors (a fifth of a 200-part basket's loading): the loaded values in the instance's
-        # __dict__, a deferred column absent (loaded on access, as QuerySet.defer leaves it), the state of a
-        # row read from this database. Only without init signals, which Model.__init__ would send.
-        obj = new(model)
-        obj.__dict__.update(zip(names, row, strict=True))
-        state = obj._state = ModelState()
-        state.adding, state.db = False, alias
-        return obj
+        return loaded_instance(model, names, row, listened=listened, alias=alias)
 
     return load
-
-
-def _init_listened(model: type[models.Model]) -> bool:
-    """Whether anyone listens to the model's init signals (then rows are loaded through ``Model.from_db``)."""
-    return pre_init.has_listeners(model) or post_init.has_listeners(model)
 
 
 _CATALOGUE_DEFERRED = frozenset({"created_at", "updated_at"})  # never shown; a datetime parse per part
@@ -292,7 +270,7 @@ def catalogue_parts(
     parts = []
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        listened = _init_listened(Part)
+        listened = init_signals_listened(Part)
         for row in cursor.fetchall():
             part = load(row[:width], listened)
             part.stock_id, part.stock_on_hand, part.stock_reserved = row[width : width + 3]
@@ -316,5 +294,5 @@ def customers_with_discounts(*, dealer_id: int, customer_uuids: list[Any]) -> li
     width = len(fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, [dealer_id, list(customer_uuids)])
-        load, listened = _loader(Customer), _init_listened(Customer)
+        load, listened = _loader(Customer), init_signals_listened(Customer)
         return [(load(row[:width], listened), *row[width:]) for row in cursor.fetchall()]

@@ -15,6 +15,7 @@ from django.db import models
 from orma import nearcache
 from orma.cache import add_json, get_json, set_json
 from orma.crypto import cache_key_part
+from orma.db import loaded_instance
 
 from .models import Dealer, Department, Grant, Partner
 
@@ -201,7 +202,7 @@ def _row_json(instance: models.Model) -> dict[str, Any]:
 def _row_from_json(model: type[M], data: dict[str, Any]) -> M:
     """The row back as a model instance, as if loaded from the database (uncached columns deferred)."""
     fields = [field for field in model._meta.concrete_fields if field.attname in data]
-    return model.from_db("default", [f.attname for f in fields], [f.to_python(data[f.attname]) for f in fields])
+    return loaded_instance(model, [f.attname for f in fields], [f.to_python(data[f.attname]) for f in fields])
 
 
 def grant_to_json(grant: Grant) -> dict[str, Any]:
@@ -240,9 +241,7 @@ def _prepared_rows(data: dict[str, Any]) -> list[tuple[type[models.Model], list[
 
 def grant_from_json(data: dict[str, Any]) -> Grant:
     """The cached grant back: model instances with their department and its dealer attached, no query."""
-    dealer, department, grant = (
-        model.from_db("default", names, values) for model, names, values in _prepared_rows(data)
-    )
+    dealer, department, grant = (loaded_instance(model, names, values) for model, names, values in _prepared_rows(data))
     assert isinstance(dealer, Dealer) and isinstance(department, Department) and isinstance(grant, Grant)
     department.dealer = dealer
     grant.department = department
