@@ -57,24 +57,12 @@ def order_read_text(envelope: dict[str, Any], stored: StoredOrder) -> str:
     """The read's whole body as JSON text: ``envelope`` with ``order`` beside its keys, that order being
     :func:`order_representation` of ``stored`` (same keys, same values) written without decoding its document.
 
-    The document's text is PostgreSQL's (its keys in jsonb's order, as the ORM path hands them back too);
-    the identity, version, timestamps and DMS state are appended inside its braces.
+    The document's text is PostgreSQL's (its keys in jsonb's order, as the ORM path hands them back too); the
+    identity, version, timestamps and DMS state, which PostgreSQL wrote too (``orders.sql.read_order``), are
+    appended inside its braces.
     """
     inner = stored.document.strip()[1:-1].strip()  # an object's members, "" when it has none
-    extras = _json(
-        {
-            "orderUUID": str(stored.uuid),
-            "version": stored.version,
-            "createdAt": stored.created_at.isoformat(),
-            "updatedAt": stored.updated_at.isoformat(),
-        }
-    )[1:-1]
-    synced_at = stored.dms_synced_at.isoformat() if stored.dms_synced_at else None
-    dms = (
-        f'{{"status":{_json(stored.dms_status)},"orderNumber":{_json(stored.dms_order_number or None)},'
-        f'"errors":{stored.dms_errors},"syncedAt":{_json(synced_at)}}}'
-    )
-    order = f'{{{inner}{"," if inner else ""}{extras},"dms":{dms}}}'
+    order = f"{{{inner}{',' if inner else ''}{stored.members}}}"
     return f'{_json(envelope)[:-1]},"order":{_js_safe(order)}}}'
 
 

@@ -217,6 +217,13 @@ class TestReadFromStoredText:
         RepairOrder.objects.filter(uuid=created["sample"]).update(
             dms_status="SYNCED", dms_synced_at=dt.datetime(2024, 2, 1, 8, 30, tzinfo=dt.UTC)
         )
+        # PostgreSQL writes the timestamps and the DMS's number itself: a whole second (no microseconds), one
+        # microsecond, and the characters JSON escapes
+        RepairOrder.objects.filter(uuid=created["unicode"]).update(
+            created_at=dt.datetime(2024, 2, 1, 8, 30, 5, tzinfo=dt.UTC),
+            updated_at=dt.datetime(2024, 2, 1, 8, 30, 5, 1, tzinfo=dt.UTC),
+            dms_order_number='DMS "47\\11"\n\x01\x1f\tü 🚗',
+        )
         return created
 
     def _both(self, api, monkeypatch, url, **headers):
@@ -236,6 +243,10 @@ class TestReadFromStoredText:
             assert text[2]["order"]["orderUUID"] == order_uuid
         synced = _read(api, f"{orders_url(department)}/{orders['synced with errors']}")[2]["order"]["dms"]
         assert synced["syncedAt"] == "2024-02-01T08:30:00.120000+00:00" and synced["errors"][0]["code"] == "E42"
+        unicode = _read(api, f"{orders_url(department)}/{orders['unicode']}")[2]["order"]
+        assert unicode["createdAt"] == "2024-02-01T08:30:05+00:00"
+        assert unicode["updatedAt"] == "2024-02-01T08:30:05.000001+00:00"
+        assert unicode["dms"]["orderNumber"] == 'DMS "47\\11"\n\x01\x1f\tü 🚗'
 
     def test_the_body_is_what_the_renderer_would_write(self, api, department, orders):
         """No raw U+2028/U+2029 (DRF's renderer escapes them for JavaScript), UTF-8 as is, not \\u-escaped."""

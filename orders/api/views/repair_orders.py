@@ -186,11 +186,11 @@ class RepairOrderDetailView(RepairOrderLookup):
         """The read on PostgreSQL: one statement, and the body written around the stored document's JSON text
         (no model, no decoding, no renderer: those were most of a read). Same answer as the ORM path's."""
         stored = self.found(selectors.repair_order_read(department_id=self.department.id, order_uuid=order_uuid))
-        request.subject_uuid = str(stored.uuid)  # type: ignore[attr-defined]
+        request.subject_uuid = stored.uuid  # type: ignore[attr-defined]
         etag = f'"{stored.version}"'
         if etag_matches(request.headers.get("If-None-Match"), stored.version):
             return Response(status=304, headers={"ETag": etag})
-        envelope = order_envelope(status=200, path=request.path, subject_uuid=str(stored.uuid))
+        envelope = order_envelope(status=200, path=request.path, subject_uuid=stored.uuid)
         response = HttpResponse(order_read_text(envelope, stored), content_type="application/json")
         response["ETag"] = etag
         return response
