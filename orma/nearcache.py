@@ -72,7 +72,7 @@ class NearCache:
         self._last_ping = 0.0
         self._ping_outstanding = False
         self._own: set[str] = set()  # ids of this process's announcements not yet back from Redis
-        self._pid = os.getpid()
+        self._forked = False  # set in a forked child (gunicorn's workers): its parent's connection is not its own
         self.client_id: int | None = None  # the subscription's connection, as Redis's CLIENT LIST names it
 
     # --- reading --------------------------------------------------------------------------------------
@@ -80,9 +80,9 @@ class NearCache:
     def poll(self) -> bool:
         """Apply every announcement that has arrived (without waiting); answers whether entries may be used."""
         with self._lock:
-            if self._pid != os.getpid():  # a forked child: its parent's connection is not its own
+            if self._forked:  # (told by os.register_at_fork: asking os.getpid() here was a system call a request)
+                self._forked = False
                 self._forget_connection()
-                self._pid = os.getpid()
             now = time.monotonic()
             if not self._alive:
                 if now < self._retry_at:
@@ -240,6 +240,13 @@ def _text(value: Any) -> str:
 
 
 _near = NearCache()
+
+
+def _forked_child() -> None:
+    _near._forked = True
+
+
+os.register_at_fork(after_in_child=_forked_child)
 
 
 def near_cache() -> NearCache | None:

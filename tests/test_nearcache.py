@@ -67,6 +67,34 @@ class TestWarmRequests:
         clients = [c for c in redis_client().client_list(_type="pubsub") if int(c["id"]) == near.client_id]
         assert [c["name"] for c in clients] == ["orma-near-cache"]
 
+    def test_a_forked_child_subscribes_on_a_connection_of_its_own_and_holds_nothing_of_its_parent(
+        self, api, department
+    ):
+        """gunicorn forks its workers after the app is loaded: a child must not read its parent's subscription
+        (both would consume the same socket's announcements) nor serve what the parent held."""
+        import os
+
+        warm(api, department)
+        near = nearcache.near_cache()
+        parent_client = near.client_id
+        assert near._entries
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report and leave at once, without pytest's teardown
+            try:
+                held_before = bool(near._entries)
+                alive = near.poll()
+                os.write(write, f"{alive} {held_before} {bool(near._entries)} {near.client_id}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        answer = os.read(read, 200).decode().split()
+        os.waitpid(pid, 0)
+        os.close(read)
+        assert answer[:3] == ["True", "True", "False"]  # the child polled: its parent's entries dropped
+        assert int(answer[3]) != parent_client  # a subscription of its own
+        assert near.poll() and near.client_id == parent_client  # the parent's is untouched
+
 
 class TestChangesReachEveryProcess:
     def test_a_partner_deactivated_by_another_process_is_refused_on_the_next_request(self, api, department, partner):
