@@ -418,3 +418,51 @@ def test_the_header_insert_compiled_once_is_what_the_compiler_writes_per_order(d
     assert [getattr(v, "obj", v) for v in values] == [getattr(v, "obj", v) for v in compiled_values]
     order.order_number = Value("WO-EXPRESSION")
     assert insert_values(order, fields) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_read_and_the_customer_lookup_find_their_row_by_its_uuid_however_many_the_department_holds(department):
+    """The read and the create's customer-and-vehicle lookup are prepared statements: after a few runs PostgreSQL
+    may plan them once without their values. Planned so on a table not yet analysed, the read chose a department
+    index and filtered every order of the department for the uuid (a read slowed with each order taken)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    dealer = department.dealer
+    customers = CustomerFactory.create_batch(60, dealer=dealer)
+    vehicle = VehicleFactory(dealer=dealer, customer=customers[0])
+    now = timezone.now()
+    RepairOrder.objects.bulk_create(
+        RepairOrder(
+            department=department, customer=customers[0], order_number=f"RO-{n}", created_instant=now, document={}
+        )
+        for n in range(300)
+    )
+    target = RepairOrder.objects.filter(department=department).order_by("id")[150]
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+    try:
+        for _ in range(7):  # past psycopg's prepare threshold
+            assert sql.read_order(department.id, target.uuid).uuid == str(target.uuid)
+            assert sql.customer_and_vehicle(dealer.id, customers[30].uuid, vehicle.uuid)[0] == customers[30]
+        plans = {}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+            prepared = cursor.fetchall()
+            for name, statement in prepared:
+                if statement == sql._READ.strip() or '"document"::text' in statement:
+                    arguments = f"'{target.uuid}', {department.id}"
+                elif "orders_vehicle" in statement:
+                    arguments = f"'{customers[30].uuid}', '{vehicle.uuid}', {dealer.id}"
+                else:
+                    continue
+                cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF) EXECUTE {name}({arguments})")
+                plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET plan_cache_mode")
+    assert len(plans) == 2, prepared
+    for plan in plans.values():
+        assert "Rows Removed by Filter" not in plan, plan
+        assert "_uuid_key" in plan, plan
