@@ -34,7 +34,7 @@ from orders.services import (
     repair_orders_dms_pending,
 )
 from orma import outbox
-from orma.db import insert_instance
+from orma.db import insert_instance, new_instance
 from orma.outbox import OutboxStatus
 
 from .base import DmsError, Reason
@@ -87,7 +87,9 @@ def dms_push_enqueue(*, repair_order: RepairOrder, created: bool) -> int | None:
         return None
     now = timezone.now()
     if created:
-        push = DmsPush(dealer=dealer, repair_order=repair_order, version=repair_order.version, next_attempt_at=now)
+        push = new_instance(
+            DmsPush, dealer=dealer, repair_order=repair_order, version=repair_order.version, next_attempt_at=now
+        )
         insert_instance(push)  # one prepared INSERT: every create writes this row
         return push.pk
     settled = [OutboxStatus.SYNCED, OutboxStatus.REJECTED, OutboxStatus.FAILED]

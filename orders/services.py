@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from orma.actors import Actor
 from orma.context import current_correlation_id
+from orma.db import new_instance
 from orma.errors import DomainError, ErrorCode
 from orma.events import EventType, emit
 from tenancy.models import Dealer, Department
@@ -228,7 +229,7 @@ def _lock_and_check_window(
 def repair_order_create(*, department: Department, validated: ValidatedOrder, actor: Actor) -> RepairOrder:
     """Store a technically approved order; the ±30-day rule is checked once, under the lock of its number."""
     _lock_and_check_window(department, (validated.order_number,), validated)
-    repair_order = RepairOrder(created_by_id=actor.partner_id)
+    repair_order = new_instance(RepairOrder, created_by_id=actor.partner_id)
     return repair_order_write(repair_order=repair_order, department=department, validated=validated, actor=actor)
 
 

@@ -188,3 +188,34 @@ def loaded_instance(
     state = instance._state = ModelState()
     state.adding, state.db = False, alias
     return instance
+
+
+def new_instance(model: type[M], **values: Any) -> M:
+    """``model(**values)``, a new row not yet saved, without ``Model.__init__``'s walk over every field when no
+    init signal is listened to: the fields' constant defaults copied in at once, the callable ones (``uuid4``,
+    ``list``, ``now``) called, then ``values`` set through the model's attributes (a foreign key by its object or
+    its ``_id``). For the rows every create makes (the order's 74 fields cost ~80 us in ``__init__``)."""
+    if init_signals_listened(model):
+        return model(**values)
+    constants, callables = _defaults(model)
+    instance = object.__new__(model)
+    instance._state = ModelState()  # adding, no database: a new row
+    instance.__dict__.update(constants)
+    for attname, default in callables:
+        instance.__dict__[attname] = default()
+    for name, value in values.items():
+        setattr(instance, name, value)
+    return instance
+
+
+@cache
+def _defaults(model: type[models.Model]) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
+    """The model's fields' defaults as ``Model.__init__`` takes them: (attname -> constant, (attname, callable))."""
+    constants: dict[str, Any] = {}
+    callables = []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            callables.append((field.attname, field.default))
+        else:
+            constants[field.attname] = field.get_default()
+    return constants, tuple(callables)
