@@ -284,3 +284,24 @@ def test_markdown_of_a_results_document_has_a_line_per_row():
     table_lines = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(table_lines) == 1 + len(report.ROW_SPECS)
     assert "22 minutes" in text and "| not measured |" in text and "OrMa's /bench/bare 900.0 req/s" in text
+
+
+def test_the_servers_doorbells_go_to_a_broker_folder_of_the_run_not_var_celery():
+    """Every run's unconsumed doorbells piled up under var/celery for the next `make run` worker (134,031 files)."""
+    from pathlib import Path
+
+    from bench import common
+
+    env = common.server_env(settings_module="bench.settings", database_url="postgres://x/orma_bench")
+    folder = Path(env["ORMA_CELERY_DIR"])
+    assert folder.is_dir() and folder.name.startswith("orma-bench-broker-")
+    assert common.REPO_ROOT not in folder.parents
+    assert common.server_env(settings_module="bench.settings", database_url="postgres://x/orma_bench")[
+        "ORMA_CELERY_DIR"
+    ] == str(folder)  # one folder for the run: the bench process and its servers share the broker
+    assert (
+        common.server_env(
+            settings_module="bench.settings", database_url="postgres://x/orma_bench", extra={"ORMA_CELERY_DIR": "/x"}
+        )["ORMA_CELERY_DIR"]
+        == "/x"
+    )
