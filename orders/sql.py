@@ -331,11 +331,6 @@ def delete_lines(repair_order: RepairOrder) -> None:
 # --- the read of one order -----------------------------------------------------------------------
 
 
-# What GET answers, and nothing else, all of it as text PostgreSQL writes: the stored document and the DMS errors
-# as their JSON text (spliced into the answer as they are, never decoded), and the members the read appends to the
-# document (identity, version, timestamps, DMS state) as one JSON fragment. Loading the timestamps and the UUID
-# as Python values only to format them again, and encoding the fragment, were a sixth of a read. One index probe
-# on the uuid.
 def _iso(column: str) -> str:
     """SQL writing a timestamp column as Python's ``isoformat()`` writes the UTC datetime Django loads: six digits
     of microseconds unless they are zero, then ``+00:00``."""
@@ -346,6 +341,12 @@ def _iso(column: str) -> str:
     )
 
 
+# What GET answers, and nothing else, all of it as text PostgreSQL writes: the stored document and the DMS errors
+# as their JSON text (spliced into the answer as they are, never decoded), and the members the read appends to the
+# document (identity, version, timestamps, DMS state) as one JSON fragment. Loading the timestamps and the UUID
+# as Python values only to format them again, and encoding the fragment, were a sixth of a read. One index probe
+# on the uuid.
+#
 # to_json() of a text escapes exactly what json.dumps(ensure_ascii=False) escapes (quote, backslash, C0 controls
 # as \b \f \n \r \t or \u00xx), so the fragment is what orders.api.representations.order_representation renders.
 #

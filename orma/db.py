@@ -176,11 +176,12 @@ def loaded_instance(
     listened: bool | None = None,
     alias: str = DEFAULT_DB_ALIAS,
 ) -> M:
-    """``model.from_db(alias, names, values)``: an instance of a row read from the database, the columns not in
-    ``names`` deferred (loaded on access, as ``QuerySet.defer`` leaves them). Without init signals' listeners,
-    what ``Model.__init__`` leaves behind is written straight into the instance: its per-field ``setattr`` through
-    the field descriptors and its two signals were most of building a row's instance. ``listened``: the caller's
-    :func:`init_signals_listened`, asked once for many rows; None asks it here."""
+    """``model.from_db(alias, names, values)``: an instance of a row read from the database, ``names`` in the
+    order of the model's fields (as ``from_db`` takes them), the columns not in ``names`` deferred (loaded on
+    access, as ``QuerySet.defer`` leaves them). Without init signals' listeners, what ``Model.__init__`` leaves
+    behind is written straight into the instance: its per-field ``setattr`` through the field descriptors and its
+    two signals were most of building a row's instance. ``listened``: the caller's :func:`init_signals_listened`,
+    asked once for many rows; None asks it here."""
     if init_signals_listened(model) if listened is None else listened:
         return model.from_db(alias, list(names), list(values))
     instance = object.__new__(model)
@@ -197,7 +198,9 @@ def new_instance(model: type[M], **values: Any) -> M:
     its ``_id``). For the rows every create makes (the order's 74 fields cost ~80 us in ``__init__``)."""
     if init_signals_listened(model):
         return model(**values)
-    constants, callables = _defaults(model)
+    constants, callables, names = _defaults(model)
+    if unknown := values.keys() - names:  # as Model.__init__ refuses them, not set as stray attributes
+        raise TypeError(f"{model.__name__}() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
     instance = object.__new__(model)
     instance._state = ModelState()  # adding, no database: a new row
     instance.__dict__.update(constants)
@@ -209,13 +212,23 @@ def new_instance(model: type[M], **values: Any) -> M:
 
 
 @cache
-def _defaults(model: type[models.Model]) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
-    """The model's fields' defaults as ``Model.__init__`` takes them: (attname -> constant, (attname, callable))."""
+def _defaults(model: type[models.Model]) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...], frozenset[str]]:
+    """The model's fields' defaults as ``Model.__init__`` takes them (attname -> constant; (attname, what to call
+    for each instance): a callable default, or a database default's fresh expression), and the names a value may
+    be given by (each field's name and attname, the private fields, the properties)."""
     constants: dict[str, Any] = {}
     callables = []
     for field in model._meta.concrete_fields:
         if field.has_default() and callable(field.default):
             callables.append((field.attname, field.default))
+        elif field.has_db_default():
+            callables.append((field.attname, field.get_default))
         else:
             constants[field.attname] = field.get_default()
-    return constants, tuple(callables)
+    meta = model._meta
+    names = frozenset(
+        [name for field in meta.concrete_fields for name in (field.name, field.attname)]
+        + [field.name for field in meta.private_fields]
+        + list(meta._property_names)  # a settable property, as Model.__init__ takes one too
+    )
+    return constants, tuple(callables), names

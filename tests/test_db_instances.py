@@ -52,6 +52,13 @@ def test_a_new_instance_is_what_the_model_builds(model, values):
     assert made._state.adding and made._state.db is None and made.pk is None
 
 
+def test_an_unknown_name_is_refused_as_the_model_refuses_it():
+    with pytest.raises(TypeError, match="order_numbr"):
+        RepairOrder(order_numbr="RO-1")
+    with pytest.raises(TypeError, match="order_numbr"):
+        new_instance(RepairOrder, order_numbr="RO-1")
+
+
 def test_callable_defaults_are_called_for_each_instance():
     first, second = new_instance(RepairOrder), new_instance(RepairOrder)
     assert isinstance(first.uuid, uuid.UUID) and first.uuid != second.uuid
