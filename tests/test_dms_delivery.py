@@ -413,7 +413,8 @@ class TestDeadWorkersAndBrokers:
         shop.base_url = running.web.base_url
 
         order_uuids = [shop.create_ok() for _ in range(100)]
-        assert running.redis.queued() >= 100  # the doorbells wait for a worker
+        # the doorbells wait for a worker; the web server's publisher thread rings them after the response
+        wait_until(lambda: running.redis.queued() >= 100, timeout=10, what="100 doorbells queued")
         running.redis.flushall()
         assert running.redis.queued() == 0
         assert DmsPush.objects.filter(status=OutboxStatus.PENDING).count() == 100
