@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from orma import nearcache, outbox
+from orma.db import prepared_cursor
 from orma.events import EventType
 from tenancy.choices import Scope
 from tenancy.models import Department
@@ -177,7 +178,7 @@ def _subscribers_orm(event_type: str, department_id: int) -> list[tuple[int, str
 def _department_subscribers_postgresql(department_id: int) -> list[tuple[int, str, list[str]]]:
     """What :func:`_department_subscribers_orm` answers, in ``notifications.sql.SUBSCRIBERS``: the queryset's
     building and compiling cost more than its round trip."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             sql.SUBSCRIBERS,
             {"department_id": department_id, "scopes": json.dumps([Scope.NOTIFICATION_MANAGE.value])},
@@ -282,7 +283,7 @@ def _event_write_postgresql(event: Event, subscription_ids: list[int]) -> list[t
     def prepared(name: str, value: Any) -> Any:
         return fields[name].get_db_prep_save(value, connection)  # as the ORM's INSERT: None is SQL NULL
 
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             sql.EVENT_WITH_DELIVERIES,
             {
@@ -466,7 +467,7 @@ def _claim_subscription_orm(delivery_id: int, now: datetime, max_in_flight: int)
 def _claim_subscription_postgresql(delivery_id: int, now: datetime, max_in_flight: int) -> int | None:
     """:func:`_claim_subscription_orm` in ``notifications.sql.CLAIM_SUBSCRIPTION``: every doorbell pays it, and
     building and compiling the queryset cost ~20 times the statement's own time."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.CLAIM_SUBSCRIPTION, {"delivery_id": delivery_id, "now": now, "max_in_flight": max_in_flight})
         row = cursor.fetchone()
     return None if row is None else row[0]
@@ -483,7 +484,7 @@ def _in_flight_orm(subscription_id: int, now: datetime) -> int:
 
 def _in_flight_postgresql(subscription_id: int, now: datetime) -> int:
     """:func:`_in_flight_orm` in ``notifications.sql.IN_FLIGHT``."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql.IN_FLIGHT, {"subscription_id": subscription_id, "now": now})
         return int(cursor.fetchone()[0])
 

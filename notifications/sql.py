@@ -19,6 +19,10 @@
   threads delivering to healthy partners (issue 10: a healthy partner's p99 beside a hanging endpoint).
   ``notifications.delivery._claim_subscription_orm`` and ``_in_flight_orm`` are the same through the ORM; a test
   feeds both the same deliveries on PostgreSQL and compares their answers.
+
+All of them run through ``orma.db.prepared_cursor``: PostgreSQL prepares each once per connection. Planned anew
+on every run (Django's cursors bind on the client), the event's CTE cost ~0.6 ms of the ~1.1 ms a create spent
+on its events; the tests run each past the prepare threshold, with generic plans forced too.
 """
 
 from __future__ import annotations

@@ -30,6 +30,34 @@ def event(department, subject_key):
     )
 
 
+@pytest.fixture(params=["auto", "force_generic_plan"])
+def plan_mode(request):
+    """The statements run prepared (``orma.db.prepared_cursor``) once past psycopg's threshold; PostgreSQL may
+    then plan them once without their values: each test's answers hold either way."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL plan_cache_mode = {request.param}")  # until the test's transaction ends
+    return request.param
+
+
+def warmed(run, times=6):
+    """Run ``run`` past psycopg's prepare threshold (five runs): the next run of its statement is prepared."""
+    for n in range(times):
+        run(n)
+
+
+def assert_prepared(*markers):
+    """Each marker is in a statement the connection holds prepared."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    for marker in markers:
+        assert any(marker in statement for statement in statements), (marker, statements)
+
+
 def columns(row, *leave_out):
     return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields if f.attname not in leave_out}
 
@@ -52,10 +80,11 @@ def stored(written, event_):
 
 
 def test_the_event_with_its_deliveries_in_one_statement_stores_what_the_orm_stores(
-    django_assert_max_num_queries,
+    django_assert_max_num_queries, plan_mode
 ):
     department = DepartmentFactory()
     subscriptions = [SubscriptionFactory(departments=[department]).pk for _ in range(3)]
+    warmed(lambda n: _event_write_postgresql(event(department, f"order:warm-{n}"), subscriptions))
     through_orm, through_sql = event(department, "order:a"), event(department, "order:a")
     written_orm = _event_write_orm(through_orm, subscriptions)
     with django_assert_max_num_queries(1):
@@ -76,6 +105,7 @@ def test_the_event_with_its_deliveries_in_one_statement_stores_what_the_orm_stor
     for _, delivery_id, _ in written_sql:
         delivery = Delivery.objects.get(pk=delivery_id)
         assert delivery.created_at == delivery.updated_at == delivery.next_attempt_at == AT
+    assert_prepared("INSERT INTO notifications_event")
 
 
 def test_an_event_without_a_document_stores_null_in_both(django_assert_max_num_queries):
@@ -88,7 +118,7 @@ def test_an_event_without_a_document_stores_null_in_both(django_assert_max_num_q
     assert Event.objects.filter(pk__in=[through_orm.pk, through_sql.pk], document__isnull=True).count() == 2
 
 
-def test_the_subscribers_by_hand_are_the_orm_s_subscribers(django_assert_max_num_queries):
+def test_the_subscribers_by_hand_are_the_orm_s_subscribers(django_assert_max_num_queries, plan_mode):
     from notifications.delivery import _subscribers_orm, _subscribers_postgresql
     from orma.events import EventType
     from tenancy.models import Partner
@@ -116,6 +146,7 @@ def test_the_subscribers_by_hand_are_the_orm_s_subscribers(django_assert_max_num
     Partner.objects.filter(pk=gone.pk).update(is_active=False)
     SubscriptionFactory(partner=holder, departments=[department], event_types=[])
 
+    warmed(lambda _: _subscribers_postgresql(EventType.ORDER_CREATED, elsewhere.pk))
     for event_type in (EventType.ORDER_CREATED, EventType.ORDER_UPDATED, EventType.PARTS_ORDER_STATUS_CHANGED):
         through_orm = sorted(_subscribers_orm(event_type, department.pk))
         with django_assert_max_num_queries(1):
@@ -126,9 +157,10 @@ def test_the_subscribers_by_hand_are_the_orm_s_subscribers(django_assert_max_num
     assert sorted(_subscribers_postgresql(EventType.ORDER_UPDATED, elsewhere.pk)) == sorted(
         _subscribers_orm(EventType.ORDER_UPDATED, elsewhere.pk)
     )
+    assert_prepared("JOIN notifications_subscription_departments AS covered")
 
 
-def test_the_claim_s_lock_and_count_by_hand_answer_what_the_orm_answers(django_assert_max_num_queries):
+def test_the_claim_s_lock_and_count_by_hand_answer_what_the_orm_answers(django_assert_max_num_queries, plan_mode):
     import uuid
     from datetime import timedelta
 
@@ -162,6 +194,7 @@ def test_the_claim_s_lock_and_count_by_hand_answer_what_the_orm_answers(django_a
         "capped, due": pending_delivery(capped),
     }
     now = timezone.now()  # every row written: the due ones are due
+    warmed(lambda _: (_claim_subscription_postgresql(10**9, now, 3), _in_flight_postgresql(empty.pk, now)))
     answers = {}
     for cap in (2, 3):
         for name, delivery in [*rung.items(), ("missing", None)]:
@@ -180,6 +213,7 @@ def test_the_claim_s_lock_and_count_by_hand_answer_what_the_orm_answers(django_a
         with django_assert_max_num_queries(1):
             through_sql = _in_flight_postgresql(subscription.pk, now)
         assert through_sql == _in_flight_orm(subscription.pk, now) == in_flight
+    assert_prepared("WHERE rung.id = $1", "SELECT count(DISTINCT coalesce(attempt_token, uuid))")
 
 
 @pytest.mark.parametrize(
