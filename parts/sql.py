@@ -16,6 +16,10 @@ The INSERTs are built from the models' fields (their ``pre_save`` and ``get_db_p
 is stored exactly as ``Model.save()`` would store it; each parameter is cast to its column's type
 without modifiers (``varchar``, not ``varchar(50)``): an explicit cast with a length would truncate,
 the assignment to the column checks the length as the ORM's INSERT does.
+
+Every statement runs through ``orma.db.prepared_cursor`` (prepared once run five times on a connection): the
+catalogue's recursive CTE took ~1 ms to plan, a third of a one-part lookup in-process. Its plan is the same
+whatever the values (probes of indexes only), so a generic plan serves too; a test explains both.
 """
 
 from __future__ import annotations
@@ -268,7 +272,7 @@ def catalogue_parts(
     params.append(dealer_id)
     width, load = len(fields), _loader(Part, _CATALOGUE_DEFERRED)
     parts = []
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         listened = init_signals_listened(Part)
         for row in cursor.fetchall():
@@ -292,7 +296,7 @@ def customers_with_discounts(*, dealer_id: int, customer_uuids: list[Any]) -> li
         " WHERE c.dealer_id = %s AND c.uuid = ANY(%s::uuid[])"
     )
     width = len(fields)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [dealer_id, list(customer_uuids)])
         load, listened = _loader(Customer), init_signals_listened(Customer)
         return [(load(row[:width], listened), *row[width:]) for row in cursor.fetchall()]

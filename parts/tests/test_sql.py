@@ -425,11 +425,13 @@ def _scans(plan):
         yield from _scans(child)
 
 
+@pytest.mark.parametrize("plan_mode", ["force_custom_plan", "force_generic_plan"])
 @pytest.mark.parametrize("analysed", [False, True])
-def test_the_catalogue_statement_probes_indexes_whatever_the_statistics(analysed):
+def test_the_catalogue_statement_probes_indexes_whatever_the_statistics(analysed, plan_mode):
     """A basket's statement reaches parts and stock by index lookups from the requested ids, whether or not the
     tables were analysed (autovacuum may be off, or not yet run after an import), and its estimated cost stays
-    under ``jit_above_cost`` (JIT compiled the statement once a constant of 200 ids made the estimate huge)."""
+    under ``jit_above_cost`` (JIT compiled the statement once a constant of 200 ids made the estimate huge).
+    It is a prepared statement: planned with its values (its first runs) and, past them, maybe once without."""
     store = DepartmentFactory()
     dealer = store.dealer
     parts = Part.objects.bulk_create(
@@ -441,20 +443,34 @@ def test_the_catalogue_statement_probes_indexes_whatever_the_statistics(analysed
         part.superseded_by = successor
     Part.objects.bulk_update(parts[:100], ["superseded_by"])
     SurchargeFactory(dealer=dealer, order_type="VOR")
+    executed = []
+
+    def keep(execute, statement, params, many, context):
+        executed.append((statement, params))
+        return execute(statement, params, many, context)
+
     with connection.cursor() as cursor:
         if analysed:
             cursor.execute("ANALYZE parts_part, parts_stock")
-        with CaptureQueriesContext(connection) as queries:
-            loaded = sql.catalogue_parts(
-                dealer_id=dealer.id,
-                store_id=store.id,
-                part_ids=[p.part_id for p in parts[:200]],
-                codes=[("V", "000300")],
-                order_type="VOR",
-                with_alternatives=True,
-            )
-        cursor.execute("EXPLAIN (FORMAT JSON) " + queries.captured_queries[0]["sql"])
-        (explained,) = cursor.fetchone()
+        cursor.execute(f"SET plan_cache_mode = {plan_mode}")
+        try:
+            for _ in range(7):  # past psycopg's prepare threshold
+                with connection.execute_wrapper(keep):
+                    loaded = sql.catalogue_parts(
+                        dealer_id=dealer.id,
+                        store_id=store.id,
+                        part_ids=[p.part_id for p in parts[:200]],
+                        codes=[("V", "000300")],
+                        order_type="VOR",
+                        with_alternatives=True,
+                    )
+            statement, params = executed[-1]
+            cursor.execute("SELECT name FROM pg_prepared_statements WHERE statement LIKE 'WITH RECURSIVE chain%%'")
+            (name,) = cursor.fetchone()
+            cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+            (explained,) = cursor.fetchone()
+        finally:
+            cursor.execute("RESET plan_cache_mode")
         cursor.execute("SELECT current_setting('jit_above_cost')::float")
         (jit_above_cost,) = cursor.fetchone()
     plan = (json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"]
