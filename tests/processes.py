@@ -18,6 +18,7 @@ stop that is not obeyed in a few seconds becomes a SIGKILL.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -62,9 +63,18 @@ def database_url(settings_dict: Mapping[str, Any]) -> str:
     return f"postgres://{credentials}{host}:{port}/{settings_dict['NAME']}"
 
 
+def _cache_dir() -> str:
+    folder = tempfile.mkdtemp(prefix="orma-test-cache-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def child_env(*, database_url: str, broker_url: str, **settings: Any) -> dict[str, str]:
     """The environment of a child process: the caller's ``PATH`` and locale, and OrMa's settings as stated
-    here: the database, the broker, a local-memory cache, ``DEBUG=1``.
+    here: the database, the broker, ``DEBUG=1``, and the embedded default's file cache in a folder of this
+    environment's own (removed at exit), which the processes started with it share as one deployment does.
+    Under var/cache it outlived the run: a later run's partner of the same username met the credentials
+    and rate counts cached for an earlier one (401s and 429s on a test's first request).
 
     ``settings`` are more variables (``ORMA_DMS_LEASE_SECONDS=4``...); None drops one.
     """
@@ -76,7 +86,8 @@ def child_env(*, database_url: str, broker_url: str, **settings: Any) -> dict[st
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
             "ORMA_CELERY_EAGER": "0",  # a worker or a server never runs a task in-process
-            "CACHE_URL": "",  # local memory: nothing of this run in any shared Redis
+            "CACHE_URL": "",  # files (below): nothing of this run in any shared Redis
+            "ORMA_CACHE_DIR": _cache_dir(),
             "ORMA_PARTNER_RATE_LIMIT": "100000000/minute",  # the tests create hundreds of orders a minute
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
