@@ -35,6 +35,19 @@ def _stamp_correlation_id(headers: dict[str, Any] | None = None, **_: Any) -> No
         headers[_CORRELATION_HEADER] = correlation_id
 
 
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_as_a_request(task: Any = None, **_: Any) -> None:
+    """A worker's task treats the database connections as Django treats a request's, at its start and end: kept
+    within CONN_MAX_AGE, closed when obsolete or broken by an error (Celery's own fixup closed them around every
+    task; ``CELERY_DB_REUSE_MAX`` in the settings keeps it from that)."""
+    if task is None or task.request.is_eager:
+        return  # an eager task runs inside a request (or a test), whose connection is not the task's to close
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 _task_tokens: dict[str, Any] = {}
 
 

@@ -214,6 +214,11 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 # A task is killed well before the broker would hand it to another worker (Redis' visibility timeout).
 CELERY_TASK_TIME_LIMIT = 300
+# Celery's Django fixup closes the task's database connections before and after every task unless this is set
+# (then after this many): each webhook task paid a new PostgreSQL connection (~18 % of its samples in py-spy,
+# issue 10) and lost the connection's prepared statements. The tasks keep theirs as a request does instead:
+# CONN_MAX_AGE and the health checks decide, at each task's start and end (orma.celery).
+CELERY_DB_REUSE_MAX = envint("CELERY_DB_REUSE_MAX", 1000)
 CELERY_BEAT_SCHEDULE_FILENAME = str(ORMA_CELERY_DIR / "beat-schedule")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # One folder is both the producers' "out" and the worker's "in"; "control" holds the exchange bindings

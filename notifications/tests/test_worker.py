@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -341,3 +342,37 @@ class TestFailuresOfTheEndpointAndOfOrMa:
             shop.create(f"RO-{n}")
         wait_until(delivered(40), timeout=60, interval=0.2, what="all 40 delivered")
         assert 2 <= endpoint.max_concurrent <= 3
+
+
+class TestTheWorkersConnections:
+    def test_the_workers_tasks_keep_their_database_connections(self, system, shop, endpoint):
+        """Celery's Django fixup closed a task's connections before and after every task: each push and each
+        delivery paid a new PostgreSQL session (and lost its prepared statements). They keep theirs now, within
+        CONN_MAX_AGE, as a request does (``orma.celery``, ``CELERY_DB_REUSE_MAX``)."""
+        from dms_adapters.models import DmsPush
+        from orma.outbox import OutboxStatus
+
+        running = system(dms=True, threads=2)
+        shop.base_url = running.web.base_url
+        shop.subscribe(endpoint.url, [EventType.ORDER_CREATED], payload_form=PayloadForm.THIN)
+        shop.create("RO-warm")  # every thread and process opens its connection
+        wait_until(delivered(1), timeout=30, what="the warm-up delivered")
+
+        def sessions() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+                return int(cursor.fetchone()[0])
+
+        before = sessions()
+        for n in range(30):
+            shop.create(f"RO-{n}")
+        wait_until(delivered(31), timeout=60, interval=0.2, what="all 31 delivered")
+        synced = lambda: DmsPush.objects.filter(status=OutboxStatus.SYNCED).count() >= 31  # noqa: E731
+        wait_until(synced, timeout=60, interval=0.2, what="all 31 pushed")
+        time.sleep(1.5)  # a session's count reaches the statistics within a second (at its end at the latest)
+        opened = sessions() - before
+
+        # 60 tasks (30 pushes, 30 deliveries) and the sweeps: one session each before; now at most one per thread
+        # and process whose connection reached CONN_MAX_AGE or broke, and none here
+        assert opened <= 5, opened
