@@ -147,9 +147,14 @@ def test_postgresql_unreachable_answers_503_in_each_familys_shape_and_recovers(t
         assert ready.status_code == 503 and ready.json()["database"].startswith("down")
 
         port.open()
+        # Back within seconds, each family and the readiness probe. A worker's first request after the outage may
+        # still fail once: a connection that answered under DB_CONN_ALIVE_BYPASS_SECONDS ago is used without a
+        # health check (the price orma/postgresql documents), and which of the two workers takes a request is
+        # gunicorn's choice (CI saw the parts request meet the other worker's dead connection once).
         wait_until(lambda: get(families["orders"]).status_code == 200, timeout=15, what="orders back")
-        assert get(families["parts"]).status_code == 200
-        assert requests.get(f"{web.base_url}/readyz", timeout=5).status_code == 200
+        wait_until(lambda: get(families["parts"]).status_code == 200, timeout=15, what="parts back")
+        ready_again = lambda: requests.get(f"{web.base_url}/readyz", timeout=5).status_code == 200  # noqa: E731
+        wait_until(ready_again, timeout=15, what="ready again")
 
 
 def _rss_kib(pid: int) -> int:
