@@ -147,14 +147,18 @@ def test_postgresql_unreachable_answers_503_in_each_familys_shape_and_recovers(t
         assert ready.status_code == 503 and ready.json()["database"].startswith("down")
 
         port.open()
-        # Back within seconds, each family and the readiness probe. A worker's first request after the outage may
-        # still fail once: a connection that answered under DB_CONN_ALIVE_BYPASS_SECONDS ago is used without a
-        # health check (the price orma/postgresql documents), and which of the two workers takes a request is
-        # gunicorn's choice (CI saw the parts request meet the other worker's dead connection once).
         wait_until(lambda: get(families["orders"]).status_code == 200, timeout=15, what="orders back")
-        wait_until(lambda: get(families["parts"]).status_code == 200, timeout=15, what="parts back")
-        ready_again = lambda: requests.get(f"{web.base_url}/readyz", timeout=5).status_code == 200  # noqa: E731
-        wait_until(ready_again, timeout=15, what="ready again")
+        # One worker answers again; the other may still hold a connection that answered under
+        # DB_CONN_ALIVE_BYPASS_SECONDS ago, used without a health check: its next request fails once, the price
+        # orma/postgresql documents (which worker takes a request is gunicorn's choice: CI met it on the parts
+        # request). So of the requests that follow, at most one fails, with a 503; every other one answers 200.
+        answers = [
+            get(families["parts"]).status_code
+            if n % 2 == 0
+            else requests.get(f"{web.base_url}/readyz", timeout=5).status_code
+            for n in range(6)
+        ]
+        assert set(answers) <= {200, 503} and answers.count(503) <= 1, answers
 
 
 def _rss_kib(pid: int) -> int:
